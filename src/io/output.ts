@@ -1,0 +1,63 @@
+import type { Manifest, TensorSpec } from '../manifest.ts';
+import { ZkmlError } from '../util/errors.ts';
+import { dequantizeValue } from './input.ts';
+
+/** The BN254 scalar field order: snarkjs writes negative integers as p - |x|. */
+export const FIELD_P = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+
+export function fieldToSigned(value: string | bigint): bigint {
+  const v = BigInt(value);
+  if (v < 0n || v >= FIELD_P) throw new ZkmlError(`public signal ${value} is not a field element`, 'E_PUBLIC');
+  return v > FIELD_P / 2n ? v - FIELD_P : v;
+}
+
+export interface DecodedTensor {
+  name: string;
+  shape: number[];
+  ints: bigint[];
+  floats: number[];
+}
+
+export interface DecodedOutputs {
+  outputs: DecodedTensor[];
+  /** Public model inputs (only when the input is public). */
+  inputs: DecodedTensor[];
+}
+
+function emptyTensor(spec: TensorSpec): DecodedTensor {
+  const size = spec.shape.reduce((a, b) => a * b, 1);
+  return { name: spec.name, shape: spec.shape, ints: new Array(size).fill(0n), floats: new Array(size).fill(0) };
+}
+
+/** Reads public.json per the manifest's public-signal layout into integer and dequantized tensors. */
+export function decodePublicSignals(manifest: Manifest, publicSignals: string[]): DecodedOutputs {
+  if (!Array.isArray(publicSignals) || publicSignals.length !== manifest.publicSignals.length) {
+    throw new ZkmlError(`expected ${manifest.publicSignals.length} public signals, got ${Array.isArray(publicSignals) ? publicSignals.length : typeof publicSignals}`, 'E_PUBLIC');
+  }
+  const tensors = new Map<string, { spec: TensorSpec; t: DecodedTensor }>();
+  for (const spec of [...manifest.outputs, ...manifest.inputs]) tensors.set(spec.name, { spec, t: emptyTensor(spec) });
+  manifest.publicSignals.forEach((sig, i) => {
+    const entry = tensors.get(sig.tensor);
+    if (!entry) throw new ZkmlError(`manifest names unknown tensor ${sig.tensor}`, 'E_BAD_MANIFEST');
+    const v = fieldToSigned(publicSignals[i]);
+    entry.t.ints[sig.index] = v;
+    entry.t.floats[sig.index] = dequantizeValue(v, entry.spec.encoding);
+  });
+  const pick = (specs: TensorSpec[], kind: 'output' | 'input') =>
+    specs.filter((s) => manifest.publicSignals.some((p) => p.kind === kind && p.tensor === s.name)).map((s) => tensors.get(s.name)!.t);
+  return { outputs: pick(manifest.outputs, 'output'), inputs: pick(manifest.inputs, 'input') };
+}
+
+/** Softmax of a flat logit vector (the final-op policy: the circuit proves logits; softmax is derived). */
+export function softmax(logits: number[]): number[] {
+  const m = Math.max(...logits);
+  const e = logits.map((x) => Math.exp(x - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((x) => x / s);
+}
+
+export function argmax(values: number[] | bigint[]): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
