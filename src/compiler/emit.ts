@@ -1,0 +1,51 @@
+import type { Expr } from './expr.ts';
+import type { Program } from './program.ts';
+
+/** A linear expression as Circom source, e.g. `3*in0[0] - 2*g5.out + 7`. */
+export function exprToCircom(e: Expr, ref: string[]): string {
+  const parts: string[] = [];
+  const ids = [...e.terms.keys()].sort((a, b) => a - b);
+  for (const w of ids) {
+    const a = e.terms.get(w)!;
+    const mag = a < 0n ? -a : a;
+    const term = mag === 1n ? ref[w] : `${mag}*${ref[w]}`;
+    parts.push(parts.length === 0 ? (a < 0n ? `-${term}` : term) : a < 0n ? ` - ${term}` : ` + ${term}`);
+  }
+  if (e.c !== 0n || parts.length === 0) {
+    const mag = e.c < 0n ? -e.c : e.c;
+    parts.push(parts.length === 0 ? `${e.c}` : e.c < 0n ? ` - ${mag}` : ` + ${mag}`);
+  }
+  return parts.join('');
+}
+
+/**
+ * The main Circom source of a program: inputs and outputs as signal arrays, one component per gadget (named
+ * g<i>, wired by linear expressions, so fixed weights cost nothing), and the output assignments.
+ * Includes name the templates in circuits/; bundle.ts inlines them.
+ */
+export function emitCircom(program: Program, opts: { publicInputs: boolean; header?: string[] }): string {
+  const lines: string[] = [];
+  for (const h of opts.header ?? []) lines.push(`// ${h}`);
+  const files = [...new Set(program.gadgets.map((g) => g.def.file))].sort();
+  for (const f of files) lines.push(`include "${f}";`);
+  lines.push('', 'template Model() {');
+  for (const input of program.inputs) lines.push(`    signal input ${input.signal}[${input.wires.length}];`);
+  for (const output of program.outputs) lines.push(`    signal output ${output.signal}[${output.exprs.length}];`);
+  let node = '';
+  program.gadgets.forEach((g, id) => {
+    if (g.node !== node) {
+      node = g.node;
+      lines.push('', `    // ${node.replace(/[\r\n]/g, ' ')}`);
+    }
+    lines.push(`    component g${id} = ${g.def.template}(${g.def.templateArgs(g.params).join(', ')});`);
+    g.inputs.forEach((e, i) => lines.push(`    g${id}.${g.def.inputs[i]} <== ${exprToCircom(e, program.ref)};`));
+  });
+  lines.push('');
+  for (const output of program.outputs) {
+    output.exprs.forEach((e, i) => lines.push(`    ${output.signal}[${i}] <== ${exprToCircom(e, program.ref)};`));
+  }
+  lines.push('}', '');
+  const pub = opts.publicInputs && program.inputs.length ? ` {public [${program.inputs.map((i) => i.signal).join(', ')}]}` : '';
+  lines.push(`component main${pub} = Model();`, '');
+  return lines.join('\n');
+}

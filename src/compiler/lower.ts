@@ -1,0 +1,99 @@
+import type { Graph } from '../onnx/graph.ts';
+import { nodeLabel } from '../onnx/graph.ts';
+import { opFor } from '../ops/registry.ts';
+import type { OpInput, QTensor } from '../ops/op.ts';
+import { FINAL_ACTIVATIONS } from '../ops/softmax.ts';
+import type { QuantOptions } from '../quantize/options.ts';
+import { toFixed } from '../quantize/fixed.ts';
+import { Program } from './program.ts';
+import { range } from '../gadgets/range.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+export interface IoSpec {
+  name: string;
+  signal: string;
+  shape: number[];
+  exp: number;
+  intRange: [bigint, bigint];
+}
+
+export interface Lowered {
+  program: Program;
+  inputs: IoSpec[];
+  outputs: IoSpec[];
+  finalActivation?: { op: 'Softmax' | 'LogSoftmax'; axis: number; output: string };
+  /** Exponent of every computed tensor, for diagnostics. */
+  tensors: Map<string, QTensor>;
+}
+
+/**
+ * Walks the graph once and turns it into the integer program: model inputs become wires, each op lowers
+ * itself (linear expressions + gadgets), graph outputs become the circuit's public outputs. Final
+ * Softmax/LogSoftmax follow the policy in ops/softmax.ts: the circuit outputs their input, the logits.
+ */
+export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
+  const program = new Program();
+  const values = new Map<string, OpInput>();
+  for (const [name, tensor] of graph.constants) values.set(name, { kind: 'const', tensor });
+
+  const inputExp = opts.inputScale ?? opts.scale;
+  const inputs: IoSpec[] = graph.inputs.map((input) => {
+    const where = `input "${input.name}"`;
+    const lo = toFixed(opts.inputRange[0], inputExp, where);
+    const hi = toFixed(opts.inputRange[1], inputExp, where);
+    if (lo > hi) throw new ZkmlError(`--input-range [${opts.inputRange}] is empty`, 'E_OPTION', where);
+    const exprs = program.addInput(input.name, input.shape, lo, hi);
+    if (opts.checkInputs) {
+      exprs.forEach((e) => program.apply(range, { lo, hi }, [e], `${input.name} (range check)`));
+    }
+    values.set(input.name, { kind: 'q', q: { shape: input.shape, exp: inputExp, exprs } });
+    return { name: input.name, signal: program.inputs.at(-1)!.signal, shape: input.shape, exp: inputExp, intRange: [lo, hi] };
+  });
+
+  const consumers = new Map<string, number>();
+  for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, (consumers.get(i) ?? 0) + 1);
+  const graphOutputs = new Set(graph.outputs.map((o) => o.name));
+  let finalActivation: Lowered['finalActivation'];
+
+  for (const node of graph.nodes) {
+    if (node.outputs.every((o) => !o || graph.constants.has(o))) continue; // folded
+    const where = `${graph.path}: ${nodeLabel(node)}`;
+    const def = opFor(node.opType, node.domain)!;
+    const ins = node.inputs.map((i) => (i === '' ? undefined : values.get(i)));
+    if (FINAL_ACTIVATIONS.has(node.opType) && graphOutputs.has(node.outputs[0]) && !consumers.has(node.outputs[0]) && ins[0]?.kind === 'q') {
+      const rank = ins[0].q.shape.length;
+      const axis = Number(node.attrs.get('axis') ?? (graph.opset >= 13 ? -1 : 1));
+      finalActivation = { op: node.opType as 'Softmax' | 'LogSoftmax', axis: axis < 0 ? axis + rank : axis, output: node.outputs[0] };
+      values.set(node.outputs[0], ins[0]);
+      continue;
+    }
+    if (!def.lower) throw new ZkmlError(`${node.opType} is supported on constant inputs only`, 'E_UNSUPPORTED', where);
+    const outShapes = node.outputs.map((o) => graph.shapes.get(o) ?? []);
+    const results = def.lower({ node, opset: graph.opset, where, program, opts, inputs: ins, outShapes });
+    results.forEach((q, k) => {
+      const name = node.outputs[k];
+      if (!name) return;
+      const expected = graph.shapes.get(name);
+      if (expected && expected.reduce((a, b) => a * b, 1) !== q.exprs.length) {
+        throw new ZkmlError(`lowered to ${q.exprs.length} values; shape inference said [${expected}]`, 'E_INTERNAL', where);
+      }
+      values.set(name, { kind: 'q', q: { ...q, shape: expected ?? q.shape } });
+    });
+  }
+
+  const tensors = new Map<string, QTensor>();
+  for (const [name, v] of values) if (v.kind === 'q') tensors.set(name, v.q);
+
+  const outputs: IoSpec[] = graph.outputs.map((o) => {
+    const v = values.get(o.name);
+    if (!v) throw new ZkmlError(`graph output "${o.name}" was not computed`, 'E_GRAPH', graph.path);
+    if (v.kind === 'const') throw new ZkmlError(`graph output "${o.name}" is a constant: there is nothing to prove`, 'E_GRAPH', graph.path);
+    const q = v.q;
+    program.addOutput(o.name, q.shape, q.exprs, `output "${o.name}"`);
+    const ranges = q.exprs.map((e) => program.bounds(e));
+    const lo = ranges.reduce((m, r) => (r[0] < m ? r[0] : m), ranges[0]?.[0] ?? 0n);
+    const hi = ranges.reduce((m, r) => (r[1] > m ? r[1] : m), ranges[0]?.[1] ?? 0n);
+    return { name: o.name, signal: program.outputs.at(-1)!.signal, shape: q.shape, exp: q.exp, intRange: [lo, hi] };
+  });
+  return { program, inputs, outputs, finalActivation, tensors };
+}

@@ -1,0 +1,125 @@
+import { Expr } from './expr.ts';
+import type { GadgetDef } from '../gadgets/gadget.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+/** Accumulators must stay well inside the BN254 field (about 2^253.6) so that no value wraps around. */
+export const MAX_ABS_BITS = 250;
+const LIMIT = 1n << BigInt(MAX_ABS_BITS);
+
+export interface GadgetInstance {
+  def: GadgetDef<any>;
+  params: any;
+  inputs: Expr[];
+  /** Wire ids of the gadget's outputs. */
+  outputs: number[];
+  /** ONNX node the gadget belongs to (for per-layer costs and messages). */
+  node: string;
+}
+
+export interface ProgramInput {
+  name: string;
+  signal: string;
+  shape: number[];
+  wires: number[];
+}
+
+export interface ProgramOutput {
+  name: string;
+  signal: string;
+  shape: number[];
+  exprs: Expr[];
+}
+
+/**
+ * The integer program a model compiles to: input wires, gadgets (each creating wires) in execution order, and
+ * output expressions. Every wire carries its integer interval, so each gadget's range checks are sized by
+ * what can actually occur, and any value that could leave ±2^250 stops the compilation at the node causing it.
+ */
+export class Program {
+  readonly lo: bigint[] = [];
+  readonly hi: bigint[] = [];
+  /** Circom reference of each wire, e.g. `in0[3]` or `g12.out`. */
+  readonly ref: string[] = [];
+  readonly gadgets: GadgetInstance[] = [];
+  readonly inputs: ProgramInput[] = [];
+  readonly outputs: ProgramOutput[] = [];
+
+  addInput(name: string, shape: number[], lo: bigint, hi: bigint): Expr[] {
+    const signal = `in${this.inputs.length}`;
+    const size = shape.reduce((a, b) => a * b, 1);
+    const wires: number[] = [];
+    for (let i = 0; i < size; i++) wires.push(this.newWire(lo, hi, `${signal}[${i}]`));
+    this.inputs.push({ name, signal, shape, wires });
+    return wires.map((w) => Expr.wire(w));
+  }
+
+  addOutput(name: string, shape: number[], exprs: Expr[], node: string): void {
+    exprs.forEach((e) => this.checkRange(e, node));
+    this.outputs.push({ name, signal: `out${this.outputs.length}`, shape, exprs });
+  }
+
+  /** Applies a gadget to input expressions; returns its outputs as expressions. */
+  apply<P>(def: GadgetDef<P>, params: P, inputs: Expr[], node: string): Expr[] {
+    const ranges = inputs.map((e) => this.checkRange(e, node));
+    const outRanges = def.bounds(params, ranges.map((r) => r[0]), ranges.map((r) => r[1]));
+    const id = this.gadgets.length;
+    const outputs = outRanges.map(([lo, hi], j) => this.newWire(lo, hi, `g${id}.${def.outputs[j]}`));
+    this.gadgets.push({ def, params, inputs, outputs, node });
+    return outputs.map((w) => Expr.wire(w));
+  }
+
+  bounds(e: Expr): [bigint, bigint] {
+    return e.bounds(this.lo, this.hi);
+  }
+
+  /** The interval of `e`, refusing any value that could reach ±2^250 (rule 3 of the design). */
+  checkRange(e: Expr, node: string): [bigint, bigint] {
+    const [lo, hi] = this.bounds(e);
+    if (lo <= -LIMIT || hi >= LIMIT) {
+      const bits = Math.max(lo < 0n ? (-lo).toString(2).length : 0, hi.toString(2).length);
+      throw new ZkmlError(
+        `a value could reach ±2^${bits} (interval [${lo}, ${hi}]), beyond the ±2^${MAX_ABS_BITS} the field allows without wrapping; ` +
+          'lower --scale, narrow --input-range, or check the weights',
+        'E_RANGE',
+        node,
+      );
+    }
+    return [lo, hi];
+  }
+
+  private newWire(lo: bigint, hi: bigint, ref: string): number {
+    this.lo.push(lo);
+    this.hi.push(hi);
+    this.ref.push(ref);
+    return this.lo.length - 1;
+  }
+
+  /** Constraints per ONNX node, from the gadgets' own costs, plus one per output signal. */
+  costByNode(): Map<string, number> {
+    const cost = new Map<string, number>();
+    for (const g of this.gadgets) cost.set(g.node, (cost.get(g.node) ?? 0) + g.def.constraints(g.params));
+    return cost;
+  }
+
+  /**
+   * Runs the program exactly (BigInt) on input integers: the reference executor. Returns every wire's value
+   * and the outputs.
+   */
+  execute(inputs: Map<string, bigint[]>): { wires: bigint[]; outputs: Map<string, bigint[]> } {
+    const values = new Array<bigint>(this.lo.length);
+    for (const input of this.inputs) {
+      const data = inputs.get(input.name);
+      if (!data || data.length !== input.wires.length) {
+        throw new ZkmlError(`expected ${input.wires.length} integers, got ${data?.length ?? 'none'}`, 'E_INPUT_SHAPE', `input "${input.name}"`);
+      }
+      input.wires.forEach((w, i) => (values[w] = data[i]));
+    }
+    for (const g of this.gadgets) {
+      const out = g.def.evaluate(g.params, g.inputs.map((e) => e.evaluate(values)));
+      g.outputs.forEach((w, j) => (values[w] = out[j]));
+    }
+    const outputs = new Map<string, bigint[]>();
+    for (const o of this.outputs) outputs.set(o.name, o.exprs.map((e) => e.evaluate(values)));
+    return { wires: values, outputs };
+  }
+}

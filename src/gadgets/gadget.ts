@@ -1,0 +1,37 @@
+/**
+ * A gadget is a nonlinear primitive of the integer program: one Circom template in circuits/, its exact
+ * integer semantics (the reference executor runs these), the interval of its outputs, and its constraint
+ * cost. Ops lower to linear expressions plus gadgets; nothing else creates constraints.
+ */
+export interface GadgetDef<P> {
+  kind: string;
+  /** File in circuits/ and the template's name. */
+  file: string;
+  template: string;
+  /** Signal names of the template's scalar inputs and outputs, in order. */
+  inputs: string[];
+  outputs: string[];
+  templateArgs(p: P): (number | bigint)[];
+  evaluate(p: P, inputs: bigint[]): bigint[];
+  /** Output intervals given the input intervals. */
+  bounds(p: P, lo: bigint[], hi: bigint[]): [bigint, bigint][];
+  /** Constraints the template costs after circom --O2 (checked against circom in the tests). */
+  constraints(p: P): number;
+  describe(p: P): string;
+}
+
+/** Bits needed to write a non-negative integer (bitLength(0) = 0). */
+export function bitLength(v: bigint): number {
+  if (v < 0n) throw new Error('bitLength of a negative number');
+  return v === 0n ? 0 : v.toString(2).length;
+}
+
+/** Width b of a signed offset range check: -2^(b-1) <= lo and hi < 2^(b-1). */
+export function signedWidth(lo: bigint, hi: bigint): number {
+  return 1 + Math.max(lo < 0n ? bitLength(-lo - 1n) : 0, hi > 0n ? bitLength(hi) : 0);
+}
+
+/** floor(a / 2^k) for any sign of a (BigInt division truncates toward zero). */
+export function floorShift(a: bigint, k: number): bigint {
+  return a >> BigInt(k);
+}

@@ -1,0 +1,18 @@
+import type { GadgetDef } from './gadget.ts';
+
+/** out = a · b of two computed values: one constraint. */
+export const product: GadgetDef<Record<string, never>> = {
+  kind: 'product',
+  file: 'product.circom',
+  template: 'ZkProduct',
+  inputs: ['a', 'b'],
+  outputs: ['out'],
+  templateArgs: () => [],
+  evaluate: (_p, [a, b]) => [a * b],
+  bounds(_p, [alo, blo], [ahi, bhi]) {
+    const c = [alo * blo, alo * bhi, ahi * blo, ahi * bhi];
+    return [[c.reduce((x, y) => (y < x ? y : x)), c.reduce((x, y) => (y > x ? y : x))]];
+  },
+  constraints: () => 1,
+  describe: () => 'product',
+};

@@ -1,0 +1,37 @@
+import type { LowerCtx, OpInput, QTensor, ShapeCtx } from './op.ts';
+import type { Tensor } from '../onnx/tensor.ts';
+import { ZkmlError } from '../util/errors.ts';
+import { constQTensor } from '../quantize/fixed.ts';
+
+/** The computed (quantized) input i, or a clear error if the op needs it computed and it is absent. */
+export function qInput(ctx: LowerCtx, i: number): QTensor {
+  const v = ctx.inputs[i];
+  if (!v) throw new ZkmlError(`input ${i} is missing`, 'E_GRAPH', ctx.where);
+  if (v.kind === 'q') return v.q;
+  return constQTensor(v.tensor, ctx.opts.scale, ctx.where);
+}
+
+export function constInput(ctx: LowerCtx | ShapeCtx, i: number, what: string): Tensor {
+  const v = 'inputs' in ctx ? ctx.inputs[i] : undefined;
+  const t = v ? (v.kind === 'const' ? v.tensor : undefined) : (ctx as ShapeCtx).consts?.[i];
+  if (!t) {
+    throw new ZkmlError(
+      `${what} (input ${i}) must be a constant (an initializer or folded from constants); computed ${what} is not supported`,
+      'E_UNSUPPORTED',
+      ctx.where,
+    );
+  }
+  return t;
+}
+
+export const isConst = (v: OpInput | undefined): v is { kind: 'const'; tensor: Tensor } => v?.kind === 'const';
+
+/** An optional constant input, e.g. Gemm's C. */
+export function optionalConst(ctx: LowerCtx, i: number, what: string): Tensor | undefined {
+  if (ctx.node.inputs[i] === undefined || ctx.node.inputs[i] === '') return undefined;
+  return constInput(ctx, i, what);
+}
+
+export function sameShapes(ctx: ShapeCtx): number[][] {
+  return [ctx.shapes[0]];
+}

@@ -1,0 +1,100 @@
+import type { LowerCtx, OpDef, QTensor } from './op.ts';
+import { isConst, qInput } from './common.ts';
+import { broadcastIndexer, broadcastShapes, type Tensor } from '../onnx/tensor.ts';
+import { Expr } from '../compiler/expr.ts';
+import { liftExp, quantizeTensor, weightExp } from '../quantize/fixed.ts';
+import { product } from '../gadgets/product.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+type FloatFn = (a: number, b: number) => number;
+const FLOAT: Record<string, FloatFn> = { Add: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b, Div: (a, b) => a / b };
+
+function broadcastShape(ctx: { shapes: number[][]; where: string }): number[][] {
+  return [ctx.shapes.reduce((s, t) => broadcastShapes(s, t, ctx.where))];
+}
+
+/** Float evaluation with broadcasting, for constant folding. */
+function foldBinary(op: string, shape: number[], a: Tensor, b: Tensor): Tensor {
+  const size = shape.reduce((x, y) => x * y, 1);
+  const ia = broadcastIndexer(shape, a.dims);
+  const ib = broadcastIndexer(shape, b.dims);
+  const f = FLOAT[op];
+  const intResult = a.dtype.includes('int') && b.dtype.includes('int');
+  const data = Array.from({ length: size }, (_, i) => {
+    const v = f(a.data[ia(i)], b.data[ib(i)]);
+    return intResult && op === 'Div' ? Math.trunc(v) : v;
+  });
+  return { dtype: a.dtype, dims: shape, data };
+}
+
+/** Broadcasts a QTensor's expressions to `shape`. */
+function spread(q: QTensor, shape: number[]): Expr[] {
+  const index = broadcastIndexer(shape, q.shape);
+  return Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => q.exprs[index(i)]);
+}
+
+/** a ± b: exponents aligned upward (exact), constants quantized at the common exponent. */
+function addSub(ctx: LowerCtx, sign: bigint): QTensor[] {
+  const shape = ctx.outShapes[0];
+  const [x, y] = ctx.inputs;
+  // The common exponent: the larger of the computed operands' (at least the activation scale for constants).
+  const exps = [x, y].map((v) => (v && !isConst(v) ? v.q.exp : -Infinity));
+  let exp = Math.max(...exps);
+  if (exp === -Infinity) exp = ctx.opts.scale;
+  const operand = (i: number): Expr[] => {
+    const v = ctx.inputs[i]!;
+    if (isConst(v)) {
+      const ints = quantizeTensor(v.tensor, exp, ctx.where);
+      return spread({ shape: v.tensor.dims, exp, exprs: ints.map((c) => Expr.constant(c)) }, shape);
+    }
+    return spread(liftExp(v.q, exp), shape);
+  };
+  const a = operand(0);
+  const b = operand(1);
+  return [{ shape, exp, exprs: a.map((e, i) => Expr.sum([[e, 1n], [b[i], sign]])) }];
+}
+
+/** a · c or a / c with c constant: c (or 1/c) quantized as a weight tensor; the exponents add. */
+function scaleByConst(ctx: LowerCtx, q: QTensor, c: Tensor, invert: boolean): QTensor[] {
+  const shape = ctx.outShapes[0];
+  const values = invert ? c.data.map((v) => 1 / v) : c.data;
+  if (values.some((v) => !Number.isFinite(v))) throw new ZkmlError('division by a constant that is zero', 'E_BAD_TENSOR', ctx.where);
+  const exp = weightExp(values, ctx.opts.weightBits, ctx.opts.maxWeightExp);
+  const ints = quantizeTensor({ ...c, data: values }, exp, ctx.where);
+  const ic = broadcastIndexer(shape, c.dims);
+  const a = spread(q, shape);
+  return [{ shape, exp: q.exp + exp, exprs: a.map((e, i) => e.scale(ints[ic(i)])) }];
+}
+
+const binary: OpDef = {
+  ops: ['Add', 'Sub', 'Mul', 'Div'],
+  shapes: broadcastShape,
+  fold: (ctx, [a, b]) => [foldBinary(ctx.node.opType, broadcastShape(ctx)[0], a, b)],
+  lower(ctx) {
+    const op = ctx.node.opType;
+    const [x, y] = ctx.inputs;
+    if (x === undefined || y === undefined) throw new ZkmlError(`${op} needs two inputs`, 'E_GRAPH', ctx.where);
+    if (op === 'Add') return addSub(ctx, 1n);
+    if (op === 'Sub') return addSub(ctx, -1n);
+    if (op === 'Mul') {
+      if (isConst(y)) return scaleByConst(ctx, qInput(ctx, 0), y.tensor, false);
+      if (isConst(x)) return scaleByConst(ctx, qInput(ctx, 1), x.tensor, false);
+      // Two computed tensors: one product constraint per element.
+      const shape = ctx.outShapes[0];
+      const a = qInput(ctx, 0);
+      const b = qInput(ctx, 1);
+      const ea = spread(a, shape);
+      const eb = spread(b, shape);
+      const exprs = ea.map((e, i) => {
+        if (e.isConstant) return eb[i].scale(e.c);
+        if (eb[i].isConstant) return e.scale(eb[i].c);
+        return ctx.program.apply(product, {}, [e, eb[i]], ctx.node.name)[0];
+      });
+      return [{ shape, exp: a.exp + b.exp, exprs }];
+    }
+    if (isConst(y)) return scaleByConst(ctx, qInput(ctx, 0), y.tensor, true);
+    throw new ZkmlError('Div by a computed tensor is not supported (only division by constants)', 'E_UNSUPPORTED', ctx.where);
+  },
+};
+
+export const elementwiseOps: OpDef[] = [binary];

@@ -1,0 +1,116 @@
+import type { OpDef, QTensor } from './op.ts';
+import { constInput, isConst, optionalConst, qInput } from './common.ts';
+import { attrFloat, attrInt } from '../onnx/graph.ts';
+import { broadcastIndexer, broadcastShapes, type Tensor } from '../onnx/tensor.ts';
+import { Expr } from '../compiler/expr.ts';
+import { quantizeTensor, weightExp } from '../quantize/fixed.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+/**
+ * out[r, n] = Σ_k a[r, k] · W[k, n] (+ bias[r, n]) with W constant: a linear combination, no constraint.
+ * `a` is viewed as rows of length K; W's integers carry exponent `wExp`, so out has a.exp + wExp.
+ */
+function denseRows(a: QTensor, rows: number, K: number, W: bigint[], N: number, bias: bigint[] | undefined, at: (r: number, k: number) => number): Expr[] {
+  const out: Expr[] = [];
+  for (let r = 0; r < rows; r++) {
+    for (let n = 0; n < N; n++) {
+      const parts: [Expr, bigint][] = [];
+      for (let k = 0; k < K; k++) parts.push([a.exprs[at(r, k)], W[k * N + n]]);
+      const e = Expr.sum(parts);
+      out.push(bias ? e.addConst(bias[r * N + n]) : e);
+    }
+  }
+  return out;
+}
+
+function quantizeWeights(ctx: Parameters<NonNullable<OpDef['lower']>>[0], w: Tensor, scaleBy = 1): { ints: bigint[]; exp: number } {
+  const values = scaleBy === 1 ? w.data : w.data.map((v) => v * scaleBy);
+  const exp = weightExp(values, ctx.opts.weightBits, ctx.opts.maxWeightExp);
+  return { ints: quantizeTensor({ ...w, data: values }, exp, ctx.where), exp };
+}
+
+/** The bias broadcast to [M, N] as integers at exponent `exp`. */
+function biasAt(ctx: Parameters<NonNullable<OpDef['lower']>>[0], c: Tensor | undefined, scaleBy: number, M: number, N: number, exp: number): bigint[] | undefined {
+  if (!c) return undefined;
+  broadcastShapes([M, N], c.dims, ctx.where);
+  const index = broadcastIndexer([M, N], c.dims);
+  const scaled = { ...c, data: Array.from({ length: M * N }, (_, i) => c.data[index(i)] * scaleBy), dims: [M, N] };
+  return quantizeTensor(scaled, exp, ctx.where);
+}
+
+function matmulShape(a: number[], b: number[], where: string): number[] {
+  const A = a.length === 1 ? [1, a[0]] : a;
+  const B = b.length === 1 ? [b[0], 1] : b;
+  const K = A[A.length - 1];
+  if (B[B.length - 2] !== K) throw new ZkmlError(`inner dimensions differ: [${a}] x [${b}]`, 'E_SHAPE', where);
+  const batch = broadcastShapes(A.slice(0, -2), B.slice(0, -2), where);
+  const out = [...batch, A[A.length - 2], B[B.length - 1]];
+  if (a.length === 1) out.splice(out.length - 2, 1);
+  if (b.length === 1) out.splice(out.length - 1, 1);
+  return out;
+}
+
+const matmul: OpDef = {
+  ops: ['MatMul'],
+  shapes: (ctx) => [matmulShape(ctx.shapes[0], ctx.shapes[1], ctx.where)],
+  lower(ctx) {
+    const [left, right] = ctx.inputs;
+    const outShape = ctx.outShapes[0];
+    if (isConst(right) && right.tensor.dims.length <= 2) {
+      // Activations times fixed weights: every leading dimension of `a` is a row.
+      const a = qInput(ctx, 0);
+      const W = right.tensor.dims.length === 1 ? { ...right.tensor, dims: [right.tensor.dims[0], 1] } : right.tensor;
+      const [K, N] = W.dims;
+      const { ints, exp } = quantizeWeights(ctx, W);
+      const rows = a.exprs.length / K;
+      return [{ shape: outShape, exp: a.exp + exp, exprs: denseRows(a, rows, K, ints, N, undefined, (r, k) => r * K + k) }];
+    }
+    if (isConst(left) && left.tensor.dims.length === 2) {
+      // Fixed matrix times activations: out[m, n] = Σ_k A[m, k] b[k, n], i.e. the transposed problem.
+      const b = qInput(ctx, 1);
+      const [M, K] = left.tensor.dims;
+      const N = b.exprs.length / K;
+      if (!Number.isInteger(N) || b.shape.length > 2) throw new ZkmlError(`a constant [${left.tensor.dims}] times a computed [${b.shape}] is supported for 2-D operands only`, 'E_UNSUPPORTED', ctx.where);
+      const { ints, exp } = quantizeWeights(ctx, left.tensor);
+      // Reuse denseRows on the transpose: rows = n, weights W'[k, m] = A[m, k].
+      const WT = Array.from({ length: K * M }, (_, i) => ints[(i % M) * K + Math.floor(i / M)]);
+      const t = denseRows(b, N, K, WT, M, undefined, (n, k) => k * N + n);
+      const exprs = Array.from({ length: M * N }, (_, i) => t[(i % N) * M + Math.floor(i / N)]);
+      return [{ shape: outShape, exp: b.exp + exp, exprs }];
+    }
+    throw new ZkmlError('MatMul needs one constant 2-D operand (fixed weights); a product of two computed tensors or batched weights is not supported', 'E_UNSUPPORTED', ctx.where);
+  },
+};
+
+const gemm: OpDef = {
+  ops: ['Gemm'],
+  shapes(ctx) {
+    const [a, b] = ctx.shapes;
+    if (a.length !== 2 || b.length !== 2) throw new ZkmlError(`Gemm takes 2-D A and B, got [${a}] and [${b}]`, 'E_SHAPE', ctx.where);
+    const M = attrInt(ctx.node, 'transA', 0) ? a[1] : a[0];
+    const KA = attrInt(ctx.node, 'transA', 0) ? a[0] : a[1];
+    const KB = attrInt(ctx.node, 'transB', 0) ? b[1] : b[0];
+    const N = attrInt(ctx.node, 'transB', 0) ? b[0] : b[1];
+    if (KA !== KB) throw new ZkmlError(`inner dimensions differ: A' is [${M}, ${KA}], B' is [${KB}, ${N}]`, 'E_SHAPE', ctx.where);
+    return [[M, N]];
+  },
+  lower(ctx) {
+    const a = qInput(ctx, 0);
+    const B = constInput(ctx, 1, 'Gemm weight B');
+    const alpha = attrFloat(ctx.node, 'alpha', 1);
+    const beta = attrFloat(ctx.node, 'beta', 1);
+    const transA = attrInt(ctx.node, 'transA', 0) === 1;
+    const transB = attrInt(ctx.node, 'transB', 0) === 1;
+    const [M, N] = ctx.outShapes[0];
+    const K = transA ? a.shape[0] : a.shape[1];
+    // W[k, n] = alpha · B'[k, n], quantized once (alpha folded into the weights).
+    const Bk = transB ? { ...B, dims: [K, N], data: Array.from({ length: K * N }, (_, i) => B.data[(i % N) * K + Math.floor(i / N)]) } : B;
+    const { ints, exp } = quantizeWeights(ctx, Bk, alpha);
+    const outExp = a.exp + exp;
+    const bias = biasAt(ctx, optionalConst(ctx, 2, 'Gemm bias C'), beta, M, N, outExp);
+    const at = transA ? (r: number, k: number) => k * M + r : (r: number, k: number) => r * K + k;
+    return [{ shape: [M, N], exp: outExp, exprs: denseRows(a, M, K, ints, N, bias, at) }];
+  },
+};
+
+export const linearOps: OpDef[] = [matmul, gemm];

@@ -1,0 +1,44 @@
+import type { OpDef } from './op.ts';
+import { constInput, qInput, sameShapes } from './common.ts';
+import { attrFloat } from '../onnx/graph.ts';
+import { sizeOf, type Tensor } from '../onnx/tensor.ts';
+import { quantizeTensor, weightExp } from '../quantize/fixed.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+/** Per-channel y = a·x + b of BatchNormalization (inference): a = γ/√(σ²+ε), b = β − μ·a. */
+export function batchNormAffine(scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, epsilon: number): { a: number[]; b: number[] } {
+  const a = scale.data.map((g, c) => g / Math.sqrt(variance.data[c] + epsilon));
+  const b = bias.data.map((beta, c) => beta - mean.data[c] * a[c]);
+  return { a, b };
+}
+
+export function batchNormParams(ctx: { where: string; node: { attrs: Map<string, unknown> } } & Parameters<typeof constInput>[0]) {
+  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => constInput(ctx, i, ['scale', 'B', 'mean', 'var'][i - 1]));
+  return batchNormAffine(scale, bias, mean, variance, attrFloat(ctx.node as never, 'epsilon', 1e-5));
+}
+
+/**
+ * BatchNormalization that could not be folded into a linear layer before it (see onnx/fuse.ts): applied as a
+ * per-channel affine map on axis 1, still linear, so still free of constraints.
+ */
+const batchNorm: OpDef = {
+  ops: ['BatchNormalization'],
+  shapes: sameShapes,
+  lower(ctx) {
+    const x = qInput(ctx, 0);
+    const { a, b } = batchNormParams(ctx);
+    const C = x.shape[1] ?? 1;
+    if (a.length !== C) throw new ZkmlError(`${a.length} channel parameters for ${C} channels`, 'E_SHAPE', ctx.where);
+    const exp = weightExp(a, ctx.opts.weightBits, ctx.opts.maxWeightExp);
+    const aInts = quantizeTensor({ dtype: 'float', dims: [C], data: a }, exp, ctx.where);
+    const bInts = quantizeTensor({ dtype: 'float', dims: [C], data: b }, x.exp + exp, ctx.where);
+    const inner = sizeOf(x.shape.slice(2));
+    const exprs = x.exprs.map((e, i) => {
+      const c = Math.floor(i / inner) % C;
+      return e.scale(aInts[c]).addConst(bInts[c]);
+    });
+    return [{ shape: x.shape, exp: x.exp + exp, exprs }];
+  },
+};
+
+export const normalizationOps: OpDef[] = [batchNorm];

@@ -1,0 +1,55 @@
+import type { OnnxNode } from '../onnx/graph.ts';
+import type { Tensor } from '../onnx/tensor.ts';
+import type { Expr } from '../compiler/expr.ts';
+import type { Program } from '../compiler/program.ts';
+import type { QuantOptions } from '../quantize/options.ts';
+
+/**
+ * A tensor of the integer program: one linear expression per element (row-major), and the power-of-two
+ * scale of its integers: real value = integer · 2^-exp.
+ */
+export interface QTensor {
+  shape: number[];
+  exprs: Expr[];
+  exp: number;
+}
+
+/** What an op sees of one of its inputs: a constant tensor, or a quantized one. */
+export type OpInput = { kind: 'const'; tensor: Tensor } | { kind: 'q'; q: QTensor };
+
+export interface ShapeCtx {
+  node: OnnxNode;
+  opset: number;
+  where: string;
+  shapes: number[][];
+  /** Constant inputs (shape tensors, axes, weights); undefined where the input is computed. */
+  consts: (Tensor | undefined)[];
+}
+
+export interface LowerCtx {
+  node: OnnxNode;
+  opset: number;
+  where: string;
+  program: Program;
+  opts: QuantOptions;
+  inputs: (OpInput | undefined)[];
+  /** Static output shapes from shape inference. */
+  outShapes: number[][];
+}
+
+/**
+ * Everything one op family means, in one place: static shapes, float evaluation for constant folding, and
+ * lowering to the integer program (linear expressions plus gadgets). The passes that walk the graph never
+ * switch on op types.
+ */
+export interface OpDef {
+  ops: string[];
+  /** Output shapes from input shapes (and constant inputs where the op needs them). */
+  shapes(ctx: ShapeCtx): number[][];
+  /** Float evaluation when every input is constant (shape arithmetic, weight reshapes, Cast...). */
+  fold?(ctx: ShapeCtx, inputs: Tensor[]): Tensor[];
+  /** The op's value depends on input shapes only (Shape): fold it even when its input is computed. */
+  foldsFromShapes?: boolean;
+  /** Lowering of computed inputs. Absent: the op can only be folded. */
+  lower?(ctx: LowerCtx): QTensor[];
+}

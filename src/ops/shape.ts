@@ -1,0 +1,295 @@
+import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
+import { constInput, isConst } from './common.ts';
+import { attrInt, attrInts, attrString, attrFloat } from '../onnx/graph.ts';
+import { normAxis, sizeOf, strides, type Tensor } from '../onnx/tensor.ts';
+import { Expr } from '../compiler/expr.ts';
+import { liftExp, toFixed } from '../quantize/fixed.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+/**
+ * Data movement: each output element is an element of some input, or a constant (padding). One description,
+ * `Mapping`, serves both constant folding (on numbers) and lowering (on expressions), so these ops cost no
+ * constraint and have one definition each.
+ */
+type Source = { input: number; index: number } | { constant: number };
+interface Mapping {
+  shape: number[];
+  source(flat: number): Source;
+}
+
+type MapFn = (ctx: ShapeCtx) => Mapping;
+
+const identityMap = (shape: number[]): Mapping => ({ shape, source: (index) => ({ input: 0, index }) });
+
+function apply(map: Mapping, values: ((s: { input: number; index: number }) => Expr | number), constant: (c: number) => Expr | number) {
+  return Array.from({ length: sizeOf(map.shape) }, (_, i) => {
+    const s = map.source(i);
+    return 'constant' in s ? constant(s.constant) : values(s);
+  });
+}
+
+/** Builds an OpDef from a mapping function. */
+function dataOp(ops: string[], mapping: MapFn, which: number[] | 'all' = [0]): OpDef {
+  const dataInputsOf = (n: { inputs: string[] }) => (which === 'all' ? n.inputs.map((_, i) => i) : which);
+  return {
+    ops,
+    shapes: (ctx) => [mapping(ctx).shape],
+    fold(ctx, inputs) {
+      const map = mapping(ctx);
+      const data = apply(map, (s) => inputs[s.input].data[s.index], (c) => c) as number[];
+      return [{ dtype: inputs[dataInputsOf(ctx.node)[0]]?.dtype ?? 'float', dims: map.shape, data }];
+    },
+    lower(ctx: LowerCtx): QTensor[] {
+      const shapeCtx: ShapeCtx = { node: ctx.node, opset: ctx.opset, where: ctx.where, shapes: [], consts: ctx.inputs.map((v) => (isConst(v) ? v.tensor : undefined)) };
+      shapeCtx.shapes = ctx.inputs.map((v) => (v ? (isConst(v) ? v.tensor.dims : v.q.shape) : []));
+      const map = mapping(shapeCtx);
+      const dataInputs = dataInputsOf(ctx.node);
+      // Common exponent of the computed data inputs; constant data inputs are quantized at it.
+      const exps = dataInputs.map((i) => ctx.inputs[i]).filter((v) => v && !isConst(v)).map((v) => (v as { q: QTensor }).q.exp);
+      const exp = exps.length ? Math.max(...exps) : ctx.opts.scale;
+      const data = dataInputs.map((i) => {
+        const v = ctx.inputs[i];
+        if (!v) return [] as Expr[];
+        if (isConst(v)) return v.tensor.data.map((x) => Expr.constant(toFixed(x, exp, ctx.where)));
+        return liftExp(v.q, exp).exprs;
+      });
+      const slot = new Map(dataInputs.map((input, k) => [input, k]));
+      const exprs = apply(map, (s) => data[slot.get(s.input)!][s.index], (c) => Expr.constant(toFixed(c, exp, ctx.where))) as Expr[];
+      return [{ shape: map.shape, exp, exprs }];
+    },
+  };
+}
+
+/** Axes given as an attribute (older opsets) or as a constant input (newer ones). */
+function axesOf(ctx: ShapeCtx, inputIndex: number): number[] | undefined {
+  const attr = attrInts(ctx.node, 'axes');
+  if (attr) return attr;
+  if (ctx.node.inputs[inputIndex]) return constInput(ctx, inputIndex, 'axes').data;
+  return undefined;
+}
+
+const reshapeMap: MapFn = (ctx) => {
+  const input = ctx.shapes[0];
+  const spec = constInput(ctx, 1, 'Reshape shape').data;
+  const allowZero = attrInt(ctx.node, 'allowzero', 0) === 1;
+  const shape = spec.map((d, i) => (d === 0 && !allowZero ? input[i] : d));
+  const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  const total = sizeOf(input);
+  const inferred = shape.map((d) => (d === -1 ? total / known : d));
+  if (shape.filter((d) => d === -1).length > 1 || sizeOf(inferred) !== total || inferred.some((d) => !Number.isInteger(d))) {
+    throw new ZkmlError(`cannot reshape [${input}] (${total} elements) to [${spec}]`, 'E_SHAPE', ctx.where);
+  }
+  return identityMap(inferred);
+};
+
+const flattenMap: MapFn = (ctx) => {
+  const s = ctx.shapes[0];
+  const axis = attrInt(ctx.node, 'axis', 1);
+  const a = axis < 0 ? axis + s.length : axis;
+  return identityMap([sizeOf(s.slice(0, a)), sizeOf(s.slice(a))]);
+};
+
+const squeezeMap: MapFn = (ctx) => {
+  const s = ctx.shapes[0];
+  const axes = axesOf(ctx, 1)?.map((a) => normAxis(a, s.length, ctx.where));
+  if (axes) for (const a of axes) if (s[a] !== 1) throw new ZkmlError(`cannot squeeze axis ${a} of size ${s[a]}`, 'E_SHAPE', ctx.where);
+  return identityMap(s.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)));
+};
+
+const unsqueezeMap: MapFn = (ctx) => {
+  const s = ctx.shapes[0];
+  const axes = axesOf(ctx, 1);
+  if (!axes) throw new ZkmlError('Unsqueeze needs axes', 'E_ATTR', ctx.where);
+  const rank = s.length + axes.length;
+  const norm = axes.map((a) => normAxis(a, rank, ctx.where)).sort((a, b) => a - b);
+  const out = s.slice();
+  for (const a of norm) out.splice(a, 0, 1);
+  return identityMap(out);
+};
+
+const transposeMap: MapFn = (ctx) => {
+  const s = ctx.shapes[0];
+  const perm = attrInts(ctx.node, 'perm') ?? s.map((_, i) => s.length - 1 - i);
+  const shape = perm.map((p) => s[p]);
+  const inStrides = strides(s);
+  const outStrides = strides(shape);
+  return {
+    shape,
+    source(flat) {
+      let index = 0;
+      for (let d = 0; d < shape.length; d++) index += (Math.floor(flat / outStrides[d]) % shape[d]) * inStrides[perm[d]];
+      return { input: 0, index };
+    },
+  };
+};
+
+const concatMap: MapFn = (ctx) => {
+  const shapes = ctx.shapes;
+  const axis = normAxis(attrInt(ctx.node, 'axis', 0), shapes[0].length, ctx.where);
+  const shape = shapes[0].slice();
+  shape[axis] = shapes.reduce((a, s) => a + s[axis], 0);
+  const outStrides = strides(shape);
+  const starts: number[] = [];
+  shapes.reduce((acc, s) => (starts.push(acc), acc + s[axis]), 0);
+  return {
+    shape,
+    source(flat) {
+      const coords = shape.map((d, i) => Math.floor(flat / outStrides[i]) % d);
+      let input = starts.length - 1;
+      while (starts[input] > coords[axis]) input--;
+      coords[axis] -= starts[input];
+      const st = strides(shapes[input]);
+      return { input, index: coords.reduce((a, c, i) => a + c * st[i], 0) };
+    },
+  };
+};
+
+const sliceMap: MapFn = (ctx) => {
+  const s = ctx.shapes[0];
+  const fromAttrs = ctx.opset < 10;
+  const starts = fromAttrs ? attrInts(ctx.node, 'starts')! : constInput(ctx, 1, 'starts').data;
+  const ends = fromAttrs ? attrInts(ctx.node, 'ends')! : constInput(ctx, 2, 'ends').data;
+  const axes = (fromAttrs ? attrInts(ctx.node, 'axes') : ctx.node.inputs[3] ? constInput(ctx, 3, 'axes').data : undefined) ?? starts.map((_, i) => i);
+  const steps = (!fromAttrs && ctx.node.inputs[4] ? constInput(ctx, 4, 'steps').data : undefined) ?? starts.map(() => 1);
+  const begin = s.map(() => 0);
+  const step = s.map(() => 1);
+  const shape = s.slice();
+  axes.forEach((ax, i) => {
+    const a = normAxis(ax, s.length, ctx.where);
+    const d = s[a];
+    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+    const st = steps[i];
+    let b = starts[i] < 0 ? starts[i] + d : starts[i];
+    let e = ends[i] < 0 ? ends[i] + d : ends[i];
+    b = st > 0 ? clamp(b, 0, d) : clamp(b, 0, d - 1);
+    e = st > 0 ? clamp(e, 0, d) : clamp(e, -1, d - 1);
+    begin[a] = b;
+    step[a] = st;
+    shape[a] = Math.max(0, Math.ceil((e - b) / st));
+  });
+  const inStrides = strides(s);
+  const outStrides = strides(shape);
+  return {
+    shape,
+    source(flat) {
+      let index = 0;
+      for (let d = 0; d < shape.length; d++) index += (begin[d] + (Math.floor(flat / outStrides[d]) % shape[d]) * step[d]) * inStrides[d];
+      return { input: 0, index };
+    },
+  };
+};
+
+const gatherMap: MapFn = (ctx) => {
+  const s = ctx.shapes[0];
+  const indices = constInput(ctx, 1, 'Gather indices');
+  const axis = normAxis(attrInt(ctx.node, 'axis', 0), s.length, ctx.where);
+  const shape = [...s.slice(0, axis), ...indices.dims, ...s.slice(axis + 1)];
+  const inStrides = strides(s);
+  const outStrides = strides(shape);
+  const inner = sizeOf(s.slice(axis + 1));
+  return {
+    shape,
+    source(flat) {
+      const coords = shape.map((d, i) => Math.floor(flat / outStrides[i]) % d);
+      const outer = coords.slice(0, axis);
+      const idxCoords = coords.slice(axis, axis + indices.dims.length);
+      const rest = flat % inner;
+      let k = indices.data[idxCoords.reduce((a, c, i) => a * indices.dims[i] + c, 0)];
+      if (k < 0) k += s[axis];
+      if (k < 0 || k >= s[axis]) throw new ZkmlError(`index ${k} out of range for axis of size ${s[axis]}`, 'E_BAD_TENSOR', ctx.where);
+      return { input: 0, index: outer.reduce((a, c, i) => a + c * inStrides[i], 0) + k * inStrides[axis] + rest };
+    },
+  };
+};
+
+const padMap: MapFn = (ctx) => {
+  const s = ctx.shapes[0];
+  const mode = attrString(ctx.node, 'mode', 'constant');
+  if (mode !== 'constant') throw new ZkmlError(`Pad mode "${mode}" is not supported (only constant)`, 'E_UNSUPPORTED', ctx.where);
+  const pads = ctx.opset < 11 ? attrInts(ctx.node, 'pads')! : constInput(ctx, 1, 'pads').data;
+  const value = ctx.opset < 11 ? attrFloat(ctx.node, 'value', 0) : ctx.node.inputs[2] ? constInput(ctx, 2, 'constant_value').data[0] : 0;
+  const axes = ctx.opset >= 18 && ctx.node.inputs[3] ? constInput(ctx, 3, 'axes').data.map((a) => normAxis(a, s.length, ctx.where)) : s.map((_, i) => i);
+  const before = s.map(() => 0);
+  const after = s.map(() => 0);
+  axes.forEach((a, i) => {
+    before[a] = pads[i];
+    after[a] = pads[i + axes.length];
+  });
+  const shape = s.map((d, i) => d + before[i] + after[i]);
+  const inStrides = strides(s);
+  const outStrides = strides(shape);
+  return {
+    shape,
+    source(flat) {
+      let index = 0;
+      for (let d = 0; d < shape.length; d++) {
+        const c = (Math.floor(flat / outStrides[d]) % shape[d]) - before[d];
+        if (c < 0 || c >= s[d]) return { constant: value };
+        index += c * inStrides[d];
+      }
+      return { input: 0, index };
+    },
+  };
+};
+
+const castOp: OpDef = {
+  ...dataOp(['Cast'], (ctx) => identityMap(ctx.shapes[0])),
+  fold(ctx, [x]) {
+    const to = attrInt(ctx.node, 'to', 1);
+    const integer = [2, 3, 4, 5, 6, 7, 12, 13].includes(to);
+    return [{ dtype: integer ? 'int64' : 'float', dims: x.dims, data: integer ? x.data.map(Math.trunc) : x.data.slice() }];
+  },
+  lower(ctx) {
+    const to = attrInt(ctx.node, 'to', 1);
+    if (![1, 10, 11, 16].includes(to)) throw new ZkmlError(`Cast of a computed tensor to element type ${to} is not supported (only to float types)`, 'E_UNSUPPORTED', ctx.where);
+    const v = ctx.inputs[0]!;
+    if (isConst(v)) throw new ZkmlError('unexpected constant', 'E_INTERNAL', ctx.where);
+    return [v.q];
+  },
+};
+
+const shapeOp: OpDef = {
+  ops: ['Shape'],
+  foldsFromShapes: true,
+  shapes: (ctx) => [[ctx.shapes[0].length]],
+  fold(ctx) {
+    const s = ctx.shapes[0];
+    const start = attrInt(ctx.node, 'start', 0);
+    const end = attrInt(ctx.node, 'end', s.length);
+    const data = s.slice(start < 0 ? start + s.length : start, end < 0 ? end + s.length : end);
+    return [{ dtype: 'int64', dims: [data.length], data }];
+  },
+};
+
+function constantValue(ctx: ShapeCtx): Tensor {
+  const a = ctx.node.attrs;
+  const t = a.get('value') as Tensor | undefined;
+  if (t) return t;
+  const f = a.get('value_float') ?? a.get('value_int');
+  if (typeof f === 'number') return { dtype: a.has('value_int') ? 'int64' : 'float', dims: [], data: [f] };
+  const fs = (a.get('value_floats') ?? a.get('value_ints')) as number[] | undefined;
+  if (fs) return { dtype: a.has('value_ints') ? 'int64' : 'float', dims: [fs.length], data: fs };
+  throw new ZkmlError('Constant without a supported value attribute', 'E_ATTR', ctx.where);
+}
+
+const constantOp: OpDef = {
+  ops: ['Constant'],
+  shapes: (ctx) => [constantValue(ctx).dims],
+  fold: (ctx) => [constantValue(ctx)],
+};
+
+export const shapeOps: OpDef[] = [
+  dataOp(['Identity', 'Dropout'], (ctx) => identityMap(ctx.shapes[0])),
+  dataOp(['Flatten'], flattenMap),
+  dataOp(['Reshape'], reshapeMap),
+  dataOp(['Squeeze'], squeezeMap),
+  dataOp(['Unsqueeze'], unsqueezeMap),
+  dataOp(['Transpose'], transposeMap),
+  dataOp(['Slice'], sliceMap),
+  dataOp(['Gather'], gatherMap),
+  dataOp(['Pad'], padMap),
+  dataOp(['Concat'], concatMap, 'all'),
+  castOp,
+  shapeOp,
+  constantOp,
+];
