@@ -72,7 +72,7 @@ export interface Manifest {
   inputRangeChecked: boolean;
   constraints: number;
   layers: LayerCost[];
-  quantization: { defaultScaleExp: number; weightBits: number; inputRange: [number, number] };
+  quantization: { scale: number; inputScale: number; weightBits: number; inputRange: [number, number]; checkInputs: boolean };
   circuit: { circom: string; r1cs: string; wasm: string; sym: string; r1csSha256: string; wasmSha256: string };
   setup?: SetupInfo;
   deployments?: Record<string, { chainId: string; verifier: string; registry?: string; rpcUrl?: string; deployedAt: string }>;

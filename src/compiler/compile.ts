@@ -2,7 +2,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadOnnx } from '../onnx/load.ts';
 import { foldBatchNorms } from '../onnx/fuse.ts';
-import { lowerGraph, type IoSpec, type Lowered } from './lower.ts';
+import { lowerGraph, inputScaleFor, type IoSpec, type Lowered } from './lower.ts';
 import { emitCircom } from './emit.ts';
 import { bundleCircom } from '../circom/bundle.ts';
 import { compileCircom, CIRCUITS_DIR, NODE_MODULES_DIR } from '../circom/compile.ts';
@@ -40,7 +40,7 @@ function validateQuant(q: QuantOptions): void {
   }
 }
 
-function tensorSpec(io: IoSpec, visibility: TensorSpec['visibility'], floatRange?: [number, number]): TensorSpec {
+export function tensorSpec(io: IoSpec, visibility: TensorSpec['visibility'], floatRange?: [number, number]): TensorSpec {
   return {
     name: io.name,
     signal: io.signal,
@@ -113,7 +113,7 @@ export async function compile(modelPath: string, outDir: string, opts: CompileOp
       inputRangeChecked: quant.checkInputs,
       constraints: result.constraints,
       layers,
-      quantization: { defaultScaleExp: quant.scale, weightBits: quant.weightBits, inputRange: quant.inputRange },
+      quantization: { scale: quant.scale, inputScale: inputScaleFor(quant), weightBits: quant.weightBits, inputRange: quant.inputRange, checkInputs: quant.checkInputs },
       circuit: {
         circom: 'circuit.circom',
         r1cs: 'circuit.r1cs',

@@ -9,6 +9,17 @@ import { Program } from './program.ts';
 import { range } from '../gadgets/range.ts';
 import { ZkmlError } from '../util/errors.ts';
 
+/**
+ * Fractional bits of the model inputs: --input-scale if given, else `scale` bits of resolution over [-1, 1],
+ * fewer for wider ranges so an input keeps about `scale` + 1 significant bits (pixels in [0, 255] get 0
+ * fractional bits: they are integers already).
+ */
+export function inputScaleFor(opts: QuantOptions): number {
+  if (opts.inputScale !== undefined) return opts.inputScale;
+  const maxAbs = Math.max(Math.abs(opts.inputRange[0]), Math.abs(opts.inputRange[1]));
+  return maxAbs <= 1 ? opts.scale : Math.max(0, opts.scale - Math.ceil(Math.log2(maxAbs)));
+}
+
 export interface IoSpec {
   name: string;
   signal: string;
@@ -36,7 +47,7 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
   const values = new Map<string, OpInput>();
   for (const [name, tensor] of graph.constants) values.set(name, { kind: 'const', tensor });
 
-  const inputExp = opts.inputScale ?? opts.scale;
+  const inputExp = inputScaleFor(opts);
   const inputs: IoSpec[] = graph.inputs.map((input) => {
     const where = `input "${input.name}"`;
     const lo = toFixed(opts.inputRange[0], inputExp, where);

@@ -37,7 +37,7 @@ export async function makeTinyBuild(dir: string): Promise<string> {
     inputRangeChecked: false,
     constraints: r.constraints,
     layers: [],
-    quantization: { defaultScaleExp: 0, weightBits: 8, inputRange: [-100, 100] },
+    quantization: { scale: 0, inputScale: 0, weightBits: 8, inputRange: [-100, 100], checkInputs: false },
     circuit: { circom: 'circuit.circom', r1cs: 'circuit.r1cs', wasm: 'circuit_js/circuit.wasm', sym: 'circuit.sym', r1csSha256: sha256File(paths.r1cs), wasmSha256: sha256File(paths.wasm) },
   };
   writeManifest(dir, manifest);

@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import * as compile from './compile.ts';
+import * as inspect from './inspect.ts';
+import * as run from './run.ts';
 
 /**
  * Every subcommand lives in its own file in this folder and exports `register(program)`.
@@ -7,6 +10,9 @@ import type { Command } from 'commander';
 type CommandModule = { register: (program: Command) => void };
 
 const commands: CommandModule[] = [
+  compile,
+  run,
+  inspect,
 ];
 
 export function registerCommands(program: Command): void {

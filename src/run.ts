@@ -1,0 +1,67 @@
+import { analyze } from './compiler/compile.ts';
+import { tensorSpec } from './compiler/compile.ts';
+import type { QuantOptions } from './quantize/options.ts';
+import { encodeInputs, flattenTensor, parseInputJson } from './io/input.ts';
+import { FloatModel } from './onnx/ort.ts';
+import { argmax, softmax } from './io/output.ts';
+import type { Manifest } from './manifest.ts';
+
+export interface RunOutput {
+  name: string;
+  shape: number[];
+  /** onnxruntime's float output (for a final Softmax/LogSoftmax: of the model as exported). */
+  float: number[];
+  /** The integer program's output (the circuit's public output) and its dequantized value. */
+  ints: bigint[];
+  dequantized: number[];
+  /** The dequantized output passed through the final activation, comparable with `float`. */
+  derived: number[];
+  maxAbsError: number;
+  argmaxFloat: number;
+  argmaxQuantized: number;
+}
+
+/**
+ * `zkml run`: the model on one input through both oracles, onnxruntime (float) and the integer reference
+ * executor (what the circuit proves), with the error between them. No circuit is compiled.
+ */
+export async function run(modelPath: string, input: unknown, opts: Partial<QuantOptions> = {}, source = 'input'): Promise<RunOutput[]> {
+  const { lowered } = analyze(modelPath, opts);
+  const inputs = lowered.inputs.map((io) => tensorSpec(io, 'private', opts.inputRange));
+  const pseudo = { inputs } as Manifest;
+  const encoded = encodeInputs(pseudo, input, { source });
+  const perInput = parseInputJson(input, inputs, source);
+  const floatModel = await FloatModel.load(modelPath);
+  const floats = await floatModel.run(inputs.map((spec, k) => ({ name: spec.name, dims: spec.shape, data: flattenTensor(perInput[k], spec, source).map(Number) })));
+  const reference = lowered.program.execute(encoded);
+  const final = lowered.finalActivation;
+  return lowered.outputs.map((o) => {
+    const ints = reference.outputs.get(o.name)!;
+    const dequantized = ints.map((v) => Number(v) * 2 ** -o.exp);
+    let derived = dequantized;
+    if (final && final.output === o.name) {
+      // Apply the final activation along its axis, row by row.
+      const inner = o.shape.slice(final.axis + 1).reduce((a, b) => a * b, 1);
+      const len = o.shape[final.axis];
+      derived = dequantized.slice();
+      for (let start = 0; start < dequantized.length; start++) {
+        if (Math.floor(start / inner) % len !== 0) continue;
+        const idx = Array.from({ length: len }, (_, j) => start + j * inner);
+        const p = softmax(idx.map((i) => dequantized[i]));
+        idx.forEach((i, j) => (derived[i] = final.op === 'Softmax' ? p[j] : Math.log(p[j])));
+      }
+    }
+    const float = floats.find((f) => f.name === o.name)?.data ?? [];
+    return {
+      name: o.name,
+      shape: o.shape,
+      float,
+      ints,
+      dequantized,
+      derived,
+      maxAbsError: Math.max(0, ...derived.map((d, i) => Math.abs(d - float[i]))),
+      argmaxFloat: argmax(float),
+      argmaxQuantized: argmax(derived),
+    };
+  });
+}
