@@ -1,21 +1,26 @@
 import type { Expr } from './expr.ts';
 import type { Program } from './program.ts';
 
-/** A linear expression as Circom source, e.g. `3*in0[0] - 2*g5.out + 7`. */
+/**
+ * A linear expression as Circom source, e.g. `((3*in0[0] + -2*g5.out) + 7)`. Sums are written as balanced
+ * trees: circom's compiler recurses once per nesting level, and a flat sum of a few hundred terms (a dense
+ * layer's row) overflows its stack.
+ */
 export function exprToCircom(e: Expr, ref: string[]): string {
-  const parts: string[] = [];
+  const terms: string[] = [];
   const ids = [...e.terms.keys()].sort((a, b) => a - b);
   for (const w of ids) {
     const a = e.terms.get(w)!;
-    const mag = a < 0n ? -a : a;
-    const term = mag === 1n ? ref[w] : `${mag}*${ref[w]}`;
-    parts.push(parts.length === 0 ? (a < 0n ? `-${term}` : term) : a < 0n ? ` - ${term}` : ` + ${term}`);
+    terms.push(a === 1n ? ref[w] : `${a}*${ref[w]}`);
   }
-  if (e.c !== 0n || parts.length === 0) {
-    const mag = e.c < 0n ? -e.c : e.c;
-    parts.push(parts.length === 0 ? `${e.c}` : e.c < 0n ? ` - ${mag}` : ` + ${mag}`);
+  if (e.c !== 0n || terms.length === 0) terms.push(`${e.c}`);
+  let level = terms;
+  while (level.length > 1) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? `(${level[i]} + ${level[i + 1]})` : level[i]);
+    level = next;
   }
-  return parts.join('');
+  return level[0];
 }
 
 /**

@@ -69,6 +69,7 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
   for (const node of graph.nodes) {
     if (node.outputs.every((o) => !o || graph.constants.has(o))) continue; // folded
     const where = `${graph.path}: ${nodeLabel(node)}`;
+    program.labels.set(node.name, where);
     const def = opFor(node.opType, node.domain)!;
     const ins = node.inputs.map((i) => (i === '' ? undefined : values.get(i)));
     if (FINAL_ACTIVATIONS.has(node.opType) && graphOutputs.has(node.outputs[0]) && !consumers.has(node.outputs[0]) && ins[0]?.kind === 'q') {
@@ -88,6 +89,8 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
       if (expected && expected.reduce((a, b) => a * b, 1) !== q.exprs.length) {
         throw new ZkmlError(`lowered to ${q.exprs.length} values; shape inference said [${expected}]`, 'E_INTERNAL', where);
       }
+      // Linear ops create no gadget, so check their values here: the error names the first node that overflows.
+      for (const e of q.exprs) program.checkRange(e, node.name);
       values.set(name, { kind: 'q', q: { ...q, shape: expected ?? q.shape } });
     });
   }

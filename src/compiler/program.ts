@@ -43,6 +43,8 @@ export class Program {
   readonly gadgets: GadgetInstance[] = [];
   readonly inputs: ProgramInput[] = [];
   readonly outputs: ProgramOutput[] = [];
+  /** How messages name each node (file and op), set by the lowering pass. */
+  readonly labels = new Map<string, string>();
 
   addInput(name: string, shape: number[], lo: bigint, hi: bigint): Expr[] {
     const signal = `in${this.inputs.length}`;
@@ -81,7 +83,7 @@ export class Program {
         `a value could reach ±2^${bits} (interval [${lo}, ${hi}]), beyond the ±2^${MAX_ABS_BITS} the field allows without wrapping; ` +
           'lower --scale, narrow --input-range, or check the weights',
         'E_RANGE',
-        node,
+        this.labels.get(node) ?? node,
       );
     }
     return [lo, hi];

@@ -56,7 +56,7 @@ export function flattenTensor(value: unknown, spec: { name: string; shape: numbe
 function toNumber(v: unknown, spec: TensorSpec, index: number, source: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
   if (typeof v !== 'number' && typeof v !== 'string') throw new ZkmlError(`input "${spec.name}"[${index}] is ${JSON.stringify(v)}, not a number`, 'E_INPUT_VALUE', source);
-  if (!Number.isFinite(n)) throw new ZkmlError(`input "${spec.name}"[${index}] is ${JSON.stringify(v)}: NaN and infinities cannot be proven`, 'E_INPUT_VALUE', source);
+  if (!Number.isFinite(n)) throw new ZkmlError(`input "${spec.name}"[${index}] is ${typeof v === 'number' ? v : JSON.stringify(v)}: NaN and infinities cannot be proven`, 'E_INPUT_VALUE', source);
   return n;
 }
 

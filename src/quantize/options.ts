@@ -15,7 +15,11 @@ export interface QuantOptions {
   maxWeightExp: number;
   /** Float range of every model input: values outside are refused when proving. */
   inputRange: [number, number];
-  /** Constrain each input to its range inside the circuit (costs one constraint per input bit). */
+  /**
+   * Constrain each input to its range inside the circuit (one constraint per input bit). On by default:
+   * without it a private input is any field element, and a model whose output is linear in its input (no
+   * nonlinearity before the output) proves nothing about its outputs at all.
+   */
   checkInputs: boolean;
 }
 
@@ -24,5 +28,5 @@ export const DEFAULT_QUANT: QuantOptions = {
   weightBits: 9,
   maxWeightExp: 16,
   inputRange: [-1, 1],
-  checkInputs: false,
+  checkInputs: true,
 };

@@ -11,7 +11,7 @@ export function register(program: Command): void {
       .description('compile an ONNX model into a Circom circuit (r1cs, wasm, sym) and manifest.json')
       .requiredOption('-o, --out <dir>', 'output folder'),
   )
-    .option('--check-inputs', 'range-check every input inside the circuit (one constraint per input bit)')
+    .option('--no-check-inputs', 'do not range-check the inputs inside the circuit (saves one constraint per input bit; see SECURITY.md)')
     .option('--public-input', 'make the model input public signals (default: private)')
     .option('--json', 'JSON lines output')
     .action(async (model: string, o: Record<string, unknown>) => {

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import * as compile from './compile.ts';
 import * as inspect from './inspect.ts';
 import * as run from './run.ts';
+import * as prove from './prove.ts';
+import * as verify from './verify.ts';
 
 /**
  * Every subcommand lives in its own file in this folder and exports `register(program)`.
@@ -13,6 +15,8 @@ const commands: CommandModule[] = [
   compile,
   run,
   inspect,
+  prove,
+  verify,
 ];
 
 export function registerCommands(program: Command): void {

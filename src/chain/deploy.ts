@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Contract, ContractFactory, getAddress, type TransactionReceipt } from 'ethers';
+import { readManifest, writeManifest, type Manifest } from '../manifest.ts';
+import { ZkmlError } from '../util/errors.ts';
+import { chainError, connect, ensureFunds, type Chain, type ChainOptions } from './provider.ts';
+import { DEFAULT_EVM_VERSION, MAX_DEPLOYED_BYTES, compileContracts, exportVerifier, type HardhatArtifact } from './solidity.ts';
+
+const REGISTRY_SOURCE = fileURLToPath(new URL('../../verifier-contracts/InferenceRegistry.sol', import.meta.url));
+
+/** Gas allowed for registerModel before the registry exists to estimate it (measured: ~75k). */
+const REGISTER_GAS_ALLOWANCE = 150_000n;
+
+/**
+ * The id a model is registered under: for now the sha256 of the ONNX file, as bytes32.
+ * Everything that needs a model id calls this, so a canonical id later changes one function.
+ */
+export function modelIdOf(manifest: Manifest): string {
+  if (!/^[0-9a-f]{64}$/.test(manifest.model.sha256)) throw new ZkmlError(`model.sha256 ${JSON.stringify(manifest.model.sha256)} is not 64 hex digits`, 'E_BAD_MANIFEST');
+  return `0x${manifest.model.sha256}`;
+}
+
+const registryCache = new Map<string, HardhatArtifact>();
+
+/** The InferenceRegistry artifact, compiled from verifier-contracts/ with the pinned solc (memoized per EVM version). */
+export function registryArtifact(evmVersion = DEFAULT_EVM_VERSION): HardhatArtifact {
+  let artifact = registryCache.get(evmVersion);
+  if (!artifact) {
+    artifact = compileContracts({ 'InferenceRegistry.sol': readFileSync(REGISTRY_SOURCE, 'utf8') }, { evmVersion })['InferenceRegistry.sol:InferenceRegistry'];
+    registryCache.set(evmVersion, artifact);
+  }
+  return artifact;
+}
+
+export interface DeployOptions extends ChainOptions {
+  /** An open connection (e.g. the in-process chain a later verifyOnchain will use). Default: connect(opts). */
+  chain?: Chain;
+  /** An existing InferenceRegistry to register the model in, or 'new' to deploy a fresh one. */
+  registry?: string;
+  /** Key under manifest.deployments (default: the chain id, or 'in-process'). */
+  network?: string;
+  evmVersion?: string;
+  /** Progress lines for humans (deployments on real chains wait for blocks). */
+  log?: (message: string) => void;
+}
+
+export interface DeployResult {
+  chain: Chain;
+  /** The manifest.deployments key written. */
+  network: string;
+  chainId: string;
+  modelId: string;
+  contractName: string;
+  verifier: string;
+  registry: string;
+  /** What this call sent (false: found already in place on this chain). */
+  sent: { verifier: boolean; registry: boolean; registerModel: boolean };
+  /** Receipt gas of each transaction sent. */
+  gasUsed: { verifier?: bigint; registry?: bigint; registerModel?: bigint };
+}
+
+const withHeadroom = (gas: bigint) => (gas * 12n) / 10n;
+
+async function hasCode(chain: Chain, address: string | undefined, code?: string): Promise<boolean> {
+  if (!address) return false;
+  const onChain = await chain.provider.getCode(address);
+  return code === undefined ? onChain !== '0x' : onChain === code;
+}
+
+async function mined(chain: Chain, what: string, send: () => Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<TransactionReceipt> {
+  let receipt: TransactionReceipt | null;
+  try {
+    receipt = await (await send()).wait();
+  } catch (err) {
+    throw chainError(err, what, chain);
+  }
+  if (!receipt || receipt.status !== 1) throw new ZkmlError(`${what}: transaction failed (${receipt?.hash})`, 'E_CHAIN', chain.label);
+  return receipt;
+}
+
+/** A registry to use: given, remembered by this connection, recorded in the manifest (if still there), or none. */
+async function existingRegistry(chain: Chain, opts: DeployOptions, recorded: string | undefined): Promise<string | undefined> {
+  if (opts.registry === 'new') return undefined;
+  if (opts.registry !== undefined) {
+    if (!(await hasCode(chain, opts.registry))) throw new ZkmlError(`no contract at --registry ${opts.registry}`, 'E_NOT_REGISTRY', chain.label);
+    return getAddress(opts.registry);
+  }
+  for (const candidate of [chain.registry, recorded]) if (await hasCode(chain, candidate)) return candidate;
+  return undefined;
+}
+
+/**
+ * Deploys the build's verifier (regenerated from circuit.zkey, so it always matches the current setup), an
+ * InferenceRegistry if none is known on this chain, and registers the model. Reuses whatever is already in
+ * place: a recorded verifier with the same code, a recorded or given registry, an existing registration.
+ * Records the addresses in manifest.deployments. On the in-process chain they live only as long as `chain`.
+ */
+export async function deploy(dir: string, opts: DeployOptions = {}): Promise<DeployResult> {
+  const log = opts.log ?? (() => {});
+  const manifest = readManifest(dir);
+  const modelId = modelIdOf(manifest);
+  const exported = await exportVerifier(dir, { evmVersion: opts.evmVersion });
+  if (exported.deployedBytes > MAX_DEPLOYED_BYTES) {
+    throw new ZkmlError(`the verifier is ${exported.deployedBytes} bytes, above the ${MAX_DEPLOYED_BYTES}-byte limit of EIP-170: make fewer signals public (hash or pack them)`, 'E_VERIFIER_TOO_LARGE', dir);
+  }
+  const registryArt = registryArtifact(exported.evmVersion);
+  const chain = opts.chain ?? (await connect(opts));
+  const network = opts.network ?? chain.key;
+  const recorded = manifest.deployments?.[network];
+
+  let verifier = (await hasCode(chain, recorded?.verifier, exported.artifact.deployedBytecode)) ? recorded!.verifier : undefined;
+  let registry = await existingRegistry(chain, opts, recorded?.registry);
+  const signer = await chain.signer.getAddress();
+
+  // Check funds for everything before sending anything, so a short balance cannot leave a half deployment.
+  const factories = {
+    verifier: new ContractFactory(exported.artifact.abi as never, exported.artifact.bytecode, chain.signer),
+    registry: new ContractFactory(registryArt.abi as never, registryArt.bytecode, chain.signer),
+  };
+  const gas = { verifier: 0n, registry: 0n };
+  try {
+    if (!verifier) gas.verifier = withHeadroom(await chain.signer.estimateGas(await factories.verifier.getDeployTransaction()));
+    if (!registry) gas.registry = withHeadroom(await chain.signer.estimateGas(await factories.registry.getDeployTransaction()));
+  } catch (err) {
+    throw chainError(err, 'estimating deployment gas', chain);
+  }
+  await ensureFunds(chain, gas.verifier + gas.registry + REGISTER_GAS_ALLOWANCE, `deploying ${exported.contractName}${registry ? '' : ' and InferenceRegistry'}`);
+
+  const sent = { verifier: !verifier, registry: !registry, registerModel: false };
+  const gasUsed: DeployResult['gasUsed'] = {};
+  if (!verifier) {
+    log(`deploying ${exported.contractName} on ${chain.label}`);
+    const receipt = await mined(chain, `deploying ${exported.contractName}`, () => factories.verifier.deploy({ gasLimit: gas.verifier }).then((c) => c.deploymentTransaction()!));
+    verifier = receipt.contractAddress!;
+    gasUsed.verifier = receipt.gasUsed;
+  }
+  if (!registry) {
+    log(`deploying InferenceRegistry on ${chain.label}`);
+    const receipt = await mined(chain, 'deploying InferenceRegistry', () => factories.registry.deploy({ gasLimit: gas.registry }).then((c) => c.deploymentTransaction()!));
+    registry = receipt.contractAddress!;
+    gasUsed.registry = receipt.gasUsed;
+  }
+  chain.registry = registry;
+
+  const contract = new Contract(registry, registryArt.abi as never, chain.signer);
+  let current: string, owner: string;
+  try {
+    [[current], owner] = await Promise.all([contract.models(modelId), contract.owner()]);
+  } catch (err) {
+    throw new ZkmlError(`${registry} does not answer as an InferenceRegistry (${chainError(err, 'reading it', chain).message})`, 'E_NOT_REGISTRY', chain.label);
+  }
+  if (current !== '0x0000000000000000000000000000000000000000' && getAddress(current) !== getAddress(verifier)) {
+    throw new ZkmlError(
+      `model id ${modelId} is already bound to verifier ${current} in registry ${registry} (ids are immutable), but this build's verifier is ${verifier}: the setup changed since. Deploy a fresh registry (--registry new)`,
+      'E_MODEL_ID_TAKEN',
+      chain.label,
+    );
+  }
+  if (current === '0x0000000000000000000000000000000000000000') {
+    if (getAddress(owner) !== getAddress(signer)) {
+      throw new ZkmlError(`only the registry's owner ${owner} can register models; ${signer} is not it: use --registry new to deploy your own`, 'E_NOT_OWNER', chain.label);
+    }
+    log(`registering model ${modelId}`);
+    const receipt = await mined(chain, 'registerModel', () => contract.registerModel(modelId, verifier, manifest.publicSignals.length, { gasLimit: REGISTER_GAS_ALLOWANCE }));
+    sent.registerModel = true;
+    gasUsed.registerModel = receipt.gasUsed;
+  }
+
+  // Re-read: another command may have updated the manifest while we waited for blocks.
+  const latest = readManifest(dir);
+  latest.deployments = {
+    ...latest.deployments,
+    [network]: { chainId: chain.chainId.toString(), verifier, registry, ...(chain.inProcess ? {} : { rpcUrl: chain.label }), deployedAt: new Date().toISOString() },
+  };
+  writeManifest(dir, latest);
+  return { chain, network, chainId: chain.chainId.toString(), modelId, contractName: exported.contractName, verifier, registry, sent, gasUsed };
+}

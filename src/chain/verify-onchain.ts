@@ -1,0 +1,188 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { AbiCoder, Contract, ZeroAddress, getAddress, keccak256 } from 'ethers';
+import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
+import { ZkmlError } from '../util/errors.ts';
+import { readProofArgs, verifierInterface, type VerifyProofArgs } from './calldata.ts';
+import { deploy, modelIdOf, registryArtifact } from './deploy.ts';
+import { chainError, connect, ensureFunds, type Chain, type ChainOptions } from './provider.ts';
+
+export interface VerifyOnchainOptions extends ChainOptions {
+  /** An open connection, e.g. the one deploy() used. Default: connect(opts). */
+  chain?: Chain;
+  /** Key under manifest.deployments (default: the chain id, or 'in-process'). */
+  network?: string;
+  /** Addresses to use instead of those recorded in manifest.deployments. */
+  verifier?: string;
+  registry?: string;
+  /** Only the verifier's view call: no transaction, no gas spent. */
+  viewOnly?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface OnchainVerification {
+  network: string;
+  chainId: string;
+  modelId: string;
+  verifier: string;
+  registry?: string;
+  /** The verifier's answer to an eth_call of verifyProof. */
+  valid: boolean;
+  /** keccak256(abi.encode(modelId, publicSignals)): the registry's key for this statement. */
+  inferenceId: string;
+  /** The registry transaction, when one was sent (valid proof, new statement, not viewOnly). */
+  submit?: { txHash: string; blockNumber: number; gasLimit: bigint; gasUsed: bigint };
+  /** The statement was recorded before: the registry refuses replays, so nothing was sent. */
+  alreadyRecorded?: { submitter: string; blockNumber: bigint };
+  /** verifyOnchain deployed the build first (a fresh in-process chain has nothing on it). */
+  deployed: boolean;
+}
+
+/** Gas for the view call: far above any verifier's need, so the answer never depends on running short. */
+const VIEW_GAS = 10_000_000n;
+
+/**
+ * A floor for registry.submit's gas limit that does not trust any estimate: the pairing check (181k) and each
+ * public signal's ecMul + ecAdd (~6.2k) need that much *inside* the verifier, which gets only 63/64 of what
+ * the registry has; on top come the registry's storage write (~22k), event, calldata and the 21k base fee.
+ * Measured submit gas: ~265k with 3 signals.
+ */
+export function submitGasFloor(numPublicSignals: number): bigint {
+  return 300_000n + 10_000n * BigInt(numPublicSignals);
+}
+
+/**
+ * The explicit gas limit of a submit transaction: 25% over the node's estimate, and never below the floor.
+ * The registry reverts when verification fails, so a correct node's estimate already is a passing amount;
+ * the margin and floor cover nodes whose estimators cut corners. A bare estimate is never sent as is: with a
+ * verifier called directly it makes verifyProof run out of gas in the pairing and quietly return false.
+ */
+export function submitGasLimit(estimate: bigint, numPublicSignals: number): bigint {
+  const padded = (estimate * 5n) / 4n;
+  const floor = submitGasFloor(numPublicSignals);
+  return padded > floor ? padded : floor;
+}
+
+export function inferenceIdOf(modelId: string, publicSignals: bigint[]): string {
+  return keccak256(AbiCoder.defaultAbiCoder().encode(['bytes32', 'uint256[]'], [modelId, publicSignals]));
+}
+
+interface Deployment {
+  verifier: string;
+  registry?: string;
+  deployed: boolean;
+}
+
+/** Addresses from the options or the manifest; on a fresh in-process chain, deploys the build first. */
+async function locate(dir: string, chain: Chain, network: string, opts: VerifyOnchainOptions): Promise<Deployment> {
+  const recorded = readManifest(dir).deployments?.[network];
+  const verifier = opts.verifier ?? recorded?.verifier;
+  if (verifier && (await chain.provider.getCode(verifier)) !== '0x') {
+    return { verifier: getAddress(verifier), registry: opts.registry ?? recorded?.registry, deployed: false };
+  }
+  if (chain.inProcess && !opts.verifier) {
+    opts.log?.('the in-process chain starts empty: deploying this build on it first');
+    const d = await deploy(dir, { chain, network, registry: opts.registry, log: opts.log });
+    return { verifier: d.verifier, registry: d.registry, deployed: true };
+  }
+  throw new ZkmlError(
+    verifier ? `no contract at verifier ${verifier} on this chain` : `this build has no deployment recorded for network '${network}': run 'zkml deploy ${dir}' with the same --rpc-url first`,
+    'E_NOT_DEPLOYED',
+    chain.label,
+  );
+}
+
+/** A verifier deployed from an older setup rejects every proof of the current one: say so instead of "invalid". */
+async function checkVerifierIsCurrent(dir: string, chain: Chain, verifier: string): Promise<void> {
+  const artifactPath = buildPaths(dir).verifierArtifact;
+  if (!existsSync(artifactPath)) return;
+  const expected: string = JSON.parse(readFileSync(artifactPath, 'utf8')).deployedBytecode;
+  if ((await chain.provider.getCode(verifier)) !== expected) {
+    throw new ZkmlError(`the contract at ${verifier} is not this build's current verifier (Verifier.json): did the setup change since the deployment? Run 'zkml deploy ${dir}' again`, 'E_STALE_VERIFIER', chain.label);
+  }
+}
+
+async function submitToRegistry(chain: Chain, registryAddress: string, verifier: string, modelId: string, args: VerifyProofArgs, result: OnchainVerification): Promise<void> {
+  const registry = new Contract(registryAddress, registryArtifact().abi as never, chain.signer);
+  let bound: string, seen: [string, bigint];
+  try {
+    [[bound], seen] = await Promise.all([registry.models(modelId), registry.inferences(result.inferenceId)]);
+  } catch (err) {
+    throw chainError(err, `reading registry ${registryAddress}`, chain);
+  }
+  if (bound === ZeroAddress) throw new ZkmlError(`model ${modelId} is not registered in registry ${registryAddress}: run 'zkml deploy'`, 'E_NOT_REGISTERED', chain.label);
+  if (getAddress(bound) !== verifier) throw new ZkmlError(`registry ${registryAddress} binds model ${modelId} to verifier ${bound}, not ${verifier}`, 'E_MODEL_ID_TAKEN', chain.label);
+  if (seen[0] !== ZeroAddress) {
+    result.alreadyRecorded = { submitter: seen[0], blockNumber: seen[1] };
+    return;
+  }
+
+  const callArgs = [modelId, args.a, args.b, args.c, args.input] as const;
+  let gasLimit: bigint;
+  try {
+    gasLimit = submitGasLimit(await registry.submit.estimateGas(...callArgs), args.input.length);
+  } catch (err) {
+    throw chainError(err, 'estimating registry.submit', chain);
+  }
+  await ensureFunds(chain, gasLimit, 'registry.submit');
+  let receipt;
+  try {
+    receipt = await (await registry.submit(...callArgs, { gasLimit })).wait();
+  } catch (err) {
+    throw chainError(err, 'registry.submit', chain);
+  }
+  if (!receipt || receipt.status !== 1) throw new ZkmlError(`registry.submit failed (${receipt?.hash})`, 'E_CHAIN', chain.label);
+  const event = receipt.logs.map((l: { topics: string[]; data: string }) => registry.interface.parseLog(l)).find((e: { name: string } | null) => e?.name === 'InferenceRecorded');
+  if (!event || event.args.inferenceId !== result.inferenceId) {
+    throw new ZkmlError(`registry.submit succeeded without the expected InferenceRecorded event (${receipt.hash})`, 'E_CHAIN', chain.label);
+  }
+  result.submit = { txHash: receipt.hash, blockNumber: receipt.blockNumber, gasLimit, gasUsed: receipt.gasUsed };
+}
+
+/**
+ * Checks `<out>/proof.json` + `<out>/public.json` on chain: the verifier's view result (eth_call), then, for a
+ * valid proof of a new statement, a registry.submit transaction with an explicit gas limit that records it.
+ * An invalid proof is reported (valid: false), not thrown, and nothing is sent.
+ */
+export async function verifyOnchain(dir: string, out: string, opts: VerifyOnchainOptions = {}): Promise<OnchainVerification> {
+  const manifest = readManifest(dir);
+  const args = readProofArgs(out);
+  if (args.input.length !== manifest.publicSignals.length) {
+    throw new ZkmlError(`public.json has ${args.input.length} signals; this build's circuit has ${manifest.publicSignals.length}: is it a proof of another model?`, 'E_BAD_PROOF', out);
+  }
+  const chain = opts.chain ?? (await connect(opts));
+  try {
+    return await verifyOn(chain, dir, manifest, args, opts);
+  } finally {
+    // A connection made here is closed here; one passed in belongs to the caller.
+    if (!opts.chain) await chain.close();
+  }
+}
+
+async function verifyOn(chain: Chain, dir: string, manifest: Manifest, args: VerifyProofArgs, opts: VerifyOnchainOptions): Promise<OnchainVerification> {
+  const network = opts.network ?? chain.key;
+  const modelId = modelIdOf(manifest);
+  const { verifier, registry, deployed } = await locate(dir, chain, network, opts);
+  await checkVerifierIsCurrent(dir, chain, verifier);
+
+  const contract = new Contract(verifier, verifierInterface(args.input.length), chain.provider);
+  const block = await chain.provider.getBlock('latest');
+  const gasLimit = block && block.gasLimit < VIEW_GAS ? block.gasLimit : VIEW_GAS;
+  let valid: boolean;
+  try {
+    valid = await contract.verifyProof.staticCall(args.a, args.b, args.c, args.input, { gasLimit });
+  } catch (err) {
+    throw chainError(err, 'verifyProof (eth_call)', chain);
+  }
+  const result: OnchainVerification = {
+    network,
+    chainId: chain.chainId.toString(),
+    modelId,
+    verifier,
+    registry,
+    valid,
+    inferenceId: inferenceIdOf(modelId, args.input),
+    deployed,
+  };
+  if (valid && registry && !opts.viewOnly) await submitToRegistry(chain, registry, verifier, modelId, args, result);
+  return result;
+}

@@ -1,0 +1,172 @@
+/**
+ * `zkml prove` for one input, in-process: encode → witness → Groth16 proof → proof.json, public.json and
+ * output.json in the output folder. Also the pieces batch.ts and verify.ts share: opening a build for proving,
+ * describing outputs, and writing a result.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Groth16Proof } from 'snarkjs';
+import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
+import { encodeInputs, readInputFile, witnessInput } from '../io/input.ts';
+import { argmax, decodePublicSignals, softmax, type DecodedTensor } from '../io/output.ts';
+import { writeJsonAtomic } from '../util/atomic.ts';
+import { ZkmlError } from '../util/errors.ts';
+import { sha256Hex } from '../util/hash.ts';
+import { chooseThreads, proveInput, type BuildRef, type ThreadMode } from '../../prover/worker.ts';
+
+export const RESULT_FILES = { proof: 'proof.json', public: 'public.json', output: 'output.json' } as const;
+
+export const INSECURE_SETUP_WARNING =
+  "this build's trusted setup is INSECURE (a development ptau or known randomness): anyone who knows it can forge " +
+  'proofs for any output. Run `zkml setup --ptau <ceremony file>` before relying on these proofs.';
+
+export interface ProvingBuild {
+  manifest: Manifest;
+  ref: BuildRef & { constraints: number };
+  insecureSetup: boolean;
+}
+
+/** Reads the manifest and checks that setup has run; the artifacts' hashes are checked when they are loaded. */
+export function openBuildForProving(dir: string): ProvingBuild {
+  const manifest = readManifest(dir);
+  const { zkey } = buildPaths(dir);
+  if (!manifest.setup) throw new ZkmlError('manifest.json records no trusted setup: run `zkml setup` on this build first', 'E_NO_SETUP', dir);
+  if (!existsSync(zkey)) throw new ZkmlError('circuit.zkey is missing: run `zkml setup` on this build first', 'E_NO_SETUP', dir);
+  return {
+    manifest,
+    ref: { dir, wasmSha256: manifest.circuit.wasmSha256, zkeySha256: manifest.setup.zkeySha256, constraints: manifest.constraints },
+    insecureSetup: manifest.setup.insecure,
+  };
+}
+
+/** One tensor as users read it: exact integers (decimal strings) and their dequantized values. */
+export interface TensorReport {
+  name: string;
+  shape: number[];
+  ints: string[];
+  floats: number[];
+  /** Softmax of the proven logits along the final activation's axis (models ending in Softmax/LogSoftmax). */
+  probabilities?: number[];
+  /** Index of the largest value, for a model whose one output is a vector. */
+  argmax?: number;
+}
+
+/** What a proof's public signals say, decoded per the manifest. */
+export interface OutputReport {
+  outputs: TensorReport[];
+  /** Model inputs that are public signals (empty when the input is private or hashed). */
+  publicInputs: TensorReport[];
+}
+
+/** What a result was proven from, so a rerun can tell a current result from a stale one. */
+export interface Provenance {
+  modelSha256: string;
+  zkeySha256: string;
+  /** sha256 of the circuit inputs (the encoded integers), whatever the input file's formatting. */
+  inputSha256: string;
+}
+
+/** output.json. */
+export interface OutputFile extends OutputReport {
+  insecureSetup: boolean;
+  provenance: Provenance;
+}
+
+const isVector = (shape: number[]) => shape.filter((d) => d !== 1).length <= 1;
+
+/** Softmax over `axis` of a row-major tensor. */
+function softmaxAlong(values: number[], shape: number[], axis: number): number[] {
+  const a = axis < 0 ? axis + shape.length : axis;
+  const n = shape[a];
+  const inner = shape.slice(a + 1).reduce((x, y) => x * y, 1);
+  const out = new Array<number>(values.length);
+  for (let o = 0; o < values.length / (n * inner); o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (k: number) => (o * n + k) * inner + i;
+      softmax(Array.from({ length: n }, (_, k) => values[at(k)])).forEach((p, k) => (out[at(k)] = p));
+    }
+  }
+  return out;
+}
+
+/**
+ * Decodes public signals into tensors. The circuit proves logits; for a model ending in Softmax/LogSoftmax the
+ * probabilities are derived here. The manifest names no output for the final activation, so it is applied only
+ * when the model has exactly one output.
+ */
+export function describeOutputs(manifest: Manifest, publicSignals: string[]): OutputReport {
+  const decoded = decodePublicSignals(manifest, publicSignals);
+  const single = decoded.outputs.length === 1;
+  const tensor = (t: DecodedTensor): TensorReport => ({ name: t.name, shape: t.shape, ints: t.ints.map(String), floats: t.floats });
+  const outputs = decoded.outputs.map((t) => {
+    const report = tensor(t);
+    if (single && manifest.finalActivation) report.probabilities = softmaxAlong(t.floats, t.shape, manifest.finalActivation.axis);
+    if (single && isVector(t.shape)) report.argmax = argmax(t.ints);
+    return report;
+  });
+  return { outputs, publicInputs: decoded.inputs.map(tensor) };
+}
+
+export function provenance(build: ProvingBuild, encodedInput: Record<string, string[]>): Provenance {
+  return { modelSha256: build.manifest.model.sha256, zkeySha256: build.ref.zkeySha256, inputSha256: sha256Hex(JSON.stringify(encodedInput)) };
+}
+
+/** Writes the three result files into `folder`, each atomically. */
+export function writeResult(folder: string, proof: Groth16Proof, publicSignals: string[], output: OutputFile): void {
+  writeJsonAtomic(join(folder, RESULT_FILES.proof), proof);
+  writeJsonAtomic(join(folder, RESULT_FILES.public), publicSignals);
+  writeJsonAtomic(join(folder, RESULT_FILES.output), output);
+}
+
+/** An input given as a file rather than as the JSON value itself. */
+export interface InputFile {
+  file: string;
+}
+
+function isInputFile(input: unknown): input is InputFile {
+  return typeof input === 'object' && input !== null && !Array.isArray(input) && Object.keys(input).length === 1 && typeof (input as InputFile).file === 'string';
+}
+
+export interface ProveOptions {
+  /** Output folder for proof.json, public.json and output.json (created if needed). */
+  out: string;
+  /** The input values are the circuit's integers already. */
+  raw?: boolean;
+}
+
+export interface ProveResult {
+  out: string;
+  proof: Groth16Proof;
+  publicSignals: string[];
+  outputs: OutputReport;
+  insecureSetup: boolean;
+  /** Things the user must hear about (printed loudly by the CLI). */
+  warnings: string[];
+  threads: ThreadMode;
+  timings: { witnessMs: number; proveMs: number };
+}
+
+/**
+ * Proves one input: `input` is the JSON value (any form `encodeInputs` reads) or `{file}`. snarkjs may keep a
+ * multi-threaded curve alive afterwards: call `releaseCurve()` (src/util/snark.ts) before the process should exit.
+ */
+export async function prove(dir: string, input: InputFile | unknown, opts: ProveOptions): Promise<ProveResult> {
+  const build = openBuildForProving(dir);
+  const { manifest } = build;
+  const source = isInputFile(input) ? input.file : 'input';
+  const value = isInputFile(input) ? readInputFile(input.file) : input;
+  const encoded = witnessInput(manifest, encodeInputs(manifest, value, { raw: opts.raw, source }));
+  const result = await proveInput({ build: build.ref, input: encoded, threads: chooseThreads(1, manifest.constraints) });
+  const outputs = describeOutputs(manifest, result.publicSignals);
+  writeResult(opts.out, result.proof, result.publicSignals, { ...outputs, insecureSetup: build.insecureSetup, provenance: provenance(build, encoded) });
+  return {
+    out: opts.out,
+    proof: result.proof,
+    publicSignals: result.publicSignals,
+    outputs,
+    insecureSetup: build.insecureSetup,
+    warnings: build.insecureSetup ? [INSECURE_SETUP_WARNING] : [],
+    threads: result.threads,
+    timings: { witnessMs: result.witnessMs, proveMs: result.proveMs },
+  };
+}

@@ -1,0 +1,118 @@
+/** Bad input gets a clear error, a non-zero exit code, and leaves earlier results untouched. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { zkml } from './helpers/cli.ts';
+import { tempDir } from './helpers/models.ts';
+import * as b from '../fixtures/onnx-builder.ts';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
+
+test('compile: a missing model file', () => {
+  const out = tempDir('cli');
+  const r = zkml(['compile', join(out, 'nope.onnx'), '-o', join(out, 'build')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /nope\.onnx: no such file/);
+  assert.deepEqual(readdirSync(out), [], 'nothing written');
+});
+
+test('compile: a file that is not ONNX', () => {
+  const out = tempDir('cli');
+  const bad = join(out, 'model.onnx');
+  writeFileSync(bad, 'this is not a protobuf model, just text\n'.repeat(20));
+  const r = zkml(['compile', bad, '-o', join(out, 'build')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /model\.onnx: not an ONNX model/);
+  assert.deepEqual(readdirSync(out), ['model.onnx']);
+});
+
+test('compile: every unsupported node is listed in one error, with op type and opset', () => {
+  const out = tempDir('cli');
+  const r = zkml(['compile', join(FIXTURES, 'unsupported_ops.onnx'), '-o', join(out, 'build'), '--json']);
+  assert.equal(r.status, 1);
+  const err = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  assert.equal(err.event, 'error');
+  assert.equal(err.code, 'E_UNSUPPORTED_OP');
+  assert.match(err.message, /2 node\(s\)/);
+  assert.match(err.message, /sin_node \(Sin, opset 13\)/);
+  assert.match(err.message, /cos_node \(Cos, opset 13\)/);
+});
+
+test('compile: external-data tensors are rejected clearly', () => {
+  const out = tempDir('cli');
+  const r = zkml(['compile', join(FIXTURES, 'external_data.onnx'), '-o', join(out, 'build')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /tensor "W" is stored as external data \(external_data\.weights\.bin\)/);
+});
+
+test('compile: a failing compile leaves an earlier build in the folder untouched and no staging folder behind', () => {
+  const out = tempDir('cli');
+  const build = join(out, 'build');
+  assert.equal(zkml(['compile', join(FIXTURES, 'gemm_basic.onnx'), '-o', build]).status, 0);
+  const manifest = readFileSync(join(build, 'manifest.json'), 'utf8');
+  const r = zkml(['compile', join(FIXTURES, 'unsupported_ops.onnx'), '-o', build]);
+  assert.equal(r.status, 1);
+  assert.equal(readFileSync(join(build, 'manifest.json'), 'utf8'), manifest);
+  assert.deepEqual(readdirSync(out), ['build']);
+});
+
+test('compile: an input range that pushes values past ±2^250 is refused, naming the node', () => {
+  const out = tempDir('cli');
+  const r = zkml(['compile', join(FIXTURES, 'gemm_basic.onnx'), '-o', join(out, 'build'), '--input-range', '-1e70,1e70', '--input-scale', '8']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /gemm_basic\.onnx: node "(fc1|relu|fc2)" \((Gemm|Relu)\)/);
+  assert.match(r.stderr, /could reach ±2\^\d+/);
+  assert.deepEqual(readdirSync(out), []);
+});
+
+test('compile: adversarial weights (largest magnitudes, worst-case signs, deep linear chain) are refused at compile time', () => {
+  const out = tempDir('cli');
+  // 40 chained 4x4 MatMuls with the largest weights of one sign (no cancellation) and no nonlinearity: each
+  // layer adds bits until accumulators could exceed 2^250.
+  const layers = 40;
+  const nodes = [];
+  const inits = [];
+  for (let i = 0; i < layers; i++) {
+    inits.push(b.floatTensor(`W${i}`, [4, 4], Array.from({ length: 16 }, (_, j) => 0.999 + 0 * j)));
+    nodes.push(b.node('MatMul', [i === 0 ? 'x' : `h${i}`, `W${i}`], [i === layers - 1 ? 'y' : `h${i + 1}`], { name: `mm${i}` }));
+  }
+  const path = join(out, 'deep.onnx');
+  writeFileSync(path, b.serialize(b.model({ name: 'deep', nodes, inputs: [b.valueInfo('x', [1, 4])], outputs: [b.valueInfo('y', [1, 4])], initializers: inits })));
+  const r = zkml(['compile', path, '-o', join(out, 'build')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /node "mm\d+" \(MatMul\): a value could reach ±2\^\d+/);
+});
+
+test('run: wrong shape, NaN/Inf, strings and out-of-range values give clear errors', () => {
+  const out = tempDir('cli');
+  const model = join(FIXTURES, 'gemm_basic.onnx');
+  const cases: [unknown, RegExp][] = [
+    [{ input_data: [[1, 2, 3]] }, /input "input" has 3 values; expected 16 \(shape \[1, 16\]\)/],
+    [{ input_data: [[...Array(15).fill(0), 'NaN']] }, /input "input"\[15\] is "NaN": NaN and infinities cannot be proven/],
+    [{ input_data: [[...Array(15).fill(0), 'abc']] }, /input "input"\[15\] is "abc"/],
+    [{ input_data: [[...Array(15).fill(0), { a: 1 }]] }, /input "input"\[15\] is \{"a":1\}, not a number/],
+    [{ input_data: [[...Array(15).fill(0), 7]] }, /input "input"\[15\] = 7 quantizes to 1792, outside \[-256, 256\]/],
+    [{ wrong_name: [[0]] }, /no value for model input "input"/],
+  ];
+  for (const [input, message] of cases) {
+    const file = join(out, 'input.json');
+    writeFileSync(file, JSON.stringify(input));
+    const r = zkml(['run', model, '--input', file]);
+    assert.equal(r.status, 1, JSON.stringify(input));
+    assert.match(r.stderr, message);
+  }
+  // JSON has no NaN or Infinity literals; 1e999 parses as Infinity.
+  writeFileSync(join(out, 'inf.json'), `{"input_data": [[${Array(15).fill(0).join(',')}, 1e999]]}`);
+  const r = zkml(['run', model, '--input', join(out, 'inf.json')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Infinity: NaN and infinities cannot be proven/);
+  writeFileSync(join(out, 'broken.json'), '{"input_data": [[1, 2');
+  assert.match(zkml(['run', model, '--input', join(out, 'broken.json')]).stderr, /broken\.json: not valid JSON/);
+});
+
+test('usage errors exit with code 2', () => {
+  assert.equal(zkml(['compile']).status, 2);
+  assert.equal(zkml(['no-such-command']).status, 2);
+  assert.equal(zkml(['compile', 'x.onnx', '-o', 'y', '--scale', 'abc']).status, 2);
+});
