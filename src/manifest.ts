@@ -33,7 +33,8 @@ export interface TensorSpec {
 
 /** One public signal, in the order snarkjs puts them in public.json (circuit outputs first, then public inputs). */
 export interface PublicSignal {
-  kind: 'output' | 'input';
+  /** A tensor element, or a Poseidon digest (see `commitments`). */
+  kind: 'output' | 'input' | 'outputDigest' | 'inputDigest' | 'commitment';
   tensor: string;
   /** Flat (row-major) index into the tensor. */
   index: number;
@@ -70,6 +71,11 @@ export interface Manifest {
   outputs: TensorSpec[];
   publicSignals: PublicSignal[];
   inputRangeChecked: boolean;
+  /** Canonical model id (a field element, decimal): a hash of the quantized circuit, independent of visibility. */
+  modelId: string;
+  /** Packing and hashing of hashed inputs/outputs, so a verifier can recompute the public digests. */
+  commitments: import('./compiler/visibility.ts').Commitments;
+  visibility: import('./compiler/visibility.ts').VisibilityOptions;
   constraints: number;
   layers: LayerCost[];
   quantization: { scale: number; inputScale: number; weightBits: number; inputRange: [number, number]; checkInputs: boolean };

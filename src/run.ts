@@ -1,7 +1,7 @@
 import { analyze } from './compiler/compile.ts';
 import { tensorSpec } from './compiler/compile.ts';
 import type { QuantOptions } from './quantize/options.ts';
-import { encodeInputs, flattenTensor, parseInputJson } from './io/input.ts';
+import { dequantizeValue, encodeInputs, flattenTensor, parseInputJson } from './io/input.ts';
 import { FloatModel } from './onnx/ort.ts';
 import { argmax, softmax } from './io/output.ts';
 import type { Manifest } from './manifest.ts';
@@ -26,7 +26,8 @@ export interface RunOutput {
  * executor (what the circuit proves), with the error between them. No circuit is compiled.
  */
 export async function run(modelPath: string, input: unknown, opts: Partial<QuantOptions> = {}, source = 'input'): Promise<RunOutput[]> {
-  const { lowered } = analyze(modelPath, opts);
+  // Commitments are beside the point here: the tensors themselves are compared.
+  const { lowered } = analyze(modelPath, { ...opts, inputVisibility: 'private', outputVisibility: 'public' });
   const inputs = lowered.inputs.map((io) => tensorSpec(io, 'private', opts.inputRange));
   const pseudo = { inputs } as Manifest;
   const encoded = encodeInputs(pseudo, input, { source });
@@ -37,7 +38,8 @@ export async function run(modelPath: string, input: unknown, opts: Partial<Quant
   const final = lowered.finalActivation;
   return lowered.outputs.map((o) => {
     const ints = reference.outputs.get(o.name)!;
-    const dequantized = ints.map((v) => Number(v) * 2 ** -o.exp);
+    // The output's encoding: 2^-exp for float models, scale and zero point for int8 (QDQ) outputs.
+    const dequantized = ints.map((v) => dequantizeValue(v, tensorSpec(o, 'public').encoding));
     let derived = dequantized;
     if (final && final.output === o.name) {
       // Apply the final activation along its axis, row by row.

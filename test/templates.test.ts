@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GadgetDef } from '../src/gadgets/gadget.ts';
+import { type GadgetDef, inputPorts } from '../src/gadgets/gadget.ts';
 import { requant, type RequantParams } from '../src/gadgets/requant.ts';
 import { range, type RangeParams } from '../src/gadgets/range.ts';
 import { product } from '../src/gadgets/product.ts';
@@ -29,14 +29,14 @@ async function checkTemplate<P>(def: GadgetDef<P>, params: P, cases: bigint[][])
   const r1cs = await loadR1cs(compiled.r1cs);
   const symbols = loadSymbols(compiled.sym);
   for (const inputs of cases) {
-    const witness: bigint[] = await wc.calculateWitness(Object.fromEntries(def.inputs.map((n, i) => [n, inputs[i].toString()])), true);
+    const witness: bigint[] = await wc.calculateWitness(Object.fromEntries(inputPorts(def, params).map((n, i) => [n, inputs[i].toString()])), true);
     const expected = def.evaluate(params, inputs);
     def.outputs.forEach((o, j) => assert.equal(fieldToSigned(witness[symbols.get(`main.${o}`)!]), expected[j], `${def.describe(params)} on ${inputs}`));
     assert.deepEqual(violatedConstraints(r1cs, witness), [], 'a valid witness satisfies every constraint');
     // Tamper with every signal that is still a witness entry (outputs and internal bits); index 0 is the constant 1.
     let tampered = 0;
     for (const [name, idx] of symbols) {
-      if (idx <= 0 || def.inputs.some((n) => name === `main.${n}`)) continue;
+      if (idx <= 0 || inputPorts(def, params).some((n) => name === `main.${n}`)) continue;
       for (const delta of [1n, FIELD_P - 1n]) {
         const w = witness.slice();
         w[idx] = (w[idx] + delta) % FIELD_P;

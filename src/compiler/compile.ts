@@ -2,30 +2,81 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { loadOnnx } from '../onnx/load.ts';
 import { foldBatchNorms } from '../onnx/fuse.ts';
+import { rewriteQdq } from '../onnx/qdq.ts';
+import { lowerPoolsFirst } from '../onnx/reorder.ts';
 import { lowerGraph, inputScaleFor, type IoSpec, type Lowered } from './lower.ts';
 import { emitCircom } from './emit.ts';
 import { bundleCircom } from '../circom/bundle.ts';
 import { compileCircom, CIRCUITS_DIR, NODE_MODULES_DIR } from '../circom/compile.ts';
 import { DEFAULT_QUANT, type QuantOptions } from '../quantize/options.ts';
-import { MANIFEST_FORMAT, buildPaths, writeManifest, type LayerCost, type Manifest, type TensorSpec } from '../manifest.ts';
+import { MANIFEST_FORMAT, buildPaths, writeManifest, type LayerCost, type Manifest, type PublicSignal, type TensorSpec } from '../manifest.ts';
 import { commitStaging, stagingDir } from '../util/atomic.ts';
-import { sha256File } from '../util/hash.ts';
+import { sha256File, sha256Hex } from '../util/hash.ts';
+import { applyVisibility, modelIdFromDigest, DEFAULT_VISIBILITY, type Commitments, type InputVisibility, type OutputVisibility, type VisibilityOptions } from './visibility.ts';
+import type { ProgramOutput } from './program.ts';
 import { VERSION, DEPENDENCIES } from '../version.ts';
 import { ZkmlError } from '../util/errors.ts';
 import type { Graph } from '../onnx/graph.ts';
 
-export interface CompileOptions extends Partial<QuantOptions> {
-  /** Make model inputs public signals (default private). */
-  publicInputs?: boolean;
+export interface AnalyzeOptions extends Partial<QuantOptions> {
+  inputVisibility?: InputVisibility;
+  outputVisibility?: OutputVisibility;
+  singleSignal?: boolean;
+}
+
+export interface CompileOptions extends AnalyzeOptions {
   onProgress?: (step: string, data?: Record<string, unknown>) => void;
 }
 
-/** Loads and lowers a model without compiling the circuit: for `zkml run`, calibration and tests. */
-export function analyze(modelPath: string, opts: Partial<QuantOptions> = {}): { graph: Graph; lowered: Lowered; quant: QuantOptions } {
-  const quant: QuantOptions = { ...DEFAULT_QUANT, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) };
+export interface Analysis {
+  graph: Graph;
+  lowered: Lowered;
+  quant: QuantOptions;
+  visibility: VisibilityOptions;
+  /** The model's tensor outputs (before any hashing), what output.json reports. */
+  tensorOutputs: ProgramOutput[];
+  commitments: Commitments;
+  publicInputs: boolean;
+}
+
+const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+/**
+ * Loads and lowers a model into the integer program the circuit computes, public outputs included (the
+ * visibility rewrite): for `compile`, `zkml run`, calibration and tests. No circuit is compiled.
+ */
+export function analyze(modelPath: string, opts: AnalyzeOptions = {}): Analysis {
+  const quant: QuantOptions = { ...DEFAULT_QUANT, ...defined(opts) };
   validateQuant(quant);
-  const graph = foldBatchNorms(loadOnnx(modelPath));
-  return { graph, lowered: lowerGraph(graph, quant), quant };
+  // Without visibility options the program has no commitments (plain tensors in, tensors out); compile()
+  // applies the product's defaults (DEFAULT_VISIBILITY: hashed input, public output).
+  const visibility: VisibilityOptions = {
+    input: opts.inputVisibility ?? 'private',
+    output: opts.outputVisibility ?? 'public',
+    singleSignal: opts.singleSignal ?? false,
+  };
+  // QDQ int8 groups become integer ops (onnx/qdq.ts); a float model passes through unchanged.
+  const graph = rewriteQdq(foldBatchNorms(loadOnnx(modelPath)));
+  const lowered = lowerPoolsFirst(graph, quant);
+  // The model id hashes the quantized computation itself (weights are constants in it), before visibility.
+  const modelId = modelIdFromDigest(sha256Hex(emitCircom(lowered.program, { publicInputs: false })));
+  const { commitments, tensorOutputs, publicInputs } = applyVisibility(lowered.program, visibility, modelId, quant.checkInputs);
+  return { graph, lowered, quant, visibility, tensorOutputs, commitments, publicInputs };
+}
+
+/** The options that reproduce a build's integer program (quantization and visibility), from its manifest. */
+export function analyzeOptionsOf(m: Manifest): AnalyzeOptions {
+  const q = m.quantization;
+  return {
+    scale: q.scale,
+    inputScale: q.inputScale,
+    weightBits: q.weightBits,
+    inputRange: q.inputRange,
+    checkInputs: q.checkInputs,
+    inputVisibility: m.visibility.input,
+    outputVisibility: m.visibility.output,
+    singleSignal: m.visibility.singleSignal,
+  };
 }
 
 function validateQuant(q: QuantOptions): void {
@@ -41,13 +92,15 @@ function validateQuant(q: QuantOptions): void {
 }
 
 export function tensorSpec(io: IoSpec, visibility: TensorSpec['visibility'], floatRange?: [number, number]): TensorSpec {
+  const range = io.floatRange ?? floatRange;
   return {
     name: io.name,
     signal: io.signal,
     shape: io.shape,
-    encoding: { scaleExp: io.exp, scale: 2 ** -io.exp, zeroPoint: 0 },
+    // Integer-domain tensors (int8 models) carry any scale and a zero point; float models a power of two.
+    encoding: io.scale !== undefined ? { scale: io.scale, zeroPoint: io.zeroPoint ?? 0 } : { scaleExp: io.exp, scale: 2 ** -io.exp, zeroPoint: 0 },
     intRange: [io.intRange[0].toString(), io.intRange[1].toString()],
-    ...(floatRange ? { floatRange } : {}),
+    ...(range ? { floatRange: range } : {}),
     visibility,
   };
 }
@@ -65,9 +118,13 @@ function toolVersions(): Record<string, string> {
 export async function compile(modelPath: string, outDir: string, opts: CompileOptions = {}): Promise<Manifest> {
   const progress = opts.onProgress ?? (() => {});
   progress('load', { model: modelPath });
-  const { graph, lowered, quant } = analyze(modelPath, opts);
+  const { graph, lowered, quant, visibility, commitments, publicInputs } = analyze(modelPath, {
+    ...opts,
+    inputVisibility: opts.inputVisibility ?? DEFAULT_VISIBILITY.input,
+    outputVisibility: opts.outputVisibility ?? DEFAULT_VISIBILITY.output,
+    singleSignal: opts.singleSignal ?? DEFAULT_VISIBILITY.singleSignal,
+  });
   const { program } = lowered;
-  const publicInputs = opts.publicInputs ?? false;
   const estimate = [...program.costByNode().values()].reduce((a, b) => a + b, 0);
   progress('lowered', { gadgets: program.gadgets.length, estimatedConstraints: estimate });
 
@@ -93,10 +150,18 @@ export async function compile(modelPath: string, outDir: string, opts: CompileOp
           ...(details.length ? { detail: details.length > 3 ? `${details.slice(0, 3).join('; ')}; …` : details.join('; ') } : {}),
         };
       });
-    for (const [node, c] of costs) if (!graph.nodes.some((n) => n.name === node)) layers.unshift({ node, op: 'RangeCheck', outputShape: [], constraints: c });
+    // Costs outside the model's nodes: input range checks and commitments.
+    for (const [node, c] of costs) {
+      if (graph.nodes.some((n) => n.name === node)) continue;
+      const op = node.includes('range check') ? 'RangeCheck' : 'Commitment';
+      (op === 'RangeCheck' ? layers.unshift.bind(layers) : layers.push.bind(layers))({ node, op, outputShape: [], constraints: c });
+    }
 
-    const inputs = lowered.inputs.map((io) => tensorSpec(io, publicInputs ? 'public' : 'private', quant.inputRange));
-    const outputs = lowered.outputs.map((io) => tensorSpec(io, 'public'));
+    const hashedIn = visibility.singleSignal || visibility.input === 'hashed';
+    const hashedOut = visibility.singleSignal || visibility.output === 'hashed';
+    const inputs = lowered.inputs.map((io) => tensorSpec(io, hashedIn ? 'hashed' : publicInputs ? 'public' : 'private', quant.inputRange));
+    const outputs = lowered.outputs.map((io) => tensorSpec(io, hashedOut ? 'hashed' : 'public'));
+    const digestKind = { commitment: 'commitment', outputDigest: 'outputDigest', inputDigest: 'inputDigest' } as const;
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       zkmlVersion: VERSION,
@@ -106,14 +171,22 @@ export async function compile(modelPath: string, outDir: string, opts: CompileOp
       ...(lowered.finalActivation ? { finalActivation: { op: lowered.finalActivation.op, axis: lowered.finalActivation.axis } } : {}),
       inputs,
       outputs,
+      // snarkjs' order: the circuit's outputs as declared, then its public inputs.
       publicSignals: [
-        ...outputs.flatMap((o) => Array.from({ length: o.shape.reduce((a, b) => a * b, 1) }, (_, index) => ({ kind: 'output' as const, tensor: o.name, index }))),
+        ...program.outputs.flatMap((o): PublicSignal[] =>
+          o.signal in digestKind
+            ? [{ kind: digestKind[o.signal as keyof typeof digestKind], tensor: o.name, index: 0 }]
+            : o.exprs.map((_, index) => ({ kind: 'output' as const, tensor: o.name, index })),
+        ),
         ...(publicInputs ? inputs.flatMap((t) => Array.from({ length: t.shape.reduce((a, b) => a * b, 1) }, (_, index) => ({ kind: 'input' as const, tensor: t.name, index }))) : []),
       ],
       inputRangeChecked: quant.checkInputs,
+      modelId: commitments.modelId,
+      commitments,
       constraints: result.constraints,
       layers,
       quantization: { scale: quant.scale, inputScale: inputScaleFor(quant), weightBits: quant.weightBits, inputRange: quant.inputRange, checkInputs: quant.checkInputs },
+      visibility,
       circuit: {
         circom: 'circuit.circom',
         r1cs: 'circuit.r1cs',

@@ -3,8 +3,12 @@ import type { Program } from './program.ts';
 import { loadWitnessCalculator, computeWitness } from '../circom/witness.ts';
 import { loadSymbols } from '../circom/sym.ts';
 import { loadR1cs, violatedConstraints, type R1cs } from '../circom/r1cs.ts';
-import { fieldToSigned } from '../io/output.ts';
+import { fieldToSigned, FIELD_P } from '../io/output.ts';
 import { witnessInput } from '../io/input.ts';
+import { loadPoseidon } from '../commit/poseidon.ts';
+
+/** Equal as field elements (digests are field elements; integers compare as themselves). */
+const sameField = (a: bigint, b: bigint) => (a - b) % FIELD_P === 0n;
 
 export interface Mismatch {
   signal: string;
@@ -14,8 +18,10 @@ export interface Mismatch {
 }
 
 export interface CrossCheck {
-  /** Reference outputs by tensor name. */
+  /** Reference outputs by public output name (tensors, or digests). */
   reference: Map<string, bigint[]>;
+  /** The reference value of every wire of the program (to evaluate any expression, e.g. hashed tensors). */
+  referenceWires: bigint[];
   /** Circuit outputs by tensor name, read from the witness. */
   circuit: Map<string, bigint[]>;
   /** Every gadget output and circuit output where witness and reference differ. */
@@ -34,6 +40,7 @@ export interface CrossCheck {
  */
 export async function crossCheck(dir: string, manifest: Manifest, program: Program, encoded: Map<string, bigint[]>): Promise<CrossCheck> {
   const paths = buildPaths(dir);
+  await loadPoseidon(); // the reference executor hashes commitments with it
   const reference = program.execute(encoded);
   const wc = await loadWitnessCalculator(paths.wasm);
   const witness = await computeWitness(wc, witnessInput(manifest, encoded));
@@ -47,7 +54,7 @@ export async function crossCheck(dir: string, manifest: Manifest, program: Progr
     g.outputs.forEach((wire, j) => {
       const signal = `main.g${id}.${g.def.outputs[j]}`;
       const w = read(signal);
-      if (w !== undefined && w !== reference.wires[wire]) mismatches.push({ signal, node: g.node, reference: reference.wires[wire], witness: w });
+      if (w !== undefined && !sameField(w, reference.wires[wire])) mismatches.push({ signal, node: g.node, reference: reference.wires[wire], witness: w });
     }),
   );
   const circuit = new Map<string, bigint[]>();
@@ -56,9 +63,9 @@ export async function crossCheck(dir: string, manifest: Manifest, program: Progr
     circuit.set(o.name, values);
     values.forEach((v, i) => {
       const r = reference.outputs.get(o.name)![i];
-      if (v !== r) mismatches.push({ signal: `main.${o.signal}[${i}]`, node: `output "${o.name}"`, reference: r, witness: v });
+      if (!sameField(v, r)) mismatches.push({ signal: `main.${o.signal}[${i}]`, node: `output "${o.name}"`, reference: r, witness: v });
     });
   }
   const r1cs = await loadR1cs(paths.r1cs);
-  return { reference: reference.outputs, circuit, mismatches, violated: violatedConstraints(r1cs, witness), witness, symbols, r1cs };
+  return { reference: reference.outputs, referenceWires: reference.wires, circuit, mismatches, violated: violatedConstraints(r1cs, witness), witness, symbols, r1cs };
 }

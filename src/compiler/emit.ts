@@ -1,5 +1,6 @@
 import type { Expr } from './expr.ts';
 import type { Program } from './program.ts';
+import { inputPorts } from '../gadgets/gadget.ts';
 
 /**
  * A linear expression as Circom source, e.g. `((3*in0[0] + -2*g5.out) + 7)`. Sums are written as balanced
@@ -43,7 +44,8 @@ export function emitCircom(program: Program, opts: { publicInputs: boolean; head
       lines.push('', `    // ${node.replace(/[\r\n]/g, ' ')}`);
     }
     lines.push(`    component g${id} = ${g.def.template}(${g.def.templateArgs(g.params).join(', ')});`);
-    g.inputs.forEach((e, i) => lines.push(`    g${id}.${g.def.inputs[i]} <== ${exprToCircom(e, program.ref)};`));
+    const ports = inputPorts(g.def, g.params);
+    g.inputs.forEach((e, i) => lines.push(`    g${id}.${ports[i]} <== ${exprToCircom(e, program.ref)};`));
   });
   lines.push('');
   for (const output of program.outputs) {

@@ -7,6 +7,8 @@ import type { QuantOptions } from '../quantize/options.ts';
 import { toFixed } from '../quantize/fixed.ts';
 import { Program } from './program.ts';
 import { range } from '../gadgets/range.ts';
+import { INT_RANGES } from '../quantize/int8.ts';
+import { refuseScaledInputs } from '../ops/common.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -26,6 +28,11 @@ export interface IoSpec {
   shape: number[];
   exp: number;
   intRange: [bigint, bigint];
+  /** Integer-domain tensors (int8 models): real = (int - zeroPoint) · scale, instead of int · 2^-exp. */
+  scale?: number;
+  zeroPoint?: number;
+  /** The float range the integers cover, when it differs from --input-range (quantized and integer inputs). */
+  floatRange?: [number, number];
 }
 
 export interface Lowered {
@@ -50,15 +57,23 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
   const inputExp = inputScaleFor(opts);
   const inputs: IoSpec[] = graph.inputs.map((input) => {
     const where = `input "${input.name}"`;
-    const lo = toFixed(opts.inputRange[0], inputExp, where);
-    const hi = toFixed(opts.inputRange[1], inputExp, where);
+    // Integer inputs (int8 models): the quantized tensor a QuantizeLinear would make (onnx/qdq.ts set
+    // `quantization`), or an input that is an integer tensor in the model itself; its type's range, exp 0.
+    const intType = input.quantization?.dtype ?? (INT_RANGES[input.dtype] ? input.dtype : undefined);
+    const exp = intType ? 0 : inputExp;
+    const [lo, hi] = intType ? INT_RANGES[intType] : [toFixed(opts.inputRange[0], inputExp, where), toFixed(opts.inputRange[1], inputExp, where)];
     if (lo > hi) throw new ZkmlError(`--input-range [${opts.inputRange}] is empty`, 'E_OPTION', where);
     const exprs = program.addInput(input.name, input.shape, lo, hi);
     if (opts.checkInputs) {
       exprs.forEach((e) => program.apply(range, { lo, hi }, [e], `${input.name} (range check)`));
     }
-    values.set(input.name, { kind: 'q', q: { shape: input.shape, exp: inputExp, exprs } });
-    return { name: input.name, signal: program.inputs.at(-1)!.signal, shape: input.shape, exp: inputExp, intRange: [lo, hi] };
+    values.set(input.name, { kind: 'q', q: { shape: input.shape, exp, exprs } });
+    const spec: IoSpec = { name: input.name, signal: program.inputs.at(-1)!.signal, shape: input.shape, exp, intRange: [lo, hi] };
+    if (intType) {
+      const { scale, zeroPoint } = input.quantization ?? { scale: 1, zeroPoint: 0 };
+      Object.assign(spec, { scale, zeroPoint, floatRange: [Number(lo - BigInt(zeroPoint)) * scale, Number(hi - BigInt(zeroPoint)) * scale] });
+    }
+    return spec;
   });
 
   const consumers = new Map<string, number>();
@@ -80,6 +95,7 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
       continue;
     }
     if (!def.lower) throw new ZkmlError(`${node.opType} is supported on constant inputs only`, 'E_UNSUPPORTED', where);
+    refuseScaledInputs(def, ins, node.opType, where);
     const outShapes = node.outputs.map((o) => graph.shapes.get(o) ?? []);
     const results = def.lower({ node, opset: graph.opset, where, program, opts, inputs: ins, outShapes });
     results.forEach((q, k) => {
@@ -103,11 +119,16 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
     if (!v) throw new ZkmlError(`graph output "${o.name}" was not computed`, 'E_GRAPH', graph.path);
     if (v.kind === 'const') throw new ZkmlError(`graph output "${o.name}" is a constant: there is nothing to prove`, 'E_GRAPH', graph.path);
     const q = v.q;
-    program.addOutput(o.name, q.shape, q.exprs, `output "${o.name}"`);
-    const ranges = q.exprs.map((e) => program.bounds(e));
+    // A dequantized int8 output (DequantizeLinear) is emitted as the model's integers q = expr + zeroPoint;
+    // the manifest's encoding (scale, zero point) dequantizes them.
+    const zp = q.scale !== undefined ? (q.zeroPoint ?? 0) : 0;
+    const exprs = zp ? q.exprs.map((e) => e.addConst(BigInt(zp))) : q.exprs;
+    program.addOutput(o.name, q.shape, exprs, `output "${o.name}"`);
+    const ranges = exprs.map((e) => program.bounds(e));
     const lo = ranges.reduce((m, r) => (r[0] < m ? r[0] : m), ranges[0]?.[0] ?? 0n);
     const hi = ranges.reduce((m, r) => (r[1] > m ? r[1] : m), ranges[0]?.[1] ?? 0n);
-    return { name: o.name, signal: program.outputs.at(-1)!.signal, shape: q.shape, exp: q.exp, intRange: [lo, hi] };
+    const spec: IoSpec = { name: o.name, signal: program.outputs.at(-1)!.signal, shape: q.shape, exp: q.exp, intRange: [lo, hi] };
+    return q.scale !== undefined ? { ...spec, scale: q.scale, zeroPoint: zp } : spec;
   });
   return { program, inputs, outputs, finalActivation, tensors };
 }

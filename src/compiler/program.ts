@@ -43,6 +43,8 @@ export class Program {
   readonly gadgets: GadgetInstance[] = [];
   readonly inputs: ProgramInput[] = [];
   readonly outputs: ProgramOutput[] = [];
+  /** Wires holding digests (field elements, not integers): passed on as they are, never computed on. */
+  readonly opaque = new Set<number>();
   /** How messages name each node (file and op), set by the lowering pass. */
   readonly labels = new Map<string, string>();
 
@@ -66,6 +68,7 @@ export class Program {
     const outRanges = def.bounds(params, ranges.map((r) => r[0]), ranges.map((r) => r[1]));
     const id = this.gadgets.length;
     const outputs = outRanges.map(([lo, hi], j) => this.newWire(lo, hi, `g${id}.${def.outputs[j]}`));
+    if (def.opaqueOutputs) outputs.forEach((w) => this.opaque.add(w));
     this.gadgets.push({ def, params, inputs, outputs, node });
     return outputs.map((w) => Expr.wire(w));
   }
@@ -76,6 +79,11 @@ export class Program {
 
   /** The interval of `e`, refusing any value that could reach ±2^250 (rule 3 of the design). */
   checkRange(e: Expr, node: string): [bigint, bigint] {
+    for (const w of e.terms.keys()) {
+      if (!this.opaque.has(w)) continue;
+      if (e.terms.size === 1 && e.terms.get(w) === 1n && e.c === 0n) return [0n, 0n];
+      throw new ZkmlError('a digest cannot be computed on', 'E_INTERNAL', this.labels.get(node) ?? node);
+    }
     const [lo, hi] = this.bounds(e);
     if (lo <= -LIMIT || hi >= LIMIT) {
       const bits = Math.max(lo < 0n ? (-lo).toString(2).length : 0, hi.toString(2).length);

@@ -8,8 +8,8 @@ export interface GadgetDef<P> {
   /** File in circuits/ and the template's name. */
   file: string;
   template: string;
-  /** Signal names of the template's scalar inputs and outputs, in order. */
-  inputs: string[];
+  /** Signal names of the template's scalar inputs (e.g. `in`, or `in[3]` for an array) and outputs, in order. */
+  inputs: string[] | ((p: P) => string[]);
   outputs: string[];
   templateArgs(p: P): (number | bigint)[];
   evaluate(p: P, inputs: bigint[]): bigint[];
@@ -18,6 +18,12 @@ export interface GadgetDef<P> {
   /** Constraints the template costs after circom --O2 (checked against circom in the tests). */
   constraints(p: P): number;
   describe(p: P): string;
+  /** Outputs are field elements (digests), not integers: no interval, and no arithmetic may use them. */
+  opaqueOutputs?: boolean;
+}
+
+export function inputPorts<P>(def: GadgetDef<P>, p: P): string[] {
+  return typeof def.inputs === 'function' ? def.inputs(p) : def.inputs;
 }
 
 /** Bits needed to write a non-negative integer (bitLength(0) = 0). */

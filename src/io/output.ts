@@ -22,6 +22,8 @@ export interface DecodedOutputs {
   outputs: DecodedTensor[];
   /** Public model inputs (only when the input is public). */
   inputs: DecodedTensor[];
+  /** Public Poseidon digests (hashed input/output, single-signal commitment), as field elements. */
+  digests: Partial<Record<'inputDigest' | 'outputDigest' | 'commitment', bigint>>;
 }
 
 function emptyTensor(spec: TensorSpec): DecodedTensor {
@@ -36,7 +38,14 @@ export function decodePublicSignals(manifest: Manifest, publicSignals: string[])
   }
   const tensors = new Map<string, { spec: TensorSpec; t: DecodedTensor }>();
   for (const spec of [...manifest.outputs, ...manifest.inputs]) tensors.set(spec.name, { spec, t: emptyTensor(spec) });
+  const digests: DecodedOutputs['digests'] = {};
   manifest.publicSignals.forEach((sig, i) => {
+    if (sig.kind === 'inputDigest' || sig.kind === 'outputDigest' || sig.kind === 'commitment') {
+      const v = BigInt(publicSignals[i]);
+      if (v < 0n || v >= FIELD_P) throw new ZkmlError(`public signal ${publicSignals[i]} is not a field element`, 'E_PUBLIC');
+      digests[sig.kind] = v;
+      return;
+    }
     const entry = tensors.get(sig.tensor);
     if (!entry) throw new ZkmlError(`manifest names unknown tensor ${sig.tensor}`, 'E_BAD_MANIFEST');
     const v = fieldToSigned(publicSignals[i]);
@@ -45,7 +54,7 @@ export function decodePublicSignals(manifest: Manifest, publicSignals: string[])
   });
   const pick = (specs: TensorSpec[], kind: 'output' | 'input') =>
     specs.filter((s) => manifest.publicSignals.some((p) => p.kind === kind && p.tensor === s.name)).map((s) => tensors.get(s.name)!.t);
-  return { outputs: pick(manifest.outputs, 'output'), inputs: pick(manifest.inputs, 'input') };
+  return { outputs: pick(manifest.outputs, 'output'), inputs: pick(manifest.inputs, 'input'), digests };
 }
 
 /** Softmax of a flat logit vector (the final-op policy: the circuit proves logits; softmax is derived). */

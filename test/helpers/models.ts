@@ -5,7 +5,7 @@
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compile, analyze, type CompileOptions } from '../../src/compiler/compile.ts';
+import { compile, analyze, analyzeOptionsOf, type CompileOptions } from '../../src/compiler/compile.ts';
 import { crossCheck, type CrossCheck } from '../../src/compiler/crosscheck.ts';
 import { encodeInputs } from '../../src/io/input.ts';
 import type { Manifest } from '../../src/manifest.ts';
@@ -30,6 +30,8 @@ export interface Checked {
   manifest: Manifest;
   program: Program;
   check: CrossCheck;
+  /** The model's output integers by tensor name (public, or committed to by a digest). */
+  tensors: Map<string, bigint[]>;
   /** Dequantized circuit outputs, with a final Softmax/LogSoftmax applied (comparable with onnxruntime). */
   floats: number[][];
 }
@@ -37,15 +39,17 @@ export interface Checked {
 export async function compileAndCheck(model: string, input: unknown, opts: CompileOptions = {}): Promise<Checked> {
   const dir = tempDir('model');
   const manifest = await compile(model, dir, opts);
-  const { lowered } = analyze(model, opts);
+  const { lowered, tensorOutputs } = analyze(model, analyzeOptionsOf(manifest));
   const check = await crossCheck(dir, manifest, lowered.program, encodeInputs(manifest, input));
+  // The model's tensor outputs as the reference computed them (equal to the circuit's wherever they are public).
+  const tensors = new Map(tensorOutputs.map((o) => [o.name, o.exprs.map((e) => e.evaluate(check.referenceWires))]));
   const floats = manifest.outputs.map((o) => {
-    const deq = check.circuit.get(o.name)!.map((v) => Number(v) * o.encoding.scale);
+    const deq = tensors.get(o.name)!.map((v) => Number(v) * o.encoding.scale);
     if (!manifest.finalActivation) return deq;
     const p = softmax(deq); // fixtures end in a 2-D [1, N] softmax over the last axis
     return manifest.finalActivation.op === 'Softmax' ? p : p.map(Math.log);
   });
-  return { dir, manifest, program: lowered.program, check, floats };
+  return { dir, manifest, program: lowered.program, check, floats, tensors };
 }
 
 /**

@@ -38,6 +38,9 @@ export async function makeTinyBuild(dir: string): Promise<string> {
     constraints: r.constraints,
     layers: [],
     quantization: { scale: 0, inputScale: 0, weightBits: 8, inputRange: [-100, 100], checkInputs: false },
+    visibility: { input: 'private', output: 'public', singleSignal: false },
+    modelId: '1',
+    commitments: { modelId: '1', single: false },
     circuit: { circom: 'circuit.circom', r1cs: 'circuit.r1cs', wasm: 'circuit_js/circuit.wasm', sym: 'circuit.sym', r1csSha256: sha256File(paths.r1cs), wasmSha256: sha256File(paths.wasm) },
   };
   writeManifest(dir, manifest);

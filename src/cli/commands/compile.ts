@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { compile } from '../../compiler/compile.ts';
 import { makeReporter } from '../output.ts';
 import { addQuantOptions, quantFrom } from '../quant-options.ts';
@@ -12,14 +12,18 @@ export function register(program: Command): void {
       .requiredOption('-o, --out <dir>', 'output folder'),
   )
     .option('--no-check-inputs', 'do not range-check the inputs inside the circuit (saves one constraint per input bit; see SECURITY.md)')
-    .option('--public-input', 'make the model input public signals (default: private)')
+    .addOption(new Option('--input-visibility <v>', 'the input: hashed (a Poseidon digest is public), public, or private').choices(['hashed', 'public', 'private']).default('hashed'))
+    .addOption(new Option('--output-visibility <v>', 'the output: public, or hashed (a Poseidon digest is public)').choices(['public', 'hashed']).default('public'))
+    .option('--single-signal', 'one public signal: Poseidon(model id, input digest, output digest) — the cheapest verification')
     .option('--json', 'JSON lines output')
-    .action(async (model: string, o: Record<string, unknown>) => {
+    .action(async (model: string, o: Record<string, unknown>, cmd: Command) => {
       const r = makeReporter(Boolean(o.json));
       const started = Date.now();
       const manifest = await compile(model, o.out as string, {
-        ...quantFrom(o),
-        publicInputs: Boolean(o.publicInput),
+        ...quantFrom(o, cmd),
+        inputVisibility: o.inputVisibility as 'hashed' | 'public' | 'private',
+        outputVisibility: o.outputVisibility as 'public' | 'hashed',
+        singleSignal: Boolean(o.singleSignal),
         onProgress: (step, data) => r.event('progress', { step, ...data }, step === 'circom' ? 'compiling the circuit with circom…' : undefined),
       });
       r.info(layerTable(manifest));
