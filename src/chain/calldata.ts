@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Interface } from 'ethers';
 import { FIELD_P } from '../io/output.ts';
+import { RESULT_FILES } from '../prove/prove.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /** BN254 base field order: proof coordinates live here (public signals live in the scalar field FIELD_P). */
@@ -35,15 +36,15 @@ export function verifierInterface(numPublicSignals: number): Interface {
 
 function fieldValue(v: unknown, modulus: bigint, what: string, source: string): bigint {
   if (typeof v !== 'string' || !/^(\d+|0x[0-9a-fA-F]+)$/.test(v)) {
-    throw new ZkmlError(`${what} is ${JSON.stringify(v)}: expected a decimal string as snarkjs writes it`, 'E_BAD_PROOF', source);
+    throw new ZkmlError(`${what} is ${JSON.stringify(v)}: expected a decimal string as snarkjs writes it`, 'E_PROOF_FORMAT', source);
   }
   const x = BigInt(v);
-  if (x >= modulus) throw new ZkmlError(`${what} = ${v} is not reduced modulo the field order`, 'E_BAD_PROOF', source);
+  if (x >= modulus) throw new ZkmlError(`${what} = ${v} is not reduced modulo the field order`, 'E_PROOF_FORMAT', source);
   return x;
 }
 
 function pair(v: unknown, what: string, source: string): unknown[] {
-  if (!Array.isArray(v) || v.length < 2) throw new ZkmlError(`${what} must be an array of coordinates`, 'E_BAD_PROOF', source);
+  if (!Array.isArray(v) || v.length < 2) throw new ZkmlError(`${what} must be an array of coordinates`, 'E_PROOF_FORMAT', source);
   return v;
 }
 
@@ -53,25 +54,25 @@ function pair(v: unknown, what: string, source: string): unknown[] {
  * Only affine points (z = 1, what snarkjs writes) are accepted: nothing here normalizes projective ones.
  */
 export function toVerifyProofArgs(proof: unknown, publicSignals: unknown, source = { proof: 'proof.json', public: 'public.json' }): VerifyProofArgs {
-  if (proof === null || typeof proof !== 'object') throw new ZkmlError('expected a JSON object with pi_a, pi_b, pi_c', 'E_BAD_PROOF', source.proof);
+  if (proof === null || typeof proof !== 'object') throw new ZkmlError('expected a JSON object with pi_a, pi_b, pi_c', 'E_PROOF_FORMAT', source.proof);
   const p = proof as Partial<Groth16ProofJson>;
-  if (p.protocol !== undefined && p.protocol !== 'groth16') throw new ZkmlError(`protocol is ${p.protocol}; zkml verifiers check groth16 proofs`, 'E_BAD_PROOF', source.proof);
-  if (p.curve !== undefined && p.curve !== 'bn128') throw new ZkmlError(`curve is ${p.curve}; EVM verifiers need bn128`, 'E_BAD_PROOF', source.proof);
+  if (p.protocol !== undefined && p.protocol !== 'groth16') throw new ZkmlError(`protocol is ${p.protocol}; zkml verifiers check groth16 proofs`, 'E_PROOF_FORMAT', source.proof);
+  if (p.curve !== undefined && p.curve !== 'bn128') throw new ZkmlError(`curve is ${p.curve}; EVM verifiers need bn128`, 'E_PROOF_FORMAT', source.proof);
 
   const g1 = (name: 'pi_a' | 'pi_c'): [bigint, bigint] => {
     const pt = pair(p[name], name, source.proof);
-    if (pt.length > 2 && pt[2] !== '1') throw new ZkmlError(`${name} is not in affine form (z = ${JSON.stringify(pt[2])})`, 'E_BAD_PROOF', source.proof);
+    if (pt.length > 2 && pt[2] !== '1') throw new ZkmlError(`${name} is not in affine form (z = ${JSON.stringify(pt[2])})`, 'E_PROOF_FORMAT', source.proof);
     return [fieldValue(pt[0], BASE_FIELD_Q, `${name}[0]`, source.proof), fieldValue(pt[1], BASE_FIELD_Q, `${name}[1]`, source.proof)];
   };
   const b = pair(p.pi_b, 'pi_b', source.proof);
-  if (b.length > 2 && JSON.stringify(b[2]) !== '["1","0"]') throw new ZkmlError(`pi_b is not in affine form (z = ${JSON.stringify(b[2])})`, 'E_BAD_PROOF', source.proof);
+  if (b.length > 2 && JSON.stringify(b[2]) !== '["1","0"]') throw new ZkmlError(`pi_b is not in affine form (z = ${JSON.stringify(b[2])})`, 'E_PROOF_FORMAT', source.proof);
   const fp2 = (i: number): [bigint, bigint] => {
     const [c0, c1] = pair(b[i], `pi_b[${i}]`, source.proof);
     return [fieldValue(c1, BASE_FIELD_Q, `pi_b[${i}][1]`, source.proof), fieldValue(c0, BASE_FIELD_Q, `pi_b[${i}][0]`, source.proof)];
   };
 
   if (!Array.isArray(publicSignals) || publicSignals.length === 0) {
-    throw new ZkmlError('expected a non-empty JSON array of public signals', 'E_BAD_PROOF', source.public);
+    throw new ZkmlError('expected a non-empty JSON array of public signals', 'E_PROOF_FORMAT', source.public);
   }
   return {
     a: g1('pi_a'),
@@ -82,17 +83,17 @@ export function toVerifyProofArgs(proof: unknown, publicSignals: unknown, source
 }
 
 function readJson(path: string): unknown {
-  if (!existsSync(path)) throw new ZkmlError('file not found: run zkml prove to write it', 'E_NO_PROOF', path);
+  if (!existsSync(path)) throw new ZkmlError('missing: expected the output of zkml prove', 'E_PROOF_FORMAT', path);
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new ZkmlError(`not valid JSON (${(err as Error).message})`, 'E_BAD_PROOF', path);
+    throw new ZkmlError(`not valid JSON (${(err as Error).message})`, 'E_PROOF_FORMAT', path);
   }
 }
 
 /** Reads `<out>/proof.json` and `<out>/public.json` (what zkml prove writes) into verifyProof arguments. */
 export function readProofArgs(out: string): VerifyProofArgs {
-  const source = { proof: join(out, 'proof.json'), public: join(out, 'public.json') };
+  const source = { proof: join(out, RESULT_FILES.proof), public: join(out, RESULT_FILES.public) };
   return toVerifyProofArgs(readJson(source.proof), readJson(source.public), source);
 }
 

@@ -1,23 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Contract, ContractFactory, getAddress, type TransactionReceipt } from 'ethers';
+import { Contract, ContractFactory, ZeroAddress, getAddress, type Interface, type TransactionReceipt } from 'ethers';
 import { readManifest, writeManifest, type Manifest } from '../manifest.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { chainError, connect, ensureFunds, type Chain, type ChainOptions } from './provider.ts';
-import { DEFAULT_EVM_VERSION, MAX_DEPLOYED_BYTES, compileContracts, exportVerifier, type HardhatArtifact } from './solidity.ts';
+import { DEFAULT_EVM_VERSION, MAX_DEPLOYED_BYTES, compileContracts, exportVerifier, type ExportedVerifier, type HardhatArtifact } from './solidity.ts';
 
 const REGISTRY_SOURCE = fileURLToPath(new URL('../../verifier-contracts/InferenceRegistry.sol', import.meta.url));
 
-/** Gas allowed for registerModel before the registry exists to estimate it (measured: ~75k). */
-const REGISTER_GAS_ALLOWANCE = 150_000n;
+/** Gas limit of registerModel, fixed because it is counted before the registry exists to estimate it (measured: 50.5k). */
+const REGISTER_GAS_LIMIT = 150_000n;
 
 /**
- * The id a model is registered under: for now the sha256 of the ONNX file, as bytes32.
- * Everything that needs a model id calls this, so a canonical id later changes one function.
+ * The id a model is registered under: the canonical model id of the manifest (a hash of the quantized
+ * circuit, the same field element single-signal proofs commit to), as bytes32.
  */
 export function modelIdOf(manifest: Manifest): string {
-  if (!/^[0-9a-f]{64}$/.test(manifest.model.sha256)) throw new ZkmlError(`model.sha256 ${JSON.stringify(manifest.model.sha256)} is not 64 hex digits`, 'E_BAD_MANIFEST');
-  return `0x${manifest.model.sha256}`;
+  if (!/^\d+$/.test(manifest.modelId ?? '')) throw new ZkmlError(`modelId ${JSON.stringify(manifest.modelId)} is not a decimal field element`, 'E_BAD_MANIFEST');
+  return `0x${BigInt(manifest.modelId).toString(16).padStart(64, '0')}`;
 }
 
 const registryCache = new Map<string, HardhatArtifact>();
@@ -67,12 +67,12 @@ async function hasCode(chain: Chain, address: string | undefined, code?: string)
   return code === undefined ? onChain !== '0x' : onChain === code;
 }
 
-async function mined(chain: Chain, what: string, send: () => Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<TransactionReceipt> {
+async function mined(chain: Chain, what: string, send: () => Promise<{ wait(): Promise<TransactionReceipt | null> }>, iface?: Interface): Promise<TransactionReceipt> {
   let receipt: TransactionReceipt | null;
   try {
     receipt = await (await send()).wait();
   } catch (err) {
-    throw chainError(err, what, chain);
+    throw chainError(err, what, chain, iface);
   }
   if (!receipt || receipt.status !== 1) throw new ZkmlError(`${what}: transaction failed (${receipt?.hash})`, 'E_CHAIN', chain.label);
   return receipt;
@@ -90,27 +90,67 @@ async function existingRegistry(chain: Chain, opts: DeployOptions, recorded: str
 }
 
 /**
+ * The verifier an existing registry binds this model to, if its code is this build's verifier (reused as is), or
+ * undefined when the model is not registered yet and we may register it. Runs before anything is sent, so a
+ * refusal costs nothing.
+ */
+async function registeredVerifier(chain: Chain, registry: Contract, modelId: string, verifierCode: string): Promise<string | undefined> {
+  let bound: string, owner: string;
+  try {
+    [[bound], owner] = await Promise.all([registry.models(modelId), registry.owner()]);
+  } catch (err) {
+    throw new ZkmlError(`${registry.target} does not answer as an InferenceRegistry (${chainError(err, 'reading it', chain).message})`, 'E_NOT_REGISTRY', chain.label);
+  }
+  if (bound !== ZeroAddress) {
+    if (await hasCode(chain, bound, verifierCode)) return getAddress(bound);
+    throw new ZkmlError(
+      `model id ${modelId} is bound to verifier ${bound} in registry ${registry.target} (ids are immutable), and this build's verifier differs: the setup changed since. Deploy a fresh registry (--registry new)`,
+      'E_MODEL_ID_TAKEN',
+      chain.label,
+    );
+  }
+  const signer = await chain.signer.getAddress();
+  if (getAddress(owner) !== signer) {
+    throw new ZkmlError(`only the registry's owner ${owner} can register models, not ${signer}: use --registry new to deploy your own`, 'E_NOT_OWNER', chain.label);
+  }
+  return undefined;
+}
+
+/**
  * Deploys the build's verifier (regenerated from circuit.zkey, so it always matches the current setup), an
  * InferenceRegistry if none is known on this chain, and registers the model. Reuses whatever is already in
  * place: a recorded verifier with the same code, a recorded or given registry, an existing registration.
- * Records the addresses in manifest.deployments. On the in-process chain they live only as long as `chain`.
+ * Records the addresses in manifest.deployments. On the in-process chain they live only as long as `result.chain`:
+ * pass it to verifyOnchain, and close it when done.
  */
 export async function deploy(dir: string, opts: DeployOptions = {}): Promise<DeployResult> {
+  // Connect first: a wrong URL or key should fail in seconds, before solc runs.
+  const chain = opts.chain ?? (await connect(opts));
+  try {
+    const exported = await exportVerifier(dir, { evmVersion: opts.evmVersion });
+    if (exported.deployedBytes > MAX_DEPLOYED_BYTES) {
+      throw new ZkmlError(`the verifier is ${exported.deployedBytes} bytes, above the ${MAX_DEPLOYED_BYTES}-byte limit of EIP-170: make fewer signals public (hash or pack them)`, 'E_VERIFIER_TOO_LARGE', dir);
+    }
+    return await deployOn(chain, dir, exported, opts);
+  } catch (err) {
+    if (!opts.chain) await chain.close();
+    throw err;
+  }
+}
+
+async function deployOn(chain: Chain, dir: string, exported: ExportedVerifier, opts: DeployOptions): Promise<DeployResult> {
   const log = opts.log ?? (() => {});
   const manifest = readManifest(dir);
   const modelId = modelIdOf(manifest);
-  const exported = await exportVerifier(dir, { evmVersion: opts.evmVersion });
-  if (exported.deployedBytes > MAX_DEPLOYED_BYTES) {
-    throw new ZkmlError(`the verifier is ${exported.deployedBytes} bytes, above the ${MAX_DEPLOYED_BYTES}-byte limit of EIP-170: make fewer signals public (hash or pack them)`, 'E_VERIFIER_TOO_LARGE', dir);
-  }
-  const registryArt = registryArtifact(exported.evmVersion);
-  const chain = opts.chain ?? (await connect(opts));
   const network = opts.network ?? chain.key;
-  const recorded = manifest.deployments?.[network];
+  const entry = manifest.deployments?.[network];
+  const recorded = entry?.chainId === chain.chainId.toString() ? entry : undefined;
+  const registryArt = registryArtifact(exported.evmVersion);
+  const code = exported.artifact.deployedBytecode;
 
-  let verifier = (await hasCode(chain, recorded?.verifier, exported.artifact.deployedBytecode)) ? recorded!.verifier : undefined;
   let registry = await existingRegistry(chain, opts, recorded?.registry);
-  const signer = await chain.signer.getAddress();
+  const registered = registry ? await registeredVerifier(chain, new Contract(registry, registryArt.abi as never, chain.provider), modelId, code) : undefined;
+  let verifier = registered ?? ((await hasCode(chain, recorded?.verifier, code)) ? getAddress(recorded!.verifier) : undefined);
 
   // Check funds for everything before sending anything, so a short balance cannot leave a half deployment.
   const factories = {
@@ -124,45 +164,28 @@ export async function deploy(dir: string, opts: DeployOptions = {}): Promise<Dep
   } catch (err) {
     throw chainError(err, 'estimating deployment gas', chain);
   }
-  await ensureFunds(chain, gas.verifier + gas.registry + REGISTER_GAS_ALLOWANCE, `deploying ${exported.contractName}${registry ? '' : ' and InferenceRegistry'}`);
+  const registerGas = registered ? 0n : REGISTER_GAS_LIMIT;
+  await ensureFunds(chain, gas.verifier + gas.registry + registerGas, `deploying ${exported.contractName}${registry ? '' : ' and InferenceRegistry'}`);
 
-  const sent = { verifier: !verifier, registry: !registry, registerModel: false };
+  const sent = { verifier: !verifier, registry: !registry, registerModel: !registered };
   const gasUsed: DeployResult['gasUsed'] = {};
   if (!verifier) {
     log(`deploying ${exported.contractName} on ${chain.label}`);
     const receipt = await mined(chain, `deploying ${exported.contractName}`, () => factories.verifier.deploy({ gasLimit: gas.verifier }).then((c) => c.deploymentTransaction()!));
-    verifier = receipt.contractAddress!;
+    verifier = getAddress(receipt.contractAddress!);
     gasUsed.verifier = receipt.gasUsed;
   }
   if (!registry) {
     log(`deploying InferenceRegistry on ${chain.label}`);
     const receipt = await mined(chain, 'deploying InferenceRegistry', () => factories.registry.deploy({ gasLimit: gas.registry }).then((c) => c.deploymentTransaction()!));
-    registry = receipt.contractAddress!;
+    registry = getAddress(receipt.contractAddress!);
     gasUsed.registry = receipt.gasUsed;
   }
   chain.registry = registry;
-
-  const contract = new Contract(registry, registryArt.abi as never, chain.signer);
-  let current: string, owner: string;
-  try {
-    [[current], owner] = await Promise.all([contract.models(modelId), contract.owner()]);
-  } catch (err) {
-    throw new ZkmlError(`${registry} does not answer as an InferenceRegistry (${chainError(err, 'reading it', chain).message})`, 'E_NOT_REGISTRY', chain.label);
-  }
-  if (current !== '0x0000000000000000000000000000000000000000' && getAddress(current) !== getAddress(verifier)) {
-    throw new ZkmlError(
-      `model id ${modelId} is already bound to verifier ${current} in registry ${registry} (ids are immutable), but this build's verifier is ${verifier}: the setup changed since. Deploy a fresh registry (--registry new)`,
-      'E_MODEL_ID_TAKEN',
-      chain.label,
-    );
-  }
-  if (current === '0x0000000000000000000000000000000000000000') {
-    if (getAddress(owner) !== getAddress(signer)) {
-      throw new ZkmlError(`only the registry's owner ${owner} can register models; ${signer} is not it: use --registry new to deploy your own`, 'E_NOT_OWNER', chain.label);
-    }
+  if (sent.registerModel) {
     log(`registering model ${modelId}`);
-    const receipt = await mined(chain, 'registerModel', () => contract.registerModel(modelId, verifier, manifest.publicSignals.length, { gasLimit: REGISTER_GAS_ALLOWANCE }));
-    sent.registerModel = true;
+    const contract = new Contract(registry, registryArt.abi as never, chain.signer);
+    const receipt = await mined(chain, 'registerModel', () => contract.registerModel(modelId, verifier, manifest.publicSignals.length, { gasLimit: REGISTER_GAS_LIMIT }), contract.interface);
     gasUsed.registerModel = receipt.gasUsed;
   }
 

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BrowserProvider, FetchRequest, JsonRpcProvider, Network, Wallet, formatEther, formatUnits, type Eip1193Provider, type Provider, type Signer } from 'ethers';
+import { BrowserProvider, FetchRequest, JsonRpcProvider, Network, Wallet, formatEther, formatUnits, type Eip1193Provider, type Interface, type Provider, type Signer } from 'ethers';
 import { ZkmlError } from '../util/errors.ts';
 
 const require = createRequire(import.meta.url);
@@ -32,8 +32,17 @@ export interface Chain {
   close(): Promise<void>;
 }
 
-/** Hardhat 2's in-process network, through its internal constructors (~0.6 s, vs ~1 s via `require('hardhat')`).
- *  These paths are internal: package.json pins hardhat exactly (2.29.1). Default accounts hold 10,000 ETH each. */
+/**
+ * ethers reuses the answer to an identical request for 250 ms by default: getCode right after a deployment then
+ * returns the code from before it (seen on the in-process chain, where blocks take milliseconds). Off.
+ */
+const NO_CACHE = -1;
+
+/**
+ * Hardhat 2's in-process network, built through its internal constructors (~0.6 s, vs ~1 s via `require('hardhat')`,
+ * which needs a config file). These paths are internal: package.json pins hardhat exactly (2.29.1). Chain id 31337,
+ * hardfork osaka, 20 default accounts holding 10,000 ETH each.
+ */
 async function inProcessProvider(): Promise<Eip1193Provider> {
   const { resolveConfig } = require('hardhat/internal/core/config/config-resolution');
   const { createProvider } = require('hardhat/internal/core/providers/construction');
@@ -72,8 +81,8 @@ async function probeChainId(url: string, timeoutMs: number): Promise<bigint> {
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : (e.cause?.code ?? e.message);
+    const e = err as Error & { cause?: { code?: string; message?: string } };
+    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : (e.cause?.code ?? e.cause?.message ?? e.message);
     throw new ZkmlError(`cannot reach the RPC node (${why}): check --rpc-url and that the node is running`, 'E_RPC_UNREACHABLE', where);
   }
   const body = await response.text();
@@ -90,7 +99,7 @@ async function probeChainId(url: string, timeoutMs: number): Promise<bigint> {
 }
 
 async function loadSigner(opts: ChainOptions, provider: JsonRpcProvider, where: string): Promise<Signer> {
-  const privateKey = opts.privateKey ?? process.env.ZKML_PRIVATE_KEY;
+  const privateKey = opts.privateKey ?? (process.env.ZKML_PRIVATE_KEY || undefined);
   if (privateKey !== undefined && opts.keystore !== undefined) throw new ZkmlError('give either a private key or --keystore, not both', 'E_SIGNER');
   if (privateKey !== undefined) {
     const hex = privateKey.trim().replace(/^0x/i, '');
@@ -124,7 +133,7 @@ export async function connect(opts: ChainOptions = {}): Promise<Chain> {
     if (opts.privateKey !== undefined || opts.keystore !== undefined) {
       throw new ZkmlError('a key or keystore needs --rpc-url: the in-process chain signs with its own funded accounts', 'E_SIGNER');
     }
-    const provider = new BrowserProvider(await inProcessProvider());
+    const provider = new BrowserProvider(await inProcessProvider(), undefined, { cacheTimeout: NO_CACHE });
     return {
       provider,
       signer: await provider.getSigner(0),
@@ -141,7 +150,7 @@ export async function connect(opts: ChainOptions = {}): Promise<Chain> {
   request.timeout = 120_000;
   // A static network: ethers skips its own chain-id detection, which retries forever on a dead node.
   const network = Network.from(chainId);
-  const provider = new JsonRpcProvider(request, network, { staticNetwork: network, pollingInterval: 1000 });
+  const provider = new JsonRpcProvider(request, network, { staticNetwork: network, pollingInterval: 1000, cacheTimeout: NO_CACHE });
   try {
     return {
       provider,
@@ -173,17 +182,24 @@ export async function ensureFunds(chain: Chain, gasLimit: bigint, what: string):
   }
 }
 
+/** Revert data wherever ethers or the node put it (ethers' CallException, or a node error it could not coalesce). */
+function revertData(err: unknown): string | undefined {
+  const e = err as { data?: unknown; error?: { data?: unknown }; info?: { error?: { data?: unknown } } };
+  for (const d of [e.data, e.error?.data, e.info?.error?.data]) if (typeof d === 'string' && /^0x[0-9a-f]{8}/i.test(d)) return d;
+  return undefined;
+}
+
 /**
  * Turns an ethers/node error into a ZkmlError that names the step and, for reverts, the contract's custom error
- * (decoded when the call went through a Contract that knows the ABI).
+ * (decoded with `iface`, the ABI of the contract called, when ethers has not decoded it already).
  */
-export function chainError(err: unknown, what: string, chain: Chain): ZkmlError {
+export function chainError(err: unknown, what: string, chain: Chain, iface?: Interface): ZkmlError {
   if (err instanceof ZkmlError) return err;
   const e = err as { code?: string; shortMessage?: string; message?: string; revert?: { name: string; args: unknown[] } | null };
-  if (e.revert) {
-    const args = e.revert.args.map((a) => String(a)).join(', ');
-    return new ZkmlError(`${what} reverted with ${e.revert.name}(${args})`, 'E_REVERT', chain.label);
-  }
+  const data = revertData(err);
+  const revert = e.revert ?? (data && iface ? iface.parseError(data) : null);
+  if (revert) return new ZkmlError(`${what} reverted with ${revert.name}(${[...revert.args].map(String).join(', ')})`, 'E_REVERT', chain.label);
   if (e.code === 'INSUFFICIENT_FUNDS') return new ZkmlError(`${what}: the account cannot pay for gas (${e.shortMessage})`, 'E_FUNDS', chain.label);
-  return new ZkmlError(`${what} failed: ${e.shortMessage ?? e.message ?? String(err)}`, 'E_CHAIN', chain.label);
+  const nodeMessage = (err as { error?: { message?: string } }).error?.message;
+  return new ZkmlError(`${what} failed: ${nodeMessage ?? e.shortMessage ?? e.message ?? String(err)}`, 'E_CHAIN', chain.label);
 }

@@ -16,6 +16,12 @@ export interface ValueInfo {
   /** Static shape; a symbolic or unknown dimension of an input is fixed to 1 (the batch dimension). */
   shape: number[];
   dtype: string;
+  /**
+   * Set by onnx/qdq.ts on a float input whose only use is a QuantizeLinear: the circuit input is then the
+   * quantized integer tensor itself (`dtype`, range [qmin, qmax]); users still give floats, quantized with this
+   * scale and zero point (the manifest's encoding), exactly as the model's QuantizeLinear would.
+   */
+  quantization?: { scale: number; zeroPoint: number; dtype: string };
 }
 
 /** A loaded model: nodes in topological order, constants folded, every tensor's static shape known. */

@@ -1,4 +1,4 @@
-import type { LowerCtx, OpInput, QTensor, ShapeCtx } from './op.ts';
+import type { LowerCtx, OpDef, OpInput, QTensor, ShapeCtx } from './op.ts';
 import type { Tensor } from '../onnx/tensor.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { constQTensor } from '../quantize/fixed.ts';
@@ -34,4 +34,23 @@ export function optionalConst(ctx: LowerCtx, i: number, what: string): Tensor | 
 
 export function sameShapes(ctx: ShapeCtx): number[][] {
   return [ctx.shapes[0]];
+}
+
+/**
+ * The guard of integer-domain tensors (ops/op.ts): a tensor with a non-power-of-two `scale` (a DequantizeLinear
+ * output) reaches only ops that declare `scaled`; any other op would read its meaningless `exp` and compute
+ * garbage, so the lowering pass calls this first and the user gets the node and the reason.
+ */
+export function refuseScaledInputs(def: OpDef, inputs: (OpInput | undefined)[], opType: string, where: string): void {
+  if (def.scaled) return;
+  const i = inputs.findIndex((v) => v?.kind === 'q' && v.q.scale !== undefined);
+  if (i < 0) return;
+  throw new ZkmlError(
+    `${opType} cannot take input ${i}: it is a dequantized int8 tensor (DequantizeLinear with scale ${(inputs[i] as { q: QTensor }).q.scale}), ` +
+      'and zkml computes float ops on such tensors only inside the QDQ groups it compiles to integer ops ' +
+      '(DequantizeLinear → Conv/MatMul/Gemm/Add → [Relu] → QuantizeLinear, and data-movement ops between a ' +
+      'DequantizeLinear and a QuantizeLinear); quantize this op too, or leave the model in float',
+    'E_UNSUPPORTED',
+    where,
+  );
 }

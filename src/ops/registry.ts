@@ -5,13 +5,20 @@ import { shapeOps } from './shape.ts';
 import { activationOps } from './activation.ts';
 import { normalizationOps } from './normalization.ts';
 import { softmaxOps } from './softmax.ts';
+import { convOps } from './conv.ts';
+import { poolOps } from './pool.ts';
+import { reduceOps } from './reduce.ts';
+import { nonlinearOps } from './nonlinear.ts';
+import { qlinearOps } from './qlinear.ts';
 
 /** Every op zkml understands, by ONNX op type (default domain). One file per op family. */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps];
 
 export const OPS = new Map<string, OpDef>();
-for (const def of families) for (const op of def.ops) OPS.set(op, def);
+/** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */
+const DOMAIN_OPS = new Map<string, OpDef>();
+for (const def of families) for (const op of def.ops) (def.domain ? DOMAIN_OPS.set(`${def.domain}:${op}`, def) : OPS.set(op, def));
 
 export function opFor(opType: string, domain: string): OpDef | undefined {
-  return domain === '' || domain === 'ai.onnx' ? OPS.get(opType) : undefined;
+  return domain === '' || domain === 'ai.onnx' ? OPS.get(opType) : DOMAIN_OPS.get(`${domain}:${opType}`);
 }

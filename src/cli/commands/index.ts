@@ -4,6 +4,12 @@ import * as inspect from './inspect.ts';
 import * as run from './run.ts';
 import * as prove from './prove.ts';
 import * as verify from './verify.ts';
+import * as setup from './setup.ts';
+import * as calibrate from './calibrate.ts';
+import * as exportVerifier from './export-verifier.ts';
+import * as deploy from './deploy.ts';
+import * as quantize from './quantize.ts';
+import * as audit from './audit.ts';
 
 /**
  * Every subcommand lives in its own file in this folder and exports `register(program)`.
@@ -17,6 +23,12 @@ const commands: CommandModule[] = [
   inspect,
   prove,
   verify,
+  setup,
+  exportVerifier,
+  deploy,
+  calibrate,
+  quantize,
+  audit,
 ];
 
 export function registerCommands(program: Command): void {

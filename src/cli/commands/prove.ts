@@ -13,9 +13,10 @@ const list = (xs: (number | string)[], digits?: number) => {
 };
 
 function tensorLines(t: TensorReport): string[] {
-  const lines = [`${t.name} [${t.shape.join('x')}]: ${list(t.floats, 6)}`];
+  const head = `${t.name} [${t.shape.join('x')}]:`;
+  // With a final softmax the circuit proves the logits; the probabilities are derived from them.
+  const lines = t.probabilities ? [`${head} probabilities ${list(t.probabilities, 4)}`, `  logits (proven): ${list(t.floats, 6)}`] : [`${head} ${list(t.floats, 6)}`];
   if (t.floats.some((f, i) => String(f) !== t.ints[i])) lines.push(`  integers: ${list(t.ints)}`);
-  if (t.probabilities) lines.push(`  probabilities: ${list(t.probabilities, 4)}`);
   if (t.argmax !== undefined) lines.push(`  argmax: ${t.argmax}`);
   return lines;
 }
@@ -24,6 +25,7 @@ function tensorLines(t: TensorReport): string[] {
 export function formatOutputs(report: OutputReport, indent = ''): string {
   const lines = report.outputs.flatMap(tensorLines);
   for (const t of report.publicInputs) lines.push(...tensorLines(t).map((l, i) => (i === 0 ? `input ${l}` : l)));
+  for (const [kind, value] of Object.entries(report.digests)) lines.push(`${kind}: ${value}`);
   return lines.map((l) => indent + l).join('\n');
 }
 
@@ -62,28 +64,23 @@ async function proveOne(dir: string, o: ProveCliOptions, r: Reporter): Promise<v
 
 async function proveMany(dir: string, o: ProveCliOptions, r: Reporter): Promise<void> {
   const progress = createProgress(r);
-  let summary;
-  try {
-    summary = await proveBatch(dir, o.inputs!, {
-      out: o.out,
-      workers: o.workers,
-      raw: o.raw,
-      onProgress: (e) => {
-        if (e.kind === 'start') progress.start(e.total);
-        else progress.update(e.done, e.id, { status: e.status, error: e.error, witnessMs: e.witnessMs, proveMs: e.proveMs });
-      },
-    });
-  } finally {
-    progress.stop();
-  }
+  const summary = await proveBatch(dir, o.inputs!, {
+    out: o.out,
+    workers: o.workers,
+    raw: o.raw,
+    onProgress: (e) => {
+      if (e.kind === 'start') progress.start(e.total);
+      else progress.update(e.done, e.id, { status: e.status, error: e.error, witnessMs: e.witnessMs, proveMs: e.proveMs });
+    },
+  }).finally(() => progress.stop());
   for (const w of summary.warnings) r.warn(w);
-  if (!r.json) for (const e of summary.errors) process.stderr.write(`failed: ${e.id}: ${e.error}\n`);
+  for (const e of summary.errors) r.info(`failed: ${e.id}: ${e.error}`);
   const { errors: _errors, warnings: _warnings, ...fields } = summary;
   r.event(
     'batch',
     fields,
     `${summary.proven} proven, ${summary.skipped} already done, ${summary.failed} failed${summary.failed ? ` (see ${o.out}/${ERRORS_FILE})` : ''}` +
-      ` of ${summary.total} in ${(summary.elapsedMs / 1000).toFixed(1)} s (${summary.workers} workers)`,
+      ` of ${summary.total} in ${(summary.elapsedMs / 1000).toFixed(1)} s (${summary.workers} worker${summary.workers === 1 ? '' : 's'})`,
   );
   if (summary.failed > 0) process.exitCode = 1;
 }

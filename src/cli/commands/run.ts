@@ -14,9 +14,9 @@ export function register(program: Command): void {
       .requiredOption('--input <file>', 'input JSON (EZKL {"input_data": ...} or {"<input name>": ...})'),
   )
     .option('--json', 'JSON output')
-    .action(async (model: string, o: Record<string, unknown>) => {
+    .action(async (model: string, o: Record<string, unknown>, cmd: Command) => {
       const r = makeReporter(Boolean(o.json));
-      const outputs = await run(model, readInputFile(o.input as string), quantFrom(o), o.input as string);
+      const outputs = await run(model, readInputFile(o.input as string), quantFrom(o, cmd), o.input as string);
       for (const out of outputs) {
         r.event('output', { ...out }, [
           `${out.name} [${out.shape.join('x')}]`,

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { verify } from '../../prove/verify.ts';
-import { INSECURE_SETUP_WARNING } from '../../prove/prove.ts';
 import { makeReporter } from '../output.ts';
 import { formatOutputs } from './prove.ts';
 
@@ -21,7 +20,7 @@ export function register(program: Command): void {
         );
       }
       for (const f of result.failedInputs) r.event('failed-input', { ...f }, `not proven: ${f.id}: ${f.error}`);
-      if (result.insecureSetup) r.warn(INSECURE_SETUP_WARNING);
+      for (const w of result.warnings) r.warn(w);
       const validCount = result.results.filter((x) => x.valid).length;
       r.event(
         'verify',

@@ -1,0 +1,295 @@
+import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
+import { constInput, qInput, sameShapes } from './common.ts';
+import { attrFloat } from '../onnx/graph.ts';
+import { broadcastIndexer, sizeOf, type Tensor } from '../onnx/tensor.ts';
+import { Expr } from '../compiler/expr.ts';
+import type { Program } from '../compiler/program.ts';
+import { liftExp, toFixed, weightExp } from '../quantize/fixed.ts';
+import { requantize } from '../quantize/requantize.ts';
+import { roundShift } from '../gadgets/requant.ts';
+import { requantSplit } from '../gadgets/requant-split.ts';
+import { oneHot } from '../gadgets/onehot.ts';
+import { product } from '../gadgets/product.ts';
+import { bitLength, signedWidth } from '../gadgets/gadget.ts';
+import { minOf } from './compare.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+/**
+ * Activations beyond ReLU. Each rescales its input to the activation scale s (--scale) with the same
+ * requantization ReLU uses, and reuses that decomposition wherever it can. Errors are stated against the float
+ * function of the op's (already quantized) input; they add to whatever error the input carries.
+ *
+ * - Clip (ReLU6 and friends): clamp(round(x·2^-k), L, H). The lower end is fused into the requantization:
+ *   max(round(x/2^k), L) = relu(round((x - L·2^k)/2^k)) + L, one decomposition plus its sign product; the upper
+ *   end is one ZkMax comparison of that narrow result with H. Bounds that the interval analysis shows can never
+ *   bind cost nothing. Error: rounding, at most 2^-(s+1), plus 2^-(s+1) if a bound is not on the 2^-s grid.
+ * - LeakyRelu, PRelu: y = α·q + (1 - α)·max(q, 0) from one ZkRequantSplit, which exposes both q and its ReLU
+ *   (k + b + 1 constraints, as for ReLU). α is quantized like a weight (weightBits significant bits).
+ *   Error: 2^-(s+1) rounding of q (times max(1, |α|)) plus |x|·|α - α_q|, with |α - α_q| <= 2^-(e_α+1).
+ * - HardSigmoid: clip(α·x + β, 0, 1) with α quantized as a weight and β exact at the product's exponent, then
+ *   Clip as above. HardSwish: x · HardSigmoid(x) (α = 1/6, β = 1/2), one more product.
+ *   Error: 2^-s (rounding and the quantized 1) + |x|·|α - α_q|; for HardSwish times |x|, plus the same again.
+ * - Sigmoid, Tanh: a table with first-order (tangent) interpolation. The input is split by one ZkRequantSplit
+ *   into the nearest node of a grid of step h = 2^-t and the exact remainder r = x - x_i (|r| <= h/2); the node
+ *   index is clamped to [-X, X] (lower end fused into the same decomposition, upper end one ZkMax), selected by a
+ *   ZkOneHot over the nodes the input's interval can reach, and
+ *       y = f(x_i) + f'(x_i)·r            (one product; f' is taken as 0 at ±X, so clamped inputs give f(±X)).
+ *   t and X follow from s: t is the smallest with max|f''|·h²/8 <= 2^-(s+2) (the tangent error), X the smallest
+ *   grid point with |f(±inf) - f(±X)| <= 2^-(s+1). f(x_i) is stored at the output exponent e + s (e: input
+ *   exponent) and f'(x_i) at exponent s, so the result is exact integer arithmetic with error, for every input,
+ *       |y - f(x)| <= max(max|f''|·h²/8, f'(X - h/2)·h/2, |f(±inf) - f(±X)|) + 2^-(e+s+1) + (h/2)·2^-(s+1)
+ *   (tableErrorBound computes it; at s = 8 it is below 0.0022 for both). Sigmoid: max|f''| = 1/(6√3), at s = 8
+ *   h = 1/4, X = 6.25, 51 nodes; Tanh: max|f''| = 4/(3√3), h = 1/16, X = 3.5, 113 nodes. Cost per element:
+ *   the split (k + b, +1 when it clamps below), a comparison when it can clamp above, the one-hot (one
+ *   constraint per reachable node) and one product.
+ */
+
+/** One requantization of a single expression by k bits (optional ReLU), sized by its interval. */
+function shiftOne(program: Program, e: Expr, k: number, relu: boolean, node: string): Expr {
+  return requantize(program, { shape: [1], exp: k, exprs: [e] }, 0, relu, node).exprs[0];
+}
+
+/** round(e / 2^k) clamped to [lo, hi] (integers at the result's exponent; undefined: that end is open). */
+function clampOne(program: Program, e: Expr, k: number, lo: bigint | undefined, hi: bigint | undefined, node: string): Expr {
+  let y = lo === undefined ? shiftOne(program, e, k, false, node) : shiftOne(program, e.addConst(-(lo << BigInt(k))), k, true, node).addConst(lo);
+  if (hi !== undefined) y = minOf(program, y, Expr.constant(hi), node);
+  return y;
+}
+
+/** Shift that brings exponent `exp` down to the activation scale (never up). */
+const shiftTo = (exp: number, scale: number) => Math.max(0, exp - scale);
+
+// ---- Clip ----------------------------------------------------------------------------------------------
+
+/** Clip's bounds: attributes before opset 11, optional constant inputs since. ±FLT_MAX means no bound. */
+function clipBounds(ctx: ShapeCtx | LowerCtx): [number | undefined, number | undefined] {
+  const open = (v: number | undefined) => (v === undefined || !Number.isFinite(v) || Math.abs(v) >= 3.4e38 ? undefined : v);
+  if (ctx.opset < 11) return [open(attrFloat(ctx.node, 'min')), open(attrFloat(ctx.node, 'max'))];
+  const input = (i: number, what: string) => (ctx.node.inputs[i] ? constInput(ctx, i, what).data[0] : undefined);
+  return [open(input(1, 'Clip min')), open(input(2, 'Clip max'))];
+}
+
+const clip: OpDef = {
+  ops: ['Clip'],
+  shapes: sameShapes,
+  fold(ctx, [x]) {
+    const [lo, hi] = clipBounds(ctx);
+    return [{ ...x, data: x.data.map((v) => Math.min(Math.max(v, lo ?? -Infinity), hi ?? Infinity)) }];
+  },
+  lower(ctx) {
+    const x = qInput(ctx, 0);
+    const [lo, hi] = clipBounds(ctx);
+    const k = shiftTo(x.exp, ctx.opts.scale);
+    const exp = x.exp - k;
+    const L = lo === undefined ? undefined : toFixed(lo, exp, ctx.where);
+    const H = hi === undefined ? undefined : toFixed(hi, exp, ctx.where);
+    return [{ shape: x.shape, exp, exprs: x.exprs.map((e) => clampOne(ctx.program, e, k, L, H, ctx.node.name)) }];
+  },
+};
+
+// ---- LeakyRelu, PRelu -------------------------------------------------------------------------------------
+
+/** y = α·q + (1 - α)·max(q, 0) per element, q the input requantized to the activation scale. */
+function leaky(ctx: LowerCtx, x: QTensor, slopes: number[]): QTensor {
+  const k = shiftTo(x.exp, ctx.opts.scale);
+  const aExp = weightExp(slopes, ctx.opts.weightBits, ctx.opts.maxWeightExp);
+  const one = 1n << BigInt(aExp);
+  const node = ctx.node.name;
+  const exprs = x.exprs.map((e, i) => {
+    const a = toFixed(slopes[i], aExp, ctx.where);
+    const [lo, hi] = ctx.program.checkRange(e, node);
+    const qlo = roundShift(lo, k);
+    const qhi = roundShift(hi, k);
+    // Where the sign is known the op is linear in q.
+    if (qlo >= 0n) return shiftOne(ctx.program, e, k, false, node).scale(one);
+    if (qhi <= 0n) return shiftOne(ctx.program, e, k, false, node).scale(a);
+    const [q, , pos] = ctx.program.apply(requantSplit, { k, b: signedWidth(qlo, qhi), signed: true, relu: true }, [e], node);
+    return Expr.sum([[q, a], [pos, one - a]]);
+  });
+  return { shape: x.shape, exp: x.exp - k + aExp, exprs };
+}
+
+const leakyRelu: OpDef = {
+  ops: ['LeakyRelu'],
+  shapes: sameShapes,
+  fold(ctx, [x]) {
+    const a = attrFloat(ctx.node, 'alpha', 0.01);
+    return [{ ...x, data: x.data.map((v) => (v >= 0 ? v : a * v)) }];
+  },
+  lower(ctx) {
+    const x = qInput(ctx, 0);
+    return [leaky(ctx, x, x.exprs.map(() => attrFloat(ctx.node, 'alpha', 0.01)))];
+  },
+};
+
+/** PRelu's slope broadcast (unidirectionally) to the input's shape. */
+function slopesFor(ctx: { where: string }, shape: number[], slope: Tensor): number[] {
+  if (slope.dims.length > shape.length || slope.dims.some((d, i) => d !== 1 && d !== shape[shape.length - slope.dims.length + i])) {
+    throw new ZkmlError(`slope [${slope.dims}] does not broadcast to the input [${shape}]`, 'E_SHAPE', ctx.where);
+  }
+  const index = broadcastIndexer(shape, slope.dims);
+  return Array.from({ length: sizeOf(shape) }, (_, i) => slope.data[index(i)]);
+}
+
+const prelu: OpDef = {
+  ops: ['PRelu'],
+  shapes: sameShapes,
+  fold(ctx, [x, slope]) {
+    const a = slopesFor(ctx, x.dims, slope);
+    return [{ ...x, data: x.data.map((v, i) => (v >= 0 ? v : a[i] * v)) }];
+  },
+  lower(ctx) {
+    const x = qInput(ctx, 0);
+    return [leaky(ctx, x, slopesFor(ctx, x.shape, constInput(ctx, 1, 'PRelu slope')))];
+  },
+};
+
+// ---- HardSigmoid, HardSwish ---------------------------------------------------------------------------------
+
+function hardSigmoid(ctx: LowerCtx, x: QTensor, alpha: number, beta: number): QTensor {
+  const aExp = weightExp([alpha], ctx.opts.weightBits, ctx.opts.maxWeightExp);
+  const a = toFixed(alpha, aExp, ctx.where);
+  const zExp = x.exp + aExp;
+  const b = toFixed(beta, zExp, ctx.where);
+  const k = shiftTo(zExp, ctx.opts.scale);
+  const exp = zExp - k;
+  const one = 1n << BigInt(exp);
+  return { shape: x.shape, exp, exprs: x.exprs.map((e) => clampOne(ctx.program, e.scale(a).addConst(b), k, 0n, one, ctx.node.name)) };
+}
+
+const hardSigmoidFloat = (v: number, a: number, b: number) => Math.max(0, Math.min(1, a * v + b));
+
+const hardSigmoidOp: OpDef = {
+  ops: ['HardSigmoid'],
+  shapes: sameShapes,
+  fold(ctx, [x]) {
+    const [a, b] = [attrFloat(ctx.node, 'alpha', 0.2), attrFloat(ctx.node, 'beta', 0.5)];
+    return [{ ...x, data: x.data.map((v) => hardSigmoidFloat(v, a, b)) }];
+  },
+  lower: (ctx) => [hardSigmoid(ctx, qInput(ctx, 0), attrFloat(ctx.node, 'alpha', 0.2), attrFloat(ctx.node, 'beta', 0.5))],
+};
+
+const hardSwish: OpDef = {
+  ops: ['HardSwish'],
+  shapes: sameShapes,
+  fold: (_ctx, [x]) => [{ ...x, data: x.data.map((v) => v * hardSigmoidFloat(v, 1 / 6, 0.5)) }],
+  lower(ctx) {
+    const x = qInput(ctx, 0);
+    const h = hardSigmoid(ctx, x, 1 / 6, 0.5);
+    const exprs = x.exprs.map((e, i) => {
+      const g = h.exprs[i];
+      if (g.isConstant) return e.scale(g.c);
+      if (e.isConstant) return g.scale(e.c);
+      return ctx.program.apply(product, {}, [e, g], ctx.node.name)[0];
+    });
+    return [{ shape: x.shape, exp: x.exp + h.exp, exprs }];
+  },
+};
+
+// ---- Sigmoid, Tanh: interpolated tables ----------------------------------------------------------------------
+
+export interface Smooth {
+  f(x: number): number;
+  df(x: number): number;
+  /** max |f''| over the reals. */
+  maxD2: number;
+  /** |f(±inf) - f(±X)| for X > 0. */
+  tail(X: number): number;
+}
+
+const sigma = (x: number) => 1 / (1 + Math.exp(-x));
+
+export const SMOOTH: Record<'Sigmoid' | 'Tanh', Smooth> = {
+  Sigmoid: { f: sigma, df: (x) => sigma(x) * (1 - sigma(x)), maxD2: 1 / (6 * Math.sqrt(3)), tail: (X) => sigma(-X) },
+  Tanh: { f: Math.tanh, df: (x) => 1 - Math.tanh(x) ** 2, maxD2: 4 / (3 * Math.sqrt(3)), tail: (X) => 1 - Math.tanh(X) },
+};
+
+/** The table grid for activation scale s: step 2^-t, nodes (i - N)·2^-t for i in [0, 2N], slope exponent m. */
+export interface TableGrid {
+  t: number;
+  N: number;
+  m: number;
+}
+
+/** Largest table zkml builds: beyond it the scale is too fine for a lookup (lower --scale). */
+const MAX_NODES = 4097;
+
+export function tableGrid(fn: Smooth, s: number): TableGrid {
+  let t = 0;
+  while ((2 ** (-2 * t) / 8) * fn.maxD2 > 2 ** -(s + 2)) t++;
+  let N = 1;
+  while (fn.tail(N * 2 ** -t) > 2 ** -(s + 1)) N++;
+  return { t, N, m: s };
+}
+
+/** The error bound stated in the header, for a grid and output exponent E. */
+export function tableErrorBound(fn: Smooth, g: TableGrid, E: number): number {
+  const h = 2 ** -g.t;
+  const X = g.N * h;
+  const tangent = ((h * h) / 8) * fn.maxD2;
+  const ends = Math.max(fn.df(X - h / 2) * (h / 2), fn.tail(X));
+  return Math.max(tangent, ends) + 2 ** -(E + 1) + (h / 2) * 2 ** -(g.m + 1);
+}
+
+/** f at the table's nodes (at exponent E) and f' (at exponent m, zero at both ends). */
+function tableValues(fn: Smooth, g: TableGrid, E: number, where: string): { values: bigint[]; slopes: bigint[] } {
+  const x = (i: number) => (i - g.N) * 2 ** -g.t;
+  const count = 2 * g.N + 1;
+  const values = Array.from({ length: count }, (_, i) => toFixed(fn.f(x(i)), E, where));
+  const slopes = Array.from({ length: count }, (_, i) => (i === 0 || i === count - 1 ? 0n : toFixed(fn.df(x(i)), g.m, where)));
+  return { values, slopes };
+}
+
+/** The table at one element: e at exponent eExp >= g.t; the result has exponent eExp + g.m. */
+function tableOne(program: Program, e: Expr, eExp: number, g: TableGrid, values: bigint[], slopes: bigint[], node: string): Expr {
+  const K = eExp - g.t;
+  const top = BigInt(2 * g.N);
+  // q = round(x / 2^K) + N: the nearest node's index before clamping.
+  const shifted = e.addConst(BigInt(g.N) << BigInt(K));
+  const [lo, hi] = program.checkRange(shifted, node);
+  const qlo = roundShift(lo, K);
+  const qhi = roundShift(hi, K);
+  if (qhi <= 0n) return Expr.constant(values[0]);
+  if (qlo >= top) return Expr.constant(values[Number(top)]);
+  let rem: Expr;
+  let idx: Expr;
+  if (K === 0 && qlo >= 0n) {
+    rem = Expr.constant(0n);
+    idx = shifted;
+  } else {
+    const signed = qlo < 0n;
+    const b = Math.max(1, signed ? signedWidth(qlo, qhi) : bitLength(qhi));
+    [, rem, idx] = program.apply(requantSplit, { k: K, b, signed, relu: signed }, [shifted], node);
+  }
+  if (qhi > top) idx = minOf(program, idx, Expr.constant(top), node);
+  const [ilo, ihi] = program.bounds(idx);
+  const first = Number(ilo);
+  if (ilo === ihi) return Expr.sum([[Expr.constant(values[first]), 1n], [rem, slopes[first]]]);
+  const n = Number(ihi - ilo) + 1;
+  const h = program.apply(oneHot(n), { n }, [idx.addConst(-ilo)], node);
+  const value = Expr.sum(h.map((hj, j) => [hj, values[first + j]]));
+  const slope = Expr.sum(h.map((hj, j) => [hj, slopes[first + j]]));
+  if (rem.isConstant) return value.add(slope.scale(rem.c));
+  if (slope.isConstant) return value.add(rem.scale(slope.c));
+  return value.add(program.apply(product, {}, [rem, slope], node)[0]);
+}
+
+const smooth: OpDef = {
+  ops: ['Sigmoid', 'Tanh'],
+  shapes: sameShapes,
+  fold: (ctx, [x]) => [{ ...x, data: x.data.map(SMOOTH[ctx.node.opType as 'Sigmoid' | 'Tanh'].f) }],
+  lower(ctx) {
+    const fn = SMOOTH[ctx.node.opType as 'Sigmoid' | 'Tanh'];
+    const g = tableGrid(fn, ctx.opts.scale);
+    if (2 * g.N + 1 > MAX_NODES) {
+      throw new ZkmlError(`${ctx.node.opType} at --scale ${ctx.opts.scale} needs a table of ${2 * g.N + 1} nodes (at most ${MAX_NODES}); lower --scale`, 'E_UNSUPPORTED', ctx.where);
+    }
+    // Inputs coarser than the grid are raised to it (exact); finer ones keep their bits in the remainder.
+    const x = liftExp(qInput(ctx, 0), g.t);
+    const E = x.exp + g.m;
+    const { values, slopes } = tableValues(fn, g, E, ctx.where);
+    return [{ shape: x.shape, exp: E, exprs: x.exprs.map((e) => tableOne(ctx.program, e, x.exp, g, values, slopes, ctx.node.name)) }];
+  },
+};
+
+export const nonlinearOps: OpDef[] = [clip, leakyRelu, prelu, hardSigmoidOp, hardSwish, smooth];

@@ -1,0 +1,469 @@
+import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
+import { isConst } from './common.ts';
+import { attrFloat, attrInt } from '../onnx/graph.ts';
+import { broadcastIndexer, broadcastShapes, normAxis, sizeOf, type Tensor } from '../onnx/tensor.ts';
+import { Expr } from '../compiler/expr.ts';
+import { taps, windowOf } from './window.ts';
+import {
+  approxMultiplier, checkInt32, exactMultiplier, f32, intRange, qlinearMultiplier, requantizeInt8, type Multiplier,
+} from '../quantize/int8.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+/**
+ * ONNX's integer ops, with their exact semantics (onnx.ai operator docs):
+ * - QuantizeLinear:   y = saturate(round_half_to_even(x / y_scale) + y_zero_point), per tensor or per axis;
+ * - DequantizeLinear: y = (x - x_zero_point) · x_scale;
+ * - MatMulInteger, ConvInteger: int32 sums of (a - a_zero_point)·(b - b_zero_point);
+ * - QLinearMatMul, QLinearConv, com.microsoft QGemm and QLinearAdd: the same int32 sums (plus an int32 bias),
+ *   requantized: y = saturate(round_half_to_even(acc · M) + y_zero_point), M = a_scale·b_scale/y_scale.
+ *
+ * Integer tensors are plain QTensors with exp 0 (their expressions are the integers); a DequantizeLinear output
+ * carries `scale` (see ops/op.ts). Products with the constant weights are linear: an integer layer costs only its
+ * requantization (gadgets/requant-int8.ts), with M taken as the exact float32 value onnxruntime uses
+ * (quantize/int8.ts). Zero points enter as constants: padding reads x_zero_point, so padded taps add nothing.
+ *
+ * onnx/qdq.ts rewrites QDQ groups (DequantizeLinear → Conv/MatMul/Gemm → [Relu] → QuantizeLinear) into these ops
+ * and marks a fused Relu with the zkml-private attribute `zkml_relu` = 1: since round and saturate are monotone,
+ * Q(Relu(v)) = max(Q(v), y_zero_point), so the Relu only raises the lower clamp bound to the zero point.
+ */
+
+type Ctx = LowerCtx;
+
+/** An optional constant input (scale, zero point, bias), or undefined when absent. */
+function optParam(ctx: Ctx | ShapeCtx, i: number): Tensor | undefined {
+  const name = ctx.node.inputs[i];
+  if (name === undefined || name === '') return undefined;
+  const t = 'inputs' in ctx ? (isConst(ctx.inputs[i]) ? (ctx.inputs[i] as { tensor: Tensor }).tensor : undefined) : ctx.consts[i];
+  if (!t) {
+    throw new ZkmlError(`input ${i} ("${name}") must be a constant (an initializer): computed scales, zero points, weights and biases are not supported`, 'E_UNSUPPORTED', ctx.where);
+  }
+  return t;
+}
+
+function param(ctx: Ctx | ShapeCtx, i: number, what: string): Tensor {
+  const t = optParam(ctx, i);
+  if (!t) throw new ZkmlError(`${what} (input ${i}) is required`, 'E_GRAPH', ctx.where);
+  return t;
+}
+
+/** One scalar of a per-tensor parameter (a scalar or a 1-element tensor). */
+function scalar(t: Tensor | undefined, what: string, where: string, dflt = 0): number {
+  if (!t) return dflt;
+  if (t.data.length !== 1) throw new ZkmlError(`${what} must be a scalar (per-tensor), got shape [${t.dims}]`, 'E_UNSUPPORTED', where);
+  return t.data[0];
+}
+
+/** A per-tensor or per-channel parameter as a function of the channel (length 1 or `count`). */
+function perChannel(t: Tensor | undefined, count: number, what: string, where: string, dflt = 0): (c: number) => number {
+  if (!t) return () => dflt;
+  if (t.data.length === 1) return () => t.data[0];
+  if (t.data.length !== count) throw new ZkmlError(`${what} has ${t.data.length} values; expected 1 or ${count}`, 'E_SHAPE', where);
+  return (c) => t.data[c];
+}
+
+function checkScales(t: Tensor, what: string, where: string): void {
+  if (t.data.some((s) => !(s > 0) || !Number.isFinite(s))) throw new ZkmlError(`${what} must be positive and finite, got [${t.data.slice(0, 8)}]`, 'E_BAD_TENSOR', where);
+}
+
+/** Output element type and clamp range from the output zero point's type (uint8 when it is absent, as ONNX says). */
+function outType(zp: Tensor | undefined, where: string): { dtype: string; lo: bigint; hi: bigint } {
+  const dtype = zp?.dtype ?? 'uint8';
+  const [lo, hi] = intRange(dtype, where);
+  return { dtype, lo, hi };
+}
+
+/** An integer input: a computed integer tensor (exp 0, no scale), or a constant of an integer type. */
+function intInput(ctx: Ctx, i: number, what: string): { shape: number[]; exprs: Expr[] } {
+  const v = ctx.inputs[i];
+  if (!v) throw new ZkmlError(`${what} (input ${i}) is missing`, 'E_GRAPH', ctx.where);
+  if (isConst(v)) {
+    if (v.tensor.data.some((x) => !Number.isInteger(x))) throw new ZkmlError(`${what} must hold integers`, 'E_DTYPE', ctx.where);
+    return { shape: v.tensor.dims, exprs: v.tensor.data.map((x) => Expr.constant(BigInt(x))) };
+  }
+  if (v.q.scale !== undefined || v.q.exp !== 0) {
+    throw new ZkmlError(
+      `${what} must be an integer tensor (int8/uint8/int32), but it is a ${v.q.scale !== undefined ? 'dequantized' : 'fixed-point float'} tensor`,
+      'E_DTYPE',
+      ctx.where,
+    );
+  }
+  return { shape: v.q.shape, exprs: v.q.exprs };
+}
+
+const int = (x: number) => BigInt(Math.round(x));
+const reluOf = (ctx: Ctx) => attrInt(ctx.node, 'zkml_relu', 0) === 1;
+
+/** Clamp bounds of a requantized output: the type's range, the lower one raised to the zero point by a fused Relu. */
+function clampOf(ctx: Ctx, zp: bigint, t: { lo: bigint; hi: bigint }) {
+  const lo = reluOf(ctx) && zp > t.lo ? zp : t.lo;
+  return { zp, lo, hi: t.hi };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Quantize / Dequantize
+
+/** Axis and per-element parameter index of a per-axis Q/DQ (scale of shape [shape[axis]]). */
+function axisIndexer(ctx: Ctx | ShapeCtx, shape: number[], scale: Tensor): (i: number) => number {
+  if (scale.data.length === 1 && scale.dims.length <= 1) return () => 0;
+  if (scale.dims.length !== 1) throw new ZkmlError(`scale of shape [${scale.dims}]: only per-tensor and per-axis (1-D) scales are supported (no blocked quantization)`, 'E_UNSUPPORTED', ctx.where);
+  const axis = normAxis(attrInt(ctx.node, 'axis', 1), shape.length, ctx.where);
+  if (shape[axis] !== scale.data.length) throw new ZkmlError(`per-axis scale has ${scale.data.length} values for axis ${axis} of size ${shape[axis]}`, 'E_SHAPE', ctx.where);
+  const inner = sizeOf(shape.slice(axis + 1));
+  return (i) => Math.floor(i / inner) % shape[axis];
+}
+
+/** Round half to even of a float (ONNX's rounding), as JavaScript has no rint. */
+function rint(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+}
+
+const quantizeLinear: OpDef = {
+  ops: ['QuantizeLinear'],
+  shapes: (ctx) => [ctx.shapes[0]],
+  fold(ctx, [x, s, z]) {
+    checkScales(s, 'y_scale', ctx.where);
+    const at = axisIndexer(ctx, x.dims, s);
+    const t = outType(z, ctx.where);
+    const zp = (i: number) => (z ? z.data[z.data.length === 1 ? 0 : at(i)] : 0);
+    // onnxruntime: x / scale in float32, rounded half to even, plus the zero point, saturated.
+    const data = x.data.map((v, i) => {
+      const q = rint(f32(f32(v) / f32(s.data[at(i)]))) + zp(i);
+      return Math.min(Math.max(q, Number(t.lo)), Number(t.hi));
+    });
+    return [{ dtype: t.dtype, dims: x.dims, data }];
+  },
+  lower(ctx) {
+    const v = ctx.inputs[0];
+    if (!v || isConst(v)) throw new ZkmlError('QuantizeLinear of a constant should have been folded', 'E_INTERNAL', ctx.where);
+    const x = v.q;
+    const s = param(ctx, 1, 'y_scale');
+    checkScales(s, 'y_scale', ctx.where);
+    const z = optParam(ctx, 2);
+    const at = axisIndexer(ctx, x.shape, s);
+    const t = outType(z, ctx.where);
+    // The input's real value is expr · inScale: M = inScale / y_scale, a real ratio (see quantize/int8.ts).
+    const inScale = x.scale ?? 2 ** -x.exp;
+    const mults = s.data.map((sy) => approxMultiplier(inScale / sy, ctx.where));
+    const zps = s.data.map((_, c) => int(z ? z.data[z.data.length === 1 ? 0 : c] : 0));
+    const exprs = x.exprs.map((e, i) => {
+      const c = at(i);
+      return requantizeInt8(ctx.program, [e], () => mults[c], { zp: zps[c], lo: t.lo, hi: t.hi }, ctx.node.name, ctx.where)[0];
+    });
+    return [{ shape: x.shape, exp: 0, exprs }];
+  },
+};
+
+const dequantizeLinear: OpDef = {
+  ops: ['DequantizeLinear'],
+  shapes: (ctx) => [ctx.shapes[0]],
+  fold(ctx, [x, s, z]) {
+    checkScales(s, 'x_scale', ctx.where);
+    const at = axisIndexer(ctx, x.dims, s);
+    // onnxruntime: float(x - zero_point) * scale in float32.
+    const data = x.data.map((v, i) => f32((v - (z ? z.data[z.data.length === 1 ? 0 : at(i)] : 0)) * f32(s.data[at(i)])));
+    return [{ dtype: 'float', dims: x.dims, data }];
+  },
+  lower(ctx) {
+    const x = intInput(ctx, 0, 'DequantizeLinear input x');
+    const s = param(ctx, 1, 'x_scale');
+    checkScales(s, 'x_scale', ctx.where);
+    const z = optParam(ctx, 2);
+    const zs = z?.data ?? [0];
+    if (new Set(s.data).size > 1 || new Set(zs).size > 1) {
+      throw new ZkmlError(
+        'per-axis DequantizeLinear of a computed tensor is not supported: a circuit tensor has one scale and zero point ' +
+          '(per-axis scales are supported on constants, i.e. weights, and inside the QDQ groups zkml fuses)',
+        'E_UNSUPPORTED',
+        ctx.where,
+      );
+    }
+    const scale = s.data[0];
+    const zp = zs[0];
+    const exprs = x.exprs.map((e) => e.addConst(-int(zp)));
+    const k = -Math.log2(scale);
+    // A power-of-two scale is ordinary fixed point: float ops downstream take it as is.
+    if (Number.isInteger(k)) return [{ shape: x.shape, exp: k, exprs }];
+    return [{ shape: x.shape, exp: 0, scale, zeroPoint: zp, exprs }];
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// MatMul family
+
+function matmulShape(a: number[], b: number[], where: string): number[] {
+  const A = a.length === 1 ? [1, a[0]] : a;
+  const B = b.length === 1 ? [b[0], 1] : b;
+  const K = A[A.length - 1];
+  if (B[B.length - 2] !== K) throw new ZkmlError(`inner dimensions differ: [${a}] x [${b}]`, 'E_SHAPE', where);
+  const batch = broadcastShapes(A.slice(0, -2), B.slice(0, -2), where);
+  const out = [...batch, A[A.length - 2], B[B.length - 1]];
+  if (a.length === 1) out.splice(out.length - 2, 1);
+  if (b.length === 1) out.splice(out.length - 1, 1);
+  return out;
+}
+
+/**
+ * Σ_k (a[.., m, k] - za(m))·(b[.., k, n] - zb(n)) with b constant, batch dimensions broadcast: exact integer
+ * linear expressions (the weights and zero points are constants).
+ */
+function integerMatMul(where: string, a: { shape: number[]; exprs: Expr[] }, b: Tensor, za: (m: number) => number, zb: (n: number) => number): { shape: number[]; acc: Expr[]; M: number; N: number } {
+  const A = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
+  const B = b.dims.length === 1 ? [b.dims[0], 1] : b.dims;
+  const [M, K] = A.slice(-2);
+  const N = B[B.length - 1];
+  const shape = matmulShape(a.shape, b.dims, where);
+  const batch = broadcastShapes(A.slice(0, -2), B.slice(0, -2), where);
+  const ia = broadcastIndexer(batch, A.slice(0, -2));
+  const ib = broadcastIndexer(batch, B.slice(0, -2));
+  const acc: Expr[] = [];
+  for (let t = 0; t < sizeOf(batch); t++) {
+    const aBase = ia(t) * M * K;
+    const bBase = ib(t) * K * N;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        const parts: [Expr, bigint][] = [];
+        let c = 0n;
+        const zam = int(za(m));
+        for (let k = 0; k < K; k++) {
+          const w = int(b.data[bBase + k * N + n] - zb(n));
+          if (w === 0n) continue;
+          parts.push([a.exprs[aBase + m * K + k], w]);
+          c -= zam * w;
+        }
+        acc.push(Expr.sum(parts).addConst(c));
+      }
+    }
+  }
+  return { shape, acc, M, N };
+}
+
+function constB(ctx: Ctx, i: number, what: string): Tensor {
+  const v = ctx.inputs[i];
+  if (!isConst(v)) {
+    throw new ZkmlError(`${what} must be constant (fixed weights); a product of two computed tensors is not supported`, 'E_UNSUPPORTED', ctx.where);
+  }
+  return v.tensor;
+}
+
+const matmulInteger: OpDef = {
+  ops: ['MatMulInteger'],
+  shapes: (ctx) => [matmulShape(ctx.shapes[0], ctx.shapes[1], ctx.where)],
+  lower(ctx) {
+    const a = intInput(ctx, 0, 'A');
+    const b = constB(ctx, 1, 'B');
+    const A = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
+    const za = perChannel(optParam(ctx, 2), A[A.length - 2], 'a_zero_point (per row)', ctx.where);
+    const zb = perChannel(optParam(ctx, 3), b.dims[b.dims.length - 1], 'b_zero_point (per column)', ctx.where);
+    const { shape, acc } = integerMatMul(ctx.where, a, b, za, zb);
+    checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
+    return [{ shape, exp: 0, exprs: acc }];
+  },
+};
+
+const qlinearMatMul: OpDef = {
+  ops: ['QLinearMatMul'],
+  shapes: (ctx) => [matmulShape(ctx.shapes[0], ctx.shapes[3], ctx.where)],
+  lower(ctx) {
+    const a = intInput(ctx, 0, 'a');
+    const b = constB(ctx, 3, 'b');
+    const [sa, za, sb, zb, sy, zy] = [1, 2, 4, 5, 6, 7].map((i) => optParam(ctx, i));
+    for (const [t, what] of [[sa, 'a_scale'], [sb, 'b_scale'], [sy, 'y_scale']] as const) {
+      if (!t) throw new ZkmlError(`${what} is required`, 'E_GRAPH', ctx.where);
+      checkScales(t, what, ctx.where);
+    }
+    const N = b.dims[b.dims.length - 1];
+    const sbn = perChannel(sb, N, 'b_scale (per column)', ctx.where);
+    const zbn = perChannel(zb, N, 'b_zero_point (per column)', ctx.where);
+    const { shape, acc } = integerMatMul(ctx.where, a, b, () => scalar(za, 'a_zero_point', ctx.where), zbn);
+    checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
+    const mult = Array.from({ length: N }, (_, n) => exactMultiplier(qlinearMultiplier(scalar(sa, 'a_scale', ctx.where), sbn(n), scalar(sy, 'y_scale', ctx.where)), ctx.where));
+    const t = outType(zy, ctx.where);
+    const exprs = requantizeInt8(ctx.program, acc, (i) => mult[i % N], clampOf(ctx, int(scalar(zy, 'y_zero_point', ctx.where)), t), ctx.node.name, ctx.where);
+    return [{ shape, exp: 0, exprs }];
+  },
+};
+
+/** com.microsoft QGemm: Y = alpha·(A' - za)(B' - zb) + C (int32), requantized when y_scale is given. */
+const qgemm: OpDef = {
+  ops: ['QGemm'],
+  domain: 'com.microsoft',
+  shapes(ctx) {
+    const [a, , , b] = ctx.shapes;
+    const transA = attrInt(ctx.node, 'transA', 0) === 1;
+    const transB = attrInt(ctx.node, 'transB', 0) === 1;
+    if (a.length !== 2 || b.length !== 2) throw new ZkmlError(`QGemm takes 2-D A and B, got [${a}] and [${b}]`, 'E_SHAPE', ctx.where);
+    const [M, KA] = transA ? [a[1], a[0]] : a;
+    const [KB, N] = transB ? [b[1], b[0]] : b;
+    if (KA !== KB) throw new ZkmlError(`inner dimensions differ: A' is [${M}, ${KA}], B' is [${KB}, ${N}]`, 'E_SHAPE', ctx.where);
+    return [[M, N]];
+  },
+  lower(ctx) {
+    const a0 = intInput(ctx, 0, 'A');
+    const B0 = constB(ctx, 3, 'B');
+    const transA = attrInt(ctx.node, 'transA', 0) === 1;
+    const transB = attrInt(ctx.node, 'transB', 0) === 1;
+    const alpha = attrFloat(ctx.node, 'alpha', 1);
+    const [sa, za, sb, zb, C, sy, zy] = [1, 2, 4, 5, 6, 7, 8].map((i) => optParam(ctx, i));
+    if (!sa || !sb) throw new ZkmlError('a_scale and b_scale are required', 'E_GRAPH', ctx.where);
+    checkScales(sa, 'a_scale', ctx.where);
+    checkScales(sb, 'b_scale', ctx.where);
+    const [M, N] = ctx.outShapes[0];
+    const K = transA ? a0.shape[0] : a0.shape[1];
+    const a = transA ? { shape: [M, K], exprs: Array.from({ length: M * K }, (_, i) => a0.exprs[(i % K) * M + Math.floor(i / K)]) } : a0;
+    const B = transB ? { ...B0, dims: [K, N], data: Array.from({ length: K * N }, (_, i) => B0.data[(i % N) * K + Math.floor(i / N)]) } : B0;
+    const zbn = perChannel(zb, N, 'b_zero_point (per column)', ctx.where);
+    let { acc } = integerMatMul(ctx.where, a, B, () => scalar(za, 'a_zero_point', ctx.where), zbn);
+    if (C) {
+      broadcastShapes([M, N], C.dims, ctx.where);
+      const ic = broadcastIndexer([M, N], C.dims);
+      acc = acc.map((e, i) => e.addConst(int(C.data[ic(i)])));
+    }
+    checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
+    const sbn = perChannel(sb, N, 'b_scale (per column)', ctx.where);
+    if (!sy) {
+      // Float output: acc · alpha·a_scale·b_scale, a dequantized tensor (one scale for the whole tensor).
+      const scales = new Set(Array.from({ length: N }, (_, n) => f32(f32(f32(alpha) * f32(sa.data[0])) * f32(sbn(n)))));
+      if (scales.size !== 1) throw new ZkmlError('QGemm with a float output and per-column b_scale is not supported', 'E_UNSUPPORTED', ctx.where);
+      return [{ shape: [M, N], exp: 0, scale: [...scales][0], zeroPoint: 0, exprs: acc }];
+    }
+    checkScales(sy, 'y_scale', ctx.where);
+    const mult = Array.from({ length: N }, (_, n) => exactMultiplier(qlinearMultiplier(sa.data[0], sbn(n), scalar(sy, 'y_scale', ctx.where), alpha), ctx.where));
+    const t = outType(zy ?? za, ctx.where);
+    const exprs = requantizeInt8(ctx.program, acc, (i) => mult[i % N], clampOf(ctx, int(scalar(zy, 'y_zero_point', ctx.where)), t), ctx.node.name, ctx.where);
+    return [{ shape: [M, N], exp: 0, exprs }];
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conv family
+
+/**
+ * Σ over the window of (x - zx)·(w[m] - zw(m)) (+ bias[m]): exact integer linear expressions. Window geometry
+ * (pads, auto_pad, strides, dilations) is ops/window.ts's, shared with Conv and the pools; groups as in Conv.
+ */
+function integerConv(ctx: Ctx | ShapeCtx, x: { shape: number[]; exprs?: Expr[] }, w: { dims: number[]; data?: number[] }, zx = 0, zw: (m: number) => number = () => 0, bias?: (m: number) => number): { shape: number[]; acc: Expr[] } {
+  const where = ctx.where;
+  if (x.shape.length < 3 || w.dims.length !== x.shape.length) throw new ZkmlError(`input [${x.shape}] and weights [${w.dims}] must be [N, C, spatial...] and [M, C/group, kernel...]`, 'E_SHAPE', where);
+  const [N, C] = x.shape;
+  const M = w.dims[0];
+  const group = attrInt(ctx.node, 'group', 1);
+  if (C % group !== 0 || M % group !== 0 || w.dims[1] * group !== C) throw new ZkmlError(`group ${group} does not fit ${C} input channels and weights [${w.dims}]`, 'E_SHAPE', where);
+  const window = windowOf(ctx.node, where, x.shape.slice(2), w.dims.slice(2));
+  const shape = [N, M, ...window.output];
+  if (!x.exprs || !w.data) return { shape, acc: [] };
+  const Cg = C / group;
+  const Mg = M / group;
+  const inSize = sizeOf(window.input);
+  const outSize = sizeOf(window.output);
+  const kSize = sizeOf(window.kernel);
+  const windows = Array.from({ length: outSize }, (_, p) => taps(window, p).filter((t) => t.at >= 0));
+  const acc: Expr[] = [];
+  const zxb = int(zx);
+  for (let n = 0; n < N; n++) {
+    for (let m = 0; m < M; m++) {
+      const first = Math.floor(m / Mg) * Cg;
+      const zwm = zw(m);
+      for (let p = 0; p < outSize; p++) {
+        const parts: [Expr, bigint][] = [];
+        let c = bias ? int(bias(m)) : 0n;
+        for (let ci = 0; ci < Cg; ci++) {
+          const inBase = (n * C + first + ci) * inSize;
+          const wBase = (m * Cg + ci) * kSize;
+          for (const t of windows[p]) {
+            const wv = int(w.data[wBase + t.k] - zwm);
+            if (wv === 0n) continue;
+            parts.push([x.exprs[inBase + t.at], wv]);
+            c -= zxb * wv;
+          }
+        }
+        acc.push(Expr.sum(parts).addConst(c));
+      }
+    }
+  }
+  return { shape, acc };
+}
+
+const convInteger: OpDef = {
+  ops: ['ConvInteger'],
+  shapes: (ctx) => [integerConv(ctx, { shape: ctx.shapes[0] }, { dims: ctx.shapes[1] }).shape],
+  lower(ctx) {
+    const x = intInput(ctx, 0, 'x');
+    const w = constB(ctx, 1, 'w');
+    const zx = scalar(optParam(ctx, 2), 'x_zero_point', ctx.where);
+    const zw = perChannel(optParam(ctx, 3), w.dims[0], 'w_zero_point (per output channel)', ctx.where);
+    const { shape, acc } = integerConv(ctx, x, w, zx, zw);
+    checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
+    return [{ shape, exp: 0, exprs: acc }];
+  },
+};
+
+const qlinearConv: OpDef = {
+  ops: ['QLinearConv'],
+  shapes: (ctx) => [integerConv(ctx, { shape: ctx.shapes[0] }, { dims: ctx.shapes[3] }).shape],
+  lower(ctx) {
+    const x = intInput(ctx, 0, 'x');
+    const w = constB(ctx, 3, 'w');
+    const [sx, zx, sw, zw, sy, zy, B] = [1, 2, 4, 5, 6, 7, 8].map((i) => optParam(ctx, i));
+    for (const [t, what] of [[sx, 'x_scale'], [sw, 'w_scale'], [sy, 'y_scale']] as const) {
+      if (!t) throw new ZkmlError(`${what} is required`, 'E_GRAPH', ctx.where);
+      checkScales(t, what, ctx.where);
+    }
+    const M = w.dims[0];
+    const swm = perChannel(sw, M, 'w_scale (per output channel)', ctx.where);
+    const zwm = perChannel(zw, M, 'w_zero_point (per output channel)', ctx.where);
+    const bias = B ? perChannel(B, M, 'B (bias)', ctx.where) : undefined;
+    const { shape, acc } = integerConv(ctx, x, w, scalar(zx, 'x_zero_point', ctx.where), zwm, bias);
+    checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
+    const mult = Array.from({ length: M }, (_, m) => exactMultiplier(qlinearMultiplier(scalar(sx, 'x_scale', ctx.where), swm(m), scalar(sy, 'y_scale', ctx.where)), ctx.where));
+    const outSize = sizeOf(shape.slice(2));
+    const t = outType(zy, ctx.where);
+    const exprs = requantizeInt8(ctx.program, acc, (i) => mult[Math.floor(i / outSize) % M], clampOf(ctx, int(scalar(zy, 'y_zero_point', ctx.where)), t), ctx.node.name, ctx.where);
+    return [{ shape, exp: 0, exprs }];
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// com.microsoft QLinearAdd
+
+/**
+ * C = saturate(round((A - za)·(sa/sc) + (B - zb)·(sb/sc)) + zc), broadcasting. The two float32 ratios are exact
+ * dyadic numbers m·2^-n: brought to a common shift, the sum is one integer linear expression, requantized with
+ * multiplier 1.
+ */
+const qlinearAdd: OpDef = {
+  ops: ['QLinearAdd'],
+  domain: 'com.microsoft',
+  shapes: (ctx) => [broadcastShapes(ctx.shapes[0], ctx.shapes[3], ctx.where)],
+  lower(ctx) {
+    const a = intInput(ctx, 0, 'A');
+    const b = intInput(ctx, 3, 'B');
+    const [sa, za, sb, zb, sc, zc] = [1, 2, 4, 5, 6, 7].map((i) => optParam(ctx, i));
+    for (const [t, what] of [[sa, 'A_scale'], [sb, 'B_scale'], [sc, 'C_scale']] as const) {
+      if (!t) throw new ZkmlError(`${what} is required`, 'E_GRAPH', ctx.where);
+      checkScales(t, what, ctx.where);
+    }
+    const S = (t: Tensor | undefined, w: string) => scalar(t, w, ctx.where);
+    const ma = exactMultiplier(f32(f32(S(sa, 'A_scale')) / f32(S(sc, 'C_scale'))), ctx.where);
+    const mb = exactMultiplier(f32(f32(S(sb, 'B_scale')) / f32(S(sc, 'C_scale'))), ctx.where);
+    const n = Math.max(ma.n, mb.n);
+    const ka = ma.m0 << BigInt(n - ma.n);
+    const kb = mb.m0 << BigInt(n - mb.n);
+    const shape = ctx.outShapes[0];
+    const ia = broadcastIndexer(shape, a.shape);
+    const ib = broadcastIndexer(shape, b.shape);
+    const zaB = int(S(za, 'A_zero_point'));
+    const zbB = int(S(zb, 'B_zero_point'));
+    const sum = Array.from({ length: sizeOf(shape) }, (_, i) =>
+      Expr.sum([[a.exprs[ia(i)].addConst(-zaB), ka], [b.exprs[ib(i)].addConst(-zbB), kb]]),
+    );
+    const t = outType(zc, ctx.where);
+    const one: Multiplier = { m0: 1n, n };
+    const exprs = requantizeInt8(ctx.program, sum, () => one, clampOf(ctx, int(S(zc, 'C_zero_point')), t), ctx.node.name, ctx.where);
+    return [{ shape, exp: 0, exprs }];
+  },
+};
+
+// Every op here checks its own inputs' domain (intInput), with a message naming the input.
+export const qlinearOps: OpDef[] = [quantizeLinear, dequantizeLinear, matmulInteger, qlinearMatMul, qgemm, convInteger, qlinearConv, qlinearAdd].map((d) => ({ ...d, scaled: true }));
