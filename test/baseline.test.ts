@@ -7,14 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBaseline, compileBaseline, baselineWitnessInput, RELU_CONSTRAINTS } from '../src/bench/baseline.ts';
+import { buildBaseline, compileBaseline, baselineWitnessInput, RELU_CONSTRAINTS, MAX_ELEMENT_CONSTRAINTS } from '../src/bench/baseline.ts';
+import { model, node, attr, floatTensor, int64Tensor, valueInfo, serialize, mulberry32 } from '../fixtures/onnx-builder.ts';
+import { FloatModel } from '../src/onnx/ort.ts';
 import { trainMlp784 } from '../src/bench/mlp784.ts';
 import { compile } from '../src/compiler/compile.ts';
 import { loadWitnessCalculator, computeWitness } from '../src/circom/witness.ts';
 import { loadR1cs, violatedConstraints } from '../src/circom/r1cs.ts';
 import { loadSymbols } from '../src/circom/sym.ts';
-import { FIELD_P } from '../src/io/output.ts';
-import { requireShared, SHARED, tempDir } from './helpers/models.ts';
+import { FIELD_P, argmax } from '../src/io/output.ts';
+import { requireShared, SHARED, SHARED_MODELS, tempDir } from './helpers/models.ts';
+import { loadMnist } from '../src/data/mnist.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const GEMM = join(FIXTURES, 'gemm_basic.onnx');
@@ -67,6 +70,56 @@ test('baseline of gemm_basic (16-8-4, ReLU): compiles to the predicted count, wi
   t.diagnostic(`gemm_basic: circomlib-ml baseline ${circuit.constraints} constraints; zkml ${figures.map(([n, c]) => `${n}: ${c} (${(circuit.constraints / c).toFixed(1)}x fewer)`).join('; ')}`);
 });
 
+/**
+ * A tiny CNN in the zoo model's style: Conv (auto_pad SAME_UPPER, a 2x2 kernel so the padding is one-sided,
+ * no bias) + Add (per-channel bias) + Relu + MaxPool 2x2 + Reshape + Gemm.
+ */
+function tinyCnn(path: string): void {
+  const rand = mulberry32(3);
+  const u = (n: number, a: number) => Array.from({ length: n }, () => (2 * rand() - 1) * a);
+  writeFileSync(path, serialize(model({
+    name: 'tiny_cnn',
+    inputs: [valueInfo('x', [1, 2, 4, 4])],
+    outputs: [valueInfo('y', [1, 3])],
+    initializers: [
+      floatTensor('W', [3, 2, 2, 2], u(24, 0.5)), floatTensor('B', [3, 1, 1], u(3, 0.2)), int64Tensor('shape', [2], [1, 12]),
+      floatTensor('W2', [3, 12], u(36, 0.5)), floatTensor('b2', [3], u(3, 0.1)),
+    ],
+    nodes: [
+      node('Conv', ['x', 'W'], ['c'], { name: 'conv', attrs: { kernel_shape: attr.ints([2, 2]), auto_pad: attr.string('SAME_UPPER') } }),
+      node('Add', ['c', 'B'], ['cb'], { name: 'bias' }),
+      node('Relu', ['cb'], ['r'], { name: 'relu' }),
+      node('MaxPool', ['r'], ['p'], { name: 'pool', attrs: { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) } }),
+      node('Reshape', ['p', 'shape'], ['f'], { name: 'flatten' }),
+      node('Gemm', ['f', 'W2', 'b2'], ['y'], { name: 'fc', attrs: { transB: attr.int(1) } }),
+    ],
+  })));
+}
+
+test('baseline of a tiny CNN (Conv with one-sided padding, ReLU, MaxPool, Dense): predicted count, witness, ONNX layout', async () => {
+  const dir = tempDir('baseline-cnn');
+  const path = join(dir, 'tiny_cnn.onnx');
+  tinyCnn(path);
+  const b = buildBaseline(path);
+  // Conv: per axis the taps inside the 4-wide input are 2, 2, 2, 1 (SAME_UPPER pads the end by 1): 7 x 7
+  // positions x 2 channels x 3 filters. MaxPool: 12 windows of 4, the first element of each free.
+  assert.deepEqual(b.predicted.perLayer.map((l) => [l.kind, l.constraints]), [
+    ['Conv2D', 7 * 7 * 2 * 3], ['ReLU', 48 * RELU_CONSTRAINTS], ['MaxPooling2D', 12 * (4 * MAX_ELEMENT_CONSTRAINTS - 1)], ['Dense', 12 * 3],
+  ]);
+  const circuit = await compileBaseline(b, join(dir, 'build'));
+  assert.equal(circuit.constraints, b.predicted.total, 'circom count = cost-structure prediction');
+
+  const x = Array.from({ length: 32 }, (_, i) => Math.sin(i) * 0.9);
+  const { input, output } = baselineWitnessInput(b, x);
+  const witness = await computeWitness(await loadWitnessCalculator(circuit.wasm), input);
+  assert.deepEqual(violatedConstraints(await loadR1cs(circuit.r1cs), witness), []);
+  assert.deepEqual(witness.slice(1, 1 + output.length), output.map(mod));
+  // The channels-last circuit computes the channels-first ONNX model: outputs agree with onnxruntime to the
+  // fixed point's resolution (2^-8 per value, a few roundings deep).
+  const [ort] = await (await FloatModel.load(path)).run([{ name: 'x', dims: [1, 2, 4, 4], data: x }]);
+  output.forEach((v, i) => assert.ok(Math.abs(Number(v) / 2 ** b.scale - ort.data[i]) < 0.05, `output ${i}: ${Number(v) / 2 ** b.scale} vs ${ort.data[i]}`));
+});
+
 test('baseline cost structure of the 784-56-10 ReLU MLP: 73,416 constraints predicted', () => {
   // The cost does not depend on the weights: a quickly trained model is enough.
   const dir = tempDir('mlp784');
@@ -75,6 +128,25 @@ test('baseline cost structure of the 784-56-10 ReLU MLP: 73,416 constraints pred
   const b = buildBaseline(model);
   assert.deepEqual(b.predicted.perLayer.map((l) => l.constraints), [784 * 56, 56 * RELU_CONSTRAINTS, 56 * 10]);
   assert.equal(b.predicted.total, 73_416);
+});
+
+test('baseline of the model zoo MNIST CNN: 7.7M constraints predicted; its witness generator computes the model', async () => {
+  const path = join(requireShared(SHARED_MODELS), 'onnx-zoo-mnist', 'model.onnx');
+  const b = buildBaseline(path);
+  // Too large to compile here; the prediction's parts are each checked against circom above.
+  assert.deepEqual(b.predicted.perLayer.map((l) => l.kind), ['Conv2D', 'ReLU', 'MaxPooling2D', 'Conv2D', 'ReLU', 'MaxPooling2D', 'Dense']);
+  assert.equal(b.predicted.total, 7_710_912);
+  const ort = await FloatModel.load(path);
+  for (const image of loadMnist(join(SHARED, 'datasets', 'mnist'), 2).images) {
+    const x = Array.from(image, Number);
+    const { output } = baselineWitnessInput(b, x);
+    const [expected] = await ort.run([{ name: 'Input3', dims: [1, 1, 28, 28], data: x }]);
+    const got = output.map((v) => Number(v) / 2 ** b.scale);
+    assert.equal(argmax(got), argmax(expected.data));
+    // Logits in the thousands (raw pixels in): within 1% of the largest.
+    const scale = Math.max(...expected.data.map(Math.abs));
+    got.forEach((g, i) => assert.ok(Math.abs(g - expected.data[i]) < 0.01 * scale, `logit ${i}: ${g} vs ${expected.data[i]}`));
+  }
 });
 
 test('baseline refuses what circomlib-ml cannot encode, naming the node', () => {

@@ -14,16 +14,8 @@ import { DEFAULT_NODE_TESTS } from '../src/conformance/testdata.ts';
  * Cases that fail because of a bug reported to the lead and not fixed yet, with the reason they fail. Each
  * must still fail (so a fix shows up here as a test failure telling to delete its entry).
  */
-const KNOWN_FAILURES: Record<string, string> = {
-  // decodeTensor reads bfloat16 values stored in int32_data as their raw bit patterns (src/onnx/load.ts).
-  test_cast_BFLOAT16_to_FLOAT: 'got 16117',
-  'test_castlike_BFLOAT16_to_FLOAT_expanded [constants: like]': 'got 16117',
-  // Div of integer tensors is lowered as real division; ONNX truncates (src/ops/elementwise.ts).
-  'test_div_uint8 [constants: y]': 'expected 1 exactly',
-  // Dropout with training_mode = true is lowered as Identity; it must be refused (src/ops/shape.ts).
-  'test_training_dropout [constants: r, t]': 'expected 0, got 1.76',
-  'test_training_dropout_default [constants: r, t]': 'expected 3.528',
-};
+/** Cases that fail for a known bug, with the reason they fail for (none open: each fix deleted its entry). */
+const KNOWN_FAILURES: Record<string, string> = {};
 
 /**
  * Cases that must pass per core op (the counts on this machine's suite when this test was written: a drop

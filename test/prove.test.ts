@@ -55,6 +55,7 @@ test('prove one input: files written, outputs decoded, proof verifies', async ()
   assert.deepEqual(readdirSync(out).sort(), ['output.json', 'proof.json', 'public.json']);
   assert.deepEqual(r.publicSignals, ['10', '16', '15']);
   assert.deepEqual(r.outputs.outputs, [{ name: 'y', shape: [1, 3], ints: ['10', '16', '15'], floats: [10, 16, 15], argmax: 1 }]);
+  assert.deepEqual(r.outputs.digests, {}, 'the tiny build has no hashed signals');
   assert.equal(r.insecureSetup, true, 'the dev ptau setup is insecure');
   assert.match(r.warnings.join('\n'), /INSECURE/);
   const output = readJson(join(out, 'output.json'));

@@ -23,14 +23,15 @@ import { argmax } from '../src/io/output.ts';
 import type { Manifest } from '../src/manifest.ts';
 import { quantizeModel } from '../src/quantize/ptq.ts';
 import { loadMnist } from '../src/data/mnist.ts';
+import { DEFAULT_NODE_TESTS } from '../src/conformance/testdata.ts';
 import { DataType, floatTensor, intTensor, model, node, onnx, serialize, valueInfo } from '../src/onnx/write.ts';
 import { mulberry32 } from '../fixtures/onnx-builder.ts';
 import { compileAndCheck, requireShared, SHARED, SHARED_MODELS, tempDir } from './helpers/models.ts';
 
-const NODE_TESTS = '/usr/share/libonnx-testdata/data/node';
+/** The node tests must be there: a missing package fails the suite loudly instead of skipping. */
 function requireTestdata(): string {
-  if (!existsSync(NODE_TESTS)) throw new Error(`${NODE_TESTS} is missing: install the ONNX backend node tests with \`apt-get install -y libonnx-testdata\``);
-  return NODE_TESTS;
+  if (!existsSync(DEFAULT_NODE_TESTS)) throw new Error(`${DEFAULT_NODE_TESTS} is missing: run scripts/setup-system.sh (installs Debian's libonnx-testdata)`);
+  return DEFAULT_NODE_TESTS;
 }
 
 /** Lowers a model the way `zkml compile` does (QDQ rewrite included), without commitments or a circuit. */

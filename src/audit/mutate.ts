@@ -27,7 +27,8 @@ const mod = (v: bigint) => ((v % FIELD_P) + FIELD_P) % FIELD_P;
 /**
  * What a witness signal is, for counting mutations by kind. Bits are named by the gadget they belong to:
  * a requantization's low k bits are the remainder, the next ones the quotient, and its top bit the quotient's
- * sign when the quotient can be negative (circuits/requant.circom).
+ * sign when the quotient can be negative (circuits/requant.circom). Signals of other gadgets are named by the
+ * gadget's kind (`hash signal` for a Poseidon permutation's internals, `onehot bit`, ...).
  */
 export type SignalClass =
   | 'output'
@@ -41,6 +42,8 @@ export type SignalClass =
   | 'product output'
   | 'gadget output'
   | 'gadget input'
+  | `${string} bit`
+  | `${string} signal`
   | 'other';
 
 export interface WitnessSignal {
@@ -66,7 +69,8 @@ export interface MutationResult {
   violated?: number;
 }
 
-const GADGET_SIGNAL = /^main\.g(\d+)\.([A-Za-z_]\w*)(?:\[(\d+)\])?$/;
+/** `main.g12.bits[3]` → gadget 12, signal `bits`, index 3; deeper names (a template's subcomponents) too. */
+const GADGET_SIGNAL = /^main\.g(\d+)\.([A-Za-z_]\w*)(?:\[(\d+)\])?(\..*)?$/;
 const INPUT_SIGNAL = /^main\.in\d+\[\d+\]$/;
 
 /** The class of one gadget signal, from the gadget's kind and parameters. */
@@ -79,12 +83,12 @@ function gadgetClass(kind: string, params: any, name: string, bit: number | unde
     }
     if (kind === 'range') return 'range-check bit';
     if (kind === 'max') return 'comparison bit';
-    return 'other';
+    return `${kind} bit`;
   }
   if (kind === 'max' && name === 'sign') return 'comparison bit';
   if (name === 'out') return kind === 'product' ? 'product output' : 'gadget output';
   if (name === 'in' || name === 'a' || name === 'b') return 'gadget input';
-  return 'other';
+  return `${kind} signal`;
 }
 
 /**
@@ -96,6 +100,15 @@ function gadgetClass(kind: string, params: any, name: string, bit: number | unde
  */
 export function classifySignals(program: Program, symbols: Map<string, number>, r1cs: R1cs, privateInputs?: Set<number>): WitnessSignal[] {
   const publicEnd = r1cs.nOutputs + r1cs.nPubInputs;
+  // --O2 keeps one name per value: a product feeding a requantization lives on as that gadget's `in`.
+  const producer = new Map<number, string>();
+  for (const g of program.gadgets) for (const w of g.outputs) producer.set(w, g.def.kind);
+  const fedBy = (g: (typeof program.gadgets)[number], input: string): string | undefined => {
+    const e = g.inputs[g.def.inputs.indexOf(input)];
+    if (!e || e.c !== 0n || e.terms.size !== 1) return undefined;
+    const [[wire, coef]] = [...e.terms];
+    return coef === 1n ? producer.get(wire) : undefined;
+  };
   const byIndex = new Map<number, WitnessSignal>();
   for (const [name, index] of symbols) {
     if (index <= 0 || byIndex.has(index)) continue;
@@ -107,7 +120,8 @@ export function classifySignals(program: Program, symbols: Map<string, number>, 
     else if (index <= publicEnd) cls = 'public input';
     else if (privateInputs ? privateInputs.has(index) : INPUT_SIGNAL.test(name)) cls = 'private input';
     else if (gadget && g) {
-      cls = gadgetClass(g.def.kind, g.params, gadget[2], gadget[3] === undefined ? undefined : Number(gadget[3]));
+      cls = gadget[4] ? `${g.def.kind} signal` : gadgetClass(g.def.kind, g.params, gadget[2], gadget[3] === undefined ? undefined : Number(gadget[3]));
+      if (cls === 'gadget input' && fedBy(g, gadget[2]) === 'product') cls = 'product output';
       node = g.node;
     }
     byIndex.set(index, { index, name, cls, ...(node ? { node } : {}) });

@@ -82,6 +82,9 @@ function legend(entries: { name: string; color: string; marker: 'rect' | 'circle
   return out;
 }
 
+/** An axis title, marked as logarithmic unless it says so already. */
+const axisTitle = (label: string, log?: boolean) => (log && !/log scale/i.test(label) ? `${label} (log scale)` : label);
+
 function frame(width: number, height: number, title: string, body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
@@ -156,7 +159,7 @@ export function barChart(o: BarChartOptions): string {
   body.push(
     `<line x1="${left}" y1="${top - 4}" x2="${left}" y2="${top + plotH}" stroke="#333" stroke-width="1"/>`,
     `<line x1="${left}" y1="${top + plotH}" x2="${right}" y2="${top + plotH}" stroke="#333" stroke-width="1"/>`,
-    `<text x="${(left + right) / 2}" y="${top + plotH + 40}" text-anchor="middle" font-size="12" ${FONT} fill="#222">${escapeXml(o.valueLabel + (o.log ? ' (log scale)' : ''))}</text>`,
+    `<text x="${(left + right) / 2}" y="${top + plotH + 40}" text-anchor="middle" font-size="12" ${FONT} fill="#222">${escapeXml(axisTitle(o.valueLabel, o.log))}</text>`,
   );
   return frame(width, height, o.title, body);
 }
@@ -219,8 +222,8 @@ export function xyPlot(o: XYPlotOptions): string {
   body.push(
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#333" stroke-width="1"/>`,
     `<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#333" stroke-width="1"/>`,
-    `<text x="${(left + right) / 2}" y="${bottom + 40}" text-anchor="middle" font-size="12" ${FONT} fill="#222">${escapeXml(o.xLabel + (o.logX ? ' (log scale)' : ''))}</text>`,
-    `<text transform="translate(20 ${(top + bottom) / 2}) rotate(-90)" text-anchor="middle" font-size="12" ${FONT} fill="#222">${escapeXml(o.yLabel + (o.logY ? ' (log scale)' : ''))}</text>`,
+    `<text x="${(left + right) / 2}" y="${bottom + 40}" text-anchor="middle" font-size="12" ${FONT} fill="#222">${escapeXml(axisTitle(o.xLabel, o.logX))}</text>`,
+    `<text transform="translate(20 ${(top + bottom) / 2}) rotate(-90)" text-anchor="middle" font-size="12" ${FONT} fill="#222">${escapeXml(axisTitle(o.yLabel, o.logY))}</text>`,
   );
   o.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];

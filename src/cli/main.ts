@@ -10,7 +10,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(VERSION)
     .exitOverride()
     .showHelpAfterError();
-  registerCommands(program);
+  await registerCommands(program, argv);
   const json = argv.includes('--json');
   try {
     await program.parseAsync(argv);

@@ -1,6 +1,6 @@
 import type { LowerCtx, OpDef, QTensor } from './op.ts';
 import { isConst, qInput } from './common.ts';
-import { broadcastIndexer, broadcastShapes, type Tensor } from '../onnx/tensor.ts';
+import { broadcastIndexer, broadcastShapes, isIntegerType, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../compiler/expr.ts';
 import { liftExp, quantizeTensor, weightExp } from '../quantize/fixed.ts';
 import { product } from '../gadgets/product.ts';
@@ -91,6 +91,10 @@ const binary: OpDef = {
         return ctx.program.apply(product, {}, [e, eb[i]], ctx.node.name)[0];
       });
       return [{ shape, exp: a.exp + b.exp, exprs }];
+    }
+    if (isConst(y) && isIntegerType(y.tensor.dtype)) {
+      // ONNX truncates integer division; zkml's Div is real division by a quantized 1/c.
+      throw new ZkmlError('Div of integer tensors truncates, which zkml does not implement (only real division by a constant)', 'E_UNSUPPORTED', ctx.where);
     }
     if (isConst(y)) return scaleByConst(ctx, qInput(ctx, 0), y.tensor, true);
     throw new ZkmlError('Div by a computed tensor is not supported (only division by constants)', 'E_UNSUPPORTED', ctx.where);

@@ -1,6 +1,6 @@
 import type { OpDef } from './op.ts';
 import { constInput, qInput, sameShapes } from './common.ts';
-import { attrFloat } from '../onnx/graph.ts';
+import { attrFloat, attrInt } from '../onnx/graph.ts';
 import { sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { quantizeTensor, weightExp } from '../quantize/fixed.ts';
 import { ZkmlError } from '../util/errors.ts';
@@ -23,7 +23,12 @@ export function batchNormParams(ctx: { where: string; node: { attrs: Map<string,
  */
 const batchNorm: OpDef = {
   ops: ['BatchNormalization'],
-  shapes: sameShapes,
+  shapes(ctx) {
+    // Training mode normalizes with the batch's own statistics, not the stored ones (and shapes() runs
+    // before BN folding, so this refuses it on every path).
+    if (attrInt(ctx.node, 'training_mode', 0) === 1) throw new ZkmlError('BatchNormalization in training mode is not supported: export the model in inference mode', 'E_UNSUPPORTED', ctx.where);
+    return [ctx.shapes[0]];
+  },
   lower(ctx) {
     const x = qInput(ctx, 0);
     const { a, b } = batchNormParams(ctx);

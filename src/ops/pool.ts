@@ -60,7 +60,11 @@ const isMax = (op: string) => op === 'MaxPool' || op === 'GlobalMaxPool';
 
 const pool: OpDef = {
   ops: ['MaxPool', 'AveragePool', 'GlobalMaxPool', 'GlobalAveragePool'],
-  shapes: (ctx) => [geometry(ctx, ctx.shapes[0]).outShape],
+  shapes(ctx) {
+    const { outShape } = geometry(ctx, ctx.shapes[0]);
+    // MaxPool's optional Indices output has the same shape; lowering refuses it with a clear error.
+    return ctx.node.outputs[1] ? [outShape, outShape] : [outShape];
+  },
   fold(ctx, [x]) {
     const g = geometry(ctx, x.dims);
     const { inputs, counts } = windows(ctx, g);

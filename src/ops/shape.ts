@@ -279,7 +279,14 @@ const constantOp: OpDef = {
 };
 
 export const shapeOps: OpDef[] = [
-  dataOp(['Identity', 'Dropout'], (ctx) => identityMap(ctx.shapes[0])),
+  dataOp(['Identity'], (ctx) => identityMap(ctx.shapes[0])),
+  dataOp(['Dropout'], (ctx) => {
+    // Inference is the identity; training mode (opset 12+: a true `training_mode` input) is random.
+    const training = ctx.node.inputs[2] ? constInput(ctx, 2, 'Dropout training_mode').data[0] : 0;
+    const ratio = ctx.node.inputs[1] ? constInput(ctx, 1, 'Dropout ratio').data[0] : 0.5;
+    if (training && ratio !== 0) throw new ZkmlError('Dropout in training mode is random: export the model in inference mode', 'E_UNSUPPORTED', ctx.where);
+    return identityMap(ctx.shapes[0]);
+  }),
   dataOp(['Flatten'], flattenMap),
   dataOp(['Reshape'], reshapeMap),
   dataOp(['Squeeze'], squeezeMap),

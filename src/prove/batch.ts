@@ -19,6 +19,7 @@ import { encodeInputs, readInputFile, witnessInput } from '../io/input.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { createProverPool, type ProverPool } from '../../prover/pool.ts';
 import { chooseThreads, readArtifacts, type ThreadMode } from '../../prover/worker.ts';
+import { committedOutputs, outputsHashed } from './committed.ts';
 import { describeOutputs, openBuildForProving, provenance, RESULT_FILES, writeResult, type OutputFile, type Provenance, type ProvingBuild } from './prove.ts';
 
 export const ERRORS_FILE = 'errors.jsonl';
@@ -268,7 +269,8 @@ export async function proveBatch(dir: string, inputs: string, opts: BatchOptions
 
 async function proveOne(pool: ProverPool, build: ProvingBuild, id: string, encoded: Record<string, string[]>, prov: Provenance, out: string) {
   const result = await pool.proveInPool(build.ref, encoded);
-  const outputs = describeOutputs(build.manifest, result.publicSignals);
+  const committed = outputsHashed(build.manifest) ? await committedOutputs(build.manifest, encoded, result.publicSignals) : undefined;
+  const outputs = describeOutputs(build.manifest, result.publicSignals, committed);
   // Not mkdtemp: its 0700 mode would carry over to the result folder.
   const staging = join(out, `${STAGING_PREFIX}${process.pid}-${id}-${randomBytes(4).toString('hex')}`);
   mkdirSync(staging);

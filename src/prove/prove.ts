@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Groth16Proof } from 'snarkjs';
 import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
-import { encodeInputs, readInputFile, witnessInput } from '../io/input.ts';
+import { dequantizeValue, encodeInputs, readInputFile, witnessInput } from '../io/input.ts';
+import { committedOutputs, outputsHashed } from './committed.ts';
 import { argmax, decodePublicSignals, softmax, type DecodedTensor } from '../io/output.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { ZkmlError } from '../util/errors.ts';
@@ -102,8 +103,14 @@ function softmaxAlong(values: number[], shape: number[], axis: number): number[]
  * probabilities are derived here. The manifest names no output for the final activation, so it is applied only
  * when the model has exactly one output.
  */
-export function describeOutputs(manifest: Manifest, publicSignals: string[]): OutputReport {
+export function describeOutputs(manifest: Manifest, publicSignals: string[], committed?: Map<string, bigint[]>): OutputReport {
   const decoded = decodePublicSignals(manifest, publicSignals);
+  // Hashed outputs are not in the public signals: the prover reports the values it committed to.
+  for (const spec of manifest.outputs) {
+    const ints = committed?.get(spec.name);
+    if (!ints || decoded.outputs.some((t) => t.name === spec.name)) continue;
+    decoded.outputs.push({ name: spec.name, shape: spec.shape, ints, floats: ints.map((v) => dequantizeValue(v, spec.encoding)) });
+  }
   const single = decoded.outputs.length === 1;
   const tensor = (t: DecodedTensor): TensorReport => ({ name: t.name, shape: t.shape, ints: t.ints.map(String), floats: t.floats });
   const outputs = decoded.outputs.map((t) => {
@@ -166,7 +173,8 @@ export async function prove(dir: string, input: InputFile | unknown, opts: Prove
   const value = isInputFile(input) ? readInputFile(input.file) : input;
   const encoded = witnessInput(manifest, encodeInputs(manifest, value, { raw: opts.raw, source }));
   const result = await proveInput({ build: build.ref, input: encoded, threads: chooseThreads(1, manifest.constraints) });
-  const outputs = describeOutputs(manifest, result.publicSignals);
+  const committed = outputsHashed(manifest) ? await committedOutputs(manifest, encoded, result.publicSignals) : undefined;
+  const outputs = describeOutputs(manifest, result.publicSignals, committed);
   writeResult(opts.out, result.proof, result.publicSignals, { ...outputs, insecureSetup: build.insecureSetup, provenance: provenance(build, encoded) });
   return {
     out: opts.out,

@@ -9,6 +9,7 @@ import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { loadSnarkjs } from '../util/snark.ts';
 import { readVerified, withThreads } from '../../prover/worker.ts';
+import { checkClaims, type Claims, type ClaimCheck } from './claims.ts';
 import { describeOutputs, RESULT_FILES, setupWarnings, type OutputFile, type OutputReport } from './prove.ts';
 import { ERRORS_FILE, readBatchErrors, type BatchError } from './batch.ts';
 
@@ -21,6 +22,8 @@ export interface ResultVerification {
   reason?: string;
   /** Decoded from the verified public signals (never from output.json, which nothing authenticates). */
   outputs?: OutputReport;
+  /** Claimed input/output values checked against the public signals (when given). */
+  claims?: ClaimCheck;
 }
 
 export interface VerifyResult {
@@ -113,19 +116,28 @@ function readVerificationKey(dir: string, manifest: Manifest): unknown {
  * plus errors.jsonl for inputs that failed). Malformed files throw for a single result and mark that result
  * invalid in a batch.
  */
-export async function verify(dir: string, out: string): Promise<VerifyResult> {
+export async function verify(dir: string, out: string, claims: Claims = {}): Promise<VerifyResult> {
   const manifest = readManifest(dir);
   const vkey = readVerificationKey(dir, manifest);
   const base = { insecureSetup: manifest.setup!.insecure, warnings: setupWarnings(manifest) };
   if (existsSync(join(out, RESULT_FILES.proof))) {
     const result = await verifyFolder(out, manifest, vkey);
+    if (result.valid && (claims.input !== undefined || claims.output !== undefined)) {
+      const publicSignals = JSON.parse(readFileSync(join(out, RESULT_FILES.public), 'utf8'));
+      result.claims = await checkClaims(manifest, publicSignals, claims);
+      if (result.claims.reasons.length) {
+        result.valid = false;
+        result.reason = result.claims.reasons.join('; ');
+      }
+    }
     return { valid: result.valid, kind: 'single', ...base, outputs: result.outputs, results: [result], failedInputs: [] };
   }
+  if (claims.input !== undefined || claims.output !== undefined) throw new ZkmlError('claimed input/output files check a single result folder, not a batch', 'E_CLAIM', out);
   if (!existsSync(out)) throw new ZkmlError('no such folder: expected the output folder of zkml prove', 'E_PROOF_FORMAT', out);
   const ids = readdirSync(out, { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
-    .sort();
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const failedInputs = readBatchErrors(out);
   if (ids.length === 0 && failedInputs.length === 0) {
     throw new ZkmlError(`no ${RESULT_FILES.proof}, no result folders and no ${ERRORS_FILE}: expected the output folder of zkml prove`, 'E_PROOF_FORMAT', out);

@@ -2,13 +2,14 @@
  * Compiled builds shared by the soundness suites (mutation, audit) and scripts/security-counts.ts: circom
  * takes seconds per model, and the same model compiled with the same options and the same compiler gives the
  * same circuit. A build is cached under the OS temp folder, keyed by the model's bytes, the options and a hash
- * of every compiler source (src/, circuits/, package.json), so any change to the compiler recompiles.
+ * of every source the circuit depends on (the compiler's folders of src/, circuits/, package.json), so any
+ * change to the compiler recompiles.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyze, compile, type CompileOptions } from '../../src/compiler/compile.ts';
+import { analyze, analyzeOptionsOf, compile, type CompileOptions } from '../../src/compiler/compile.ts';
 import { crossCheck, type CrossCheck } from '../../src/compiler/crosscheck.ts';
 import { encodeInputs } from '../../src/io/input.ts';
 import { readManifest, type Manifest } from '../../src/manifest.ts';
@@ -28,7 +29,9 @@ let compilerHash: string | undefined;
 function compilerVersion(): string {
   if (!compilerHash) {
     const h = createHash('sha256');
-    for (const d of ['src', 'circuits']) hashTree(h, join(ROOT, d));
+    for (const d of ['onnx', 'ops', 'quantize', 'compiler', 'gadgets', 'circom', 'io']) hashTree(h, join(ROOT, 'src', d));
+    hashTree(h, join(ROOT, 'circuits'));
+    h.update(readFileSync(join(ROOT, 'src', 'manifest.ts')));
     h.update(readFileSync(join(ROOT, 'package.json')));
     compilerHash = h.digest('hex');
   }
@@ -68,7 +71,8 @@ export interface WitnessedBuild {
 export async function witnessedBuild(model: string, input: unknown, opts: CompileOptions = {}): Promise<WitnessedBuild> {
   const dir = await cachedBuild(model, opts);
   const manifest = readManifest(dir);
-  const { lowered } = analyze(model, opts);
+  // The build's own options (visibility defaults included), so the program has the build's gadgets.
+  const { lowered } = analyze(model, analyzeOptionsOf(manifest));
   const check = await crossCheck(dir, manifest, lowered.program, encodeInputs(manifest, input));
   return { dir, manifest, program: lowered.program, check };
 }

@@ -26,8 +26,9 @@ export const tamperArb: fc.Arbitrary<Tamper> = fc.oneof(
 );
 
 /**
- * y = Relu(x·W1) ⊙ (x·W2): a Mul of two computed tensors, so the circuit has product gadgets (no fixture
- * does). Deterministic weights, written to `dir`; returns the model path and an input.
+ * y = Relu(Relu(x·W1) ⊙ (x·W2)): a Mul of two computed tensors, so the circuit has product gadgets (no fixture
+ * does); the Relu after it keeps the products as witness entries (feeding an output directly, --O2 would
+ * merge each into its output). Deterministic weights, written to `dir`; returns the model path and an input.
  */
 export function writeProductModel(dir: string): { model: string; input: unknown } {
   const rand = b.mulberry32(11);
@@ -38,7 +39,8 @@ export function writeProductModel(dir: string): { model: string; input: unknown 
       b.node('MatMul', ['x', 'W1'], ['h1'], { name: 'mm1' }),
       b.node('Relu', ['h1'], ['r1'], { name: 'relu' }),
       b.node('MatMul', ['x', 'W2'], ['h2'], { name: 'mm2' }),
-      b.node('Mul', ['r1', 'h2'], ['y'], { name: 'mul' }),
+      b.node('Mul', ['r1', 'h2'], ['p'], { name: 'mul' }),
+      b.node('Relu', ['p'], ['y'], { name: 'relu_out' }),
     ],
     inputs: [b.valueInfo('x', [1, 4])],
     outputs: [b.valueInfo('y', [1, 3])],

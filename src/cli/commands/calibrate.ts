@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .command('calibrate <model>')
     .description('pick quantization settings from sample data: accuracy vs onnxruntime and constraint cost over a grid; writes settings for `compile --settings`')
     .requiredOption('--data <samples>', 'samples: a JSON array of inputs, a .jsonl file (one input per line) or a folder of .json inputs')
-    .addOption(new Option('--target <target>', 'accuracy: cheapest among the most accurate; resources: cheapest above --min-agreement').choices(['accuracy', 'resources']).default('accuracy'))
+    .addOption(new Option('--target <target>', 'accuracy: cheapest with agreement >= min(best, 99.5%) and error within --max-error; resources: cheapest with agreement >= --min-agreement').choices(['accuracy', 'resources']).default('accuracy'))
     .option('--min-agreement <fraction>', `target resources: top-1 agreement floor (default ${DEFAULT_MIN_AGREEMENT})`, num('--min-agreement'))
     .option('--max-error <abs>', 'target accuracy: max abs output error accepted (default: twice the smallest error the grid reaches)', num('--max-error'))
     .option('--scale <grid>', `activation fractional bits to try: "8", "4-12" or "4,6,8" (default ${span(DEFAULT_SCALES)})`, grid('--scale'))

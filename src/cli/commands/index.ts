@@ -1,36 +1,30 @@
 import type { Command } from 'commander';
-import * as compile from './compile.ts';
-import * as inspect from './inspect.ts';
-import * as run from './run.ts';
-import * as prove from './prove.ts';
-import * as verify from './verify.ts';
-import * as setup from './setup.ts';
-import * as calibrate from './calibrate.ts';
-import * as exportVerifier from './export-verifier.ts';
-import * as deploy from './deploy.ts';
-import * as quantize from './quantize.ts';
-import * as audit from './audit.ts';
 
 /**
- * Every subcommand lives in its own file in this folder and exports `register(program)`.
- * Adding a command means adding a file, one import and one entry below.
+ * Every subcommand lives in its own file in this folder and exports `register(program)`. Modules are loaded
+ * lazily: a command imports snarkjs, ethers, Hardhat or onnxruntime only when it runs, so `zkml inspect` does
+ * not pay for `zkml deploy`'s dependencies (seconds of start-up on a small machine). Adding a command means
+ * adding a file and one entry below, keyed by the command names the file registers.
  */
 type CommandModule = { register: (program: Command) => void };
 
-const commands: CommandModule[] = [
-  compile,
-  run,
-  inspect,
-  prove,
-  verify,
-  setup,
-  exportVerifier,
-  deploy,
-  calibrate,
-  quantize,
-  audit,
+const commands: [string[], () => Promise<CommandModule>][] = [
+  [['compile'], () => import('./compile.ts')],
+  [['run'], () => import('./run.ts')],
+  [['inspect'], () => import('./inspect.ts')],
+  [['setup', 'contribute', 'beacon'], () => import('./setup.ts')],
+  [['prove'], () => import('./prove.ts')],
+  [['verify'], () => import('./verify.ts')],
+  [['export-verifier'], () => import('./export-verifier.ts')],
+  [['deploy'], () => import('./deploy.ts')],
+  [['calibrate'], () => import('./calibrate.ts')],
+  [['quantize'], () => import('./quantize.ts')],
+  [['audit'], () => import('./audit.ts')],
 ];
 
-export function registerCommands(program: Command): void {
-  for (const c of commands) c.register(program);
+/** Registers the command named in argv (or all of them, for help and unknown names). */
+export async function registerCommands(program: Command, argv: string[]): Promise<void> {
+  const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  const wanted = commands.filter(([names]) => name !== undefined && names.includes(name));
+  for (const [, load] of wanted.length ? wanted : commands) (await load()).register(program);
 }

@@ -1,0 +1,128 @@
+/**
+ * One model through the whole pipeline, measured: compile, setup (dev ptau, from the cache when present),
+ * witness, proof (median of N), off-chain verify, on-chain gas, and optionally top-1 agreement with
+ * onnxruntime on MNIST test images. Runs in its own process (the bench spawns one per model) so that its peak
+ * RSS is the model's own. Prints one JSON object on the last line.
+ *
+ *   tsx scripts/bench-model.ts '<json: {model, name, options, input, mnist?: {count, scale}, proofs?}>'
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compile, analyze, analyzeOptionsOf, type CompileOptions } from '../src/compiler/compile.ts';
+import { setup } from '../src/setup/setup.ts';
+import { prove } from '../src/prove/prove.ts';
+import { verify } from '../src/prove/verify.ts';
+import { deploy } from '../src/chain/deploy.ts';
+import { verifyOnchain } from '../src/chain/verify-onchain.ts';
+import { exportVerifier } from '../src/chain/solidity.ts';
+import { releaseCurve, loadSnarkjs } from '../src/util/snark.ts';
+import { buildPaths } from '../src/manifest.ts';
+import { encodeInputs, quantizeValue, witnessInput } from '../src/io/input.ts';
+import { loadWitnessCalculator } from '../src/circom/witness.ts';
+import { loadMnist } from '../src/data/mnist.ts';
+import { FloatModel } from '../src/onnx/ort.ts';
+import { argmax } from '../src/io/output.ts';
+
+interface Job {
+  name: string;
+  model: string;
+  options: CompileOptions;
+  input: unknown;
+  proofs?: number;
+  mnist?: { dir: string; count: number; divide: number };
+  skipChain?: boolean;
+}
+
+const job: Job = JSON.parse(process.argv[2]);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+  const t = performance.now();
+  const r = await fn();
+  return [r, performance.now() - t];
+};
+
+const work = mkdtempSync(join(tmpdir(), `zkml-bench-${job.name}-`));
+const dir = join(work, 'build');
+try {
+  const [manifest, compileMs] = await time(() => compile(job.model, dir, job.options));
+  const [setupInfo, setupMs] = await time(() => setup(dir));
+
+  // Bare snarkjs on the same zkey and witness, for the overhead figure of zkml prove.
+  const snarkjs = await loadSnarkjs();
+  const encoded = witnessInput(manifest, encodeInputs(manifest, job.input));
+  const wc = await loadWitnessCalculator(buildPaths(dir).wasm);
+  const [wtns, witnessMs] = await time(() => wc.calculateWTNSBin(encoded, true));
+  const zkey = buildPaths(dir).zkey;
+  const bare: number[] = [];
+  const zkml: number[] = [];
+  const n = job.proofs ?? 5;
+  await snarkjs.groth16.prove(zkey, wtns); // warm-up: curve and zkey caches
+  for (let i = 0; i < n; i++) bare.push((await time(() => snarkjs.groth16.prove(zkey, wtns)))[1]);
+  for (let i = 0; i < n; i++) zkml.push((await time(() => prove(dir, job.input, { out: join(work, 'out') })))[1]);
+  const [verified, verifyMs] = await time(() => verify(dir, join(work, 'out')));
+  if (!verified.valid) throw new Error(`${job.name}: the proof did not verify`);
+
+  let gas: { verifyProof?: string; submit?: string } = {};
+  if (!job.skipChain) {
+    await exportVerifier(dir);
+    const d = await deploy(dir, {});
+    const r = await verifyOnchain(dir, join(work, 'out'), { chain: d.chain });
+    gas = { submit: r.submit?.gasUsed.toString() };
+    // verifyProof alone, as a transaction with an explicit limit (never a bare estimate).
+    const { readProofArgs, verifierInterface } = await import('../src/chain/calldata.ts');
+    const args = readProofArgs(join(work, 'out'));
+    const iface = verifierInterface(args.input.length);
+    const tx = await d.chain.signer.sendTransaction({ to: d.verifier, data: iface.encodeFunctionData('verifyProof', [args.a, args.b, args.c, args.input]), gasLimit: 1_000_000n });
+    gas.verifyProof = (await tx.wait())!.gasUsed.toString();
+    await d.chain.close();
+  }
+
+  let accuracy: { images: number; agreement: number; maxAbsError: number; labelAccuracyFloat: number; labelAccuracyQuantized: number } | undefined;
+  if (job.mnist) {
+    const { lowered, tensorOutputs } = analyze(job.model, { ...analyzeOptionsOf(manifest), inputVisibility: 'private', outputVisibility: 'public', singleSignal: false });
+    void tensorOutputs;
+    const set = loadMnist(job.mnist.dir, job.mnist.count);
+    const f = await FloatModel.load(job.model);
+    const input = manifest.inputs[0];
+    const out = manifest.outputs[0];
+    let agree = 0;
+    let maxAbsError = 0;
+    let okF = 0;
+    let okQ = 0;
+    for (let i = 0; i < set.images.length; i++) {
+      const data = Array.from(set.images[i], (p) => p / job.mnist!.divide);
+      const [o] = await f.run([{ name: input.name, dims: input.shape, data }]);
+      const ints = data.map((x) => quantizeValue(x, input));
+      const q = lowered.program.execute(new Map([[input.name, ints]])).outputs.get(out.name)!.map((v) => Number(v) * out.encoding.scale);
+      if (argmax(q) === argmax(o.data)) agree++;
+      if (argmax(o.data) === set.labels[i]) okF++;
+      if (argmax(q) === set.labels[i]) okQ++;
+      maxAbsError = Math.max(maxAbsError, ...q.map((v, j) => Math.abs(v - o.data[j])));
+    }
+    const count = set.images.length;
+    accuracy = { images: count, agreement: agree / count, maxAbsError, labelAccuracyFloat: okF / count, labelAccuracyQuantized: okQ / count };
+  }
+
+  console.log(
+    JSON.stringify({
+      name: job.name,
+      constraints: manifest.constraints,
+      publicSignals: manifest.publicSignals.length,
+      layers: manifest.layers,
+      ptauPower: setupInfo.ptau.power,
+      compileMs,
+      setupMs,
+      witnessMs,
+      bareProveMs: median(bare),
+      zkmlProveMs: median(zkml),
+      verifyMs,
+      gas,
+      accuracy,
+      maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+    }),
+  );
+} finally {
+  await releaseCurve();
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,29 @@
+/**
+ * zkml's library API: everything the CLI does, typed. The CLI (src/cli) is a thin layer over these.
+ *
+ *   import { compile, setup, prove, verify } from 'zkml';
+ *   const manifest = await compile('model.onnx', 'build', { inputRange: [0, 1] });
+ *   await setup('build');                                   // dev ptau: INSECURE, for development
+ *   await prove('build', { file: 'x.json' }, { out: 'out' });
+ *   const { valid } = await verify('build', 'out');
+ */
+export { compile, analyze, analyzeOptionsOf, type CompileOptions, type AnalyzeOptions, type Analysis } from './compiler/compile.ts';
+export { crossCheck, type CrossCheck } from './compiler/crosscheck.ts';
+export { run, type RunOutput } from './run.ts';
+export { setup, contribute, beacon, verifySetup, type SetupOptions } from './setup/setup.ts';
+export { devPtau } from './setup/dev-ptau.ts';
+export { prove, type ProveOptions, type ProveResult } from './prove/prove.ts';
+export { proveBatch, type BatchOptions, type BatchSummary } from './prove/batch.ts';
+export { verify, type VerifyResult } from './prove/verify.ts';
+export { exportVerifier } from './chain/solidity.ts';
+export { toVerifyProofArgs, readProofArgs, verifyProofCalldata } from './chain/calldata.ts';
+export { connect, type Chain, type ChainOptions } from './chain/provider.ts';
+export { deploy, type DeployOptions, type DeployResult } from './chain/deploy.ts';
+export { verifyOnchain, type VerifyOnchainOptions, type OnchainVerification } from './chain/verify-onchain.ts';
+export { recomputeDigests, type Digests } from './commit/commitments.ts';
+export { readManifest, buildPaths, type Manifest, type TensorSpec } from './manifest.ts';
+export { encodeInputs, readInputFile } from './io/input.ts';
+export { decodePublicSignals } from './io/output.ts';
+export { releaseCurve } from './util/snark.ts';
+export { ZkmlError } from './util/errors.ts';
+export { DEFAULT_QUANT, type QuantOptions } from './quantize/options.ts';
