@@ -7,7 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, platform, release } from 'node:os';
+import { cpus, totalmem, platform, release, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/util/atomic.ts';
 import { barChart, xyPlot } from '../src/bench/svg.ts';
@@ -26,6 +26,7 @@ mkdirSync(benchDir, { recursive: true });
 mkdirSync(cache, { recursive: true });
 const env = { ...process.env, ZKML_CACHE: cache };
 const started = Date.now();
+const loadAtStart = loadavg()[0];
 
 function runJson(script: string, args: string[]): any {
   process.stderr.write(`  … ${script} ${args.map((a) => (a.length > 60 ? a.slice(0, 57) + '…' : a)).join(' ')}\n`);
@@ -142,6 +143,7 @@ w();
 w(`Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC in ${((Date.now() - started) / 60000).toFixed(1)} min.`);
 w(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.versions.node}.`);
 w(`zkml ${VERSION}; ${['snarkjs', 'circom2', 'circomlib', 'onnxruntime-node', 'solc', 'hardhat'].map((p) => `${p} ${DEPENDENCIES[p]}`).join(', ')}.`);
+w(`Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}: times on a busy machine are stretched, counts and gas are not.`);
 w('Dev ptau files come from the cache (.cache/bench) when present: setup times then exclude ptau generation (see the dev ptau table).');
 w();
 w('## Models end to end');

@@ -186,11 +186,21 @@ async function recheckWithInputsKept(dir: string, manifest: Manifest): Promise<b
   }
 }
 
+/** A damaged r1cs can name wires that do not exist: refuse it rather than reason about it. */
+function checkWires(r1cs: R1cs, path: string): void {
+  r1cs.constraints.forEach((c, i) => {
+    for (const lc of c) for (const w of lc.keys()) {
+      if (!Number.isInteger(w) || w < 0 || w >= r1cs.nWires) throw new ZkmlError(`constraint ${i} refers to wire ${w}, but the circuit has ${r1cs.nWires}: the file is damaged`, 'E_ARTIFACT', path);
+    }
+  });
+}
+
 /** Audits the build in `dir` (a `zkml compile` folder, or any folder with one .r1cs and its .sym). */
 export async function audit(dir: string): Promise<AuditReport> {
   const where = locate(dir);
   if (!existsSync(where.r1cs)) throw new ZkmlError('the build has no r1cs file', 'E_ARTIFACT', where.r1cs);
   const r1cs = await loadR1cs(where.r1cs);
+  checkWires(r1cs, where.r1cs);
   const names = new Map<number, string>();
   if (where.sym) for (const [n, i] of loadSymbols(where.sym)) if (i >= 0 && !names.has(i)) names.set(i, n);
   const { inputs, eliminated } = await inputWires(where.r1cs, r1cs);

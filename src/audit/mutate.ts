@@ -17,6 +17,7 @@
  * A tampered private INPUT signal alone is caught only where that input is range-checked or used in some
  * constraint; with range checks on (the default) every input is in a bit decomposition and is caught.
  */
+import { inputPorts } from '../gadgets/gadget.ts';
 import type { Program } from '../compiler/program.ts';
 import type { R1cs } from '../circom/r1cs.ts';
 import { FIELD_P } from '../io/output.ts';
@@ -104,7 +105,7 @@ export function classifySignals(program: Program, symbols: Map<string, number>, 
   const producer = new Map<number, string>();
   for (const g of program.gadgets) for (const w of g.outputs) producer.set(w, g.def.kind);
   const fedBy = (g: (typeof program.gadgets)[number], input: string): string | undefined => {
-    const e = g.inputs[g.def.inputs.indexOf(input)];
+    const e = g.inputs[inputPorts(g.def, g.params).indexOf(input)];
     if (!e || e.c !== 0n || e.terms.size !== 1) return undefined;
     const [[wire, coef]] = [...e.terms];
     return coef === 1n ? producer.get(wire) : undefined;
@@ -173,7 +174,10 @@ export class MutationTarget {
     r1cs.constraints.forEach((c, i) => {
       const seen = new Set<number>();
       for (const lc of c) for (const w of lc.keys()) seen.add(w);
-      for (const w of seen) this.uses[w]?.push(i);
+      for (const w of seen) {
+        if (!this.uses[w]) throw new ZkmlError(`constraint ${i} refers to wire ${w}; the witness has ${this.witness.length}: r1cs and witness do not belong together`, 'E_ARTIFACT');
+        this.uses[w].push(i);
+      }
     });
     const bad = this.violated(this.witness, [...r1cs.constraints.keys()]);
     if (bad !== undefined) throw new ZkmlError(`the witness to mutate is not valid: it violates constraint ${bad}`, 'E_WITNESS');

@@ -26,26 +26,37 @@ export function parseInputJson(value: unknown, inputs: TensorSpec[], source = 'i
   }
   if (value === null || typeof value !== 'object') throw new ZkmlError('expected a JSON object or array', 'E_INPUT', source);
   const obj = value as Record<string, unknown>;
-  if ('input_data' in obj) {
+  if (Object.hasOwn(obj, 'input_data')) {
     const data = obj.input_data;
     if (!Array.isArray(data)) throw new ZkmlError('"input_data" must be an array with one array per model input', 'E_INPUT', source);
     if (data.length !== inputs.length) throw new ZkmlError(`"input_data" has ${data.length} arrays; the model has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')})`, 'E_INPUT', source);
     return data;
   }
   return inputs.map((spec) => {
-    if (!(spec.name in obj)) throw new ZkmlError(`no value for model input "${spec.name}" (keys present: ${Object.keys(obj).join(', ') || 'none'})`, 'E_INPUT', source);
+    // Own keys only: an input named like an Object.prototype member ("toString") must not find the prototype's.
+    if (!Object.hasOwn(obj, spec.name)) throw new ZkmlError(`no value for model input "${spec.name}" (keys present: ${Object.keys(obj).join(', ') || 'none'})`, 'E_INPUT', source);
     return obj[spec.name];
   });
 }
 
+/** Far beyond any tensor's rank: deeper nesting is a malformed (or cyclic) input, not a tensor. */
+const MAX_NESTING = 64;
+
 /** Flattens nested arrays row-major and checks element count against the tensor's shape. */
 export function flattenTensor(value: unknown, spec: { name: string; shape: number[] }, source: string): unknown[] {
+  // Iterative, depth-bounded: the nesting is the input file's to choose, and recursion would overflow the call
+  // stack on a deeply nested array (and never end on a cyclic one passed through the library).
   const out: unknown[] = [];
-  const walk = (v: unknown) => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else out.push(v);
-  };
-  walk(value);
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (!Array.isArray(v)) {
+      out.push(v);
+      continue;
+    }
+    if (depth >= MAX_NESTING) throw new ZkmlError(`input "${spec.name}" has arrays nested more than ${MAX_NESTING} deep; the tensor has rank ${spec.shape.length}`, 'E_INPUT_SHAPE', source);
+    for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], depth + 1]);
+  }
   const expected = spec.shape.reduce((a, b) => a * b, 1);
   if (out.length !== expected) {
     throw new ZkmlError(`input "${spec.name}" has ${out.length} values; expected ${expected} (shape [${spec.shape.join(', ')}])`, 'E_INPUT_SHAPE', source);
@@ -90,10 +101,14 @@ export function encodeInputs(manifest: Manifest, value: unknown, opts: InputOpti
     const ints = flat.map((v, i) => {
       const n = toNumber(v, spec, i, source);
       if (opts.raw && !Number.isInteger(n)) throw new ZkmlError(`input "${spec.name}"[${i}] is ${n}; --raw takes integers`, 'E_INPUT_VALUE', source);
+      const range = () => (spec.floatRange ? ` (float range [${spec.floatRange.join(', ')}] set at compile time with --input-range)` : '');
+      // n / scale can overflow a double (1e308 at scale 2^-8): that value is outside any range, like the others.
+      if (!opts.raw && !Number.isFinite(n / spec.encoding.scale)) {
+        throw new ZkmlError(`input "${spec.name}"[${i}] = ${n} is far outside [${lo}, ${hi}] (it overflows when quantized)${range()}`, 'E_INPUT_RANGE', source);
+      }
       const q = opts.raw ? BigInt(n) : quantizeValue(n, spec);
       if (q < lo || q > hi) {
-        const range = spec.floatRange ? ` (float range [${spec.floatRange.join(', ')}] set at compile time with --input-range)` : '';
-        throw new ZkmlError(`input "${spec.name}"[${i}] = ${n} quantizes to ${q}, outside [${lo}, ${hi}]${range}`, 'E_INPUT_RANGE', source);
+        throw new ZkmlError(`input "${spec.name}"[${i}] = ${n} quantizes to ${q}, outside [${lo}, ${hi}]${range()}`, 'E_INPUT_RANGE', source);
       }
       return q;
     });

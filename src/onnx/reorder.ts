@@ -19,7 +19,7 @@ interface Candidate {
   pool: OnnxNode;
 }
 
-/** Relu nodes whose only consumer is a MaxPool (without Indices output), and that are not graph outputs. */
+/** Relu nodes whose only consumer is a MaxPool (without Indices output), not graph outputs nor folded constants. */
 function candidates(graph: Graph): Candidate[] {
   const consumers = new Map<string, OnnxNode[]>();
   for (const n of graph.nodes) for (const i of n.inputs) if (i) consumers.set(i, [...(consumers.get(i) ?? []), n]);
@@ -30,7 +30,7 @@ function candidates(graph: Graph): Candidate[] {
     const r = relu.outputs[0];
     const users = consumers.get(r) ?? [];
     const pool = users[0];
-    if (users.length !== 1 || outputs.has(r) || pool.opType !== 'MaxPool' || pool.domain || pool.inputs[0] !== r || pool.outputs[1]) continue;
+    if (users.length !== 1 || outputs.has(r) || graph.constants.has(r) || pool.opType !== 'MaxPool' || pool.domain || pool.inputs[0] !== r || pool.outputs[1]) continue;
     found.push({ relu, pool });
   }
   return found;
