@@ -21,6 +21,7 @@ import { Program } from '../src/compiler/program.ts';
 import { witnessedBuild } from './helpers/builds.ts';
 import { MUTATION_SEED, signalArb, tamperArb, writeProductModel } from './helpers/mutation.ts';
 import { tempDir } from './helpers/models.ts';
+import { report } from './helpers/counts.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));
@@ -44,7 +45,7 @@ const MODELS: { name: string; model: string; input: unknown; opts: { inputRange:
 ];
 
 for (const m of MODELS) {
-  test(`mutation: ${m.name}: every tampered signal breaks a constraint`, async () => {
+  test(`mutation: ${m.name}: every tampered signal breaks a constraint`, async (t) => {
     const { program, check } = await witnessedBuild(m.model, m.input, m.opts);
     assert.deepEqual(check.mismatches, []);
     assert.deepEqual(check.violated, []);
@@ -61,21 +62,26 @@ for (const m of MODELS) {
 
     // Random tampers, every class equally likely.
     fc.assert(
-      fc.property(signalArb(signals), tamperArb, (s, t) => {
-        const r = target.mutate(s, t);
+      fc.property(signalArb(signals), tamperArb, (s, tamper) => {
+        const r = target.mutate(s, tamper);
+        tally.add(r);
         return r === undefined || r.outcome === 'caught';
       }),
       { seed: MUTATION_SEED, numRuns: RUNS },
     );
 
-    // Two-signal attacks: the constraint the tamper breaks first is repaired; another one must still catch it.
+    // Two-signal attacks: a constraint the tamper breaks is repaired by solving it for a second signal; another
+    // constraint must still catch it. (A draw whose signal occurs in no solvable constraint is skipped.)
+    const pairs = new MutationTally();
     fc.assert(
-      fc.property(signalArb(signals), tamperArb, fc.nat(), fc.nat(), (s, t, c, p) => {
-        const r = target.compensated(s, t, c, p);
+      fc.property(signalArb(signals), tamperArb, fc.nat(), (s, tamper, pick) => {
+        const r = target.compensated(s, tamper, pick);
+        pairs.add(r);
         return r === undefined || r.outcome === 'caught';
       }),
       { seed: MUTATION_SEED, numRuns: RUNS },
     );
+    report(t, { suite: 'mutation', model: m.name, single: tally.byClass, pairs: pairs.total(), pairDraws: RUNS });
 
     // The per-signal check (only the constraints that mention the tampered signal) agrees with a full check.
     fc.assert(

@@ -122,12 +122,12 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
   });
   const queue: number[] = [...r1cs.constraints.keys()].reverse();
   const queued = new Uint8Array(r1cs.constraints.length).fill(1);
-  const enqueueUses = (v: number) => {
-    for (const id of uses[v]) if (!queued[id]) {
-      queued[id] = 1;
-      queue.push(id);
-    }
+  const enqueue = (id: number) => {
+    if (queued[id]) return;
+    queued[id] = 1;
+    queue.push(id);
   };
+  const enqueueUses = (v: number) => uses[v].forEach(enqueue);
   const markDetermined = (v: number, isAffine: boolean) => {
     if (determined[v]) return;
     determined[v] = 1;
@@ -247,9 +247,10 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
       if (known(v)) return;
       progress = true;
       if (v >= n) {
+        // The constraint's N is now known: it is a linear equation for rules 1 and 3.
         virtualKnown.add(v);
         solvedShape.add(virtualOf.get(v)!);
-        enqueueUses(r1cs.constraints[virtualOf.get(v)!][0].keys().next().value ?? 0);
+        enqueue(virtualOf.get(v)!);
       } else markDetermined(v, isAffine);
     };
     for (const row of pending) {

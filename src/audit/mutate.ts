@@ -227,37 +227,38 @@ export class MutationTarget {
 
   /**
    * A two-signal attack: tamper with `signal`, then repair one constraint that mentions it by solving that
-   * constraint for a second signal `partner` (picked among the constraint's signals by `pick`). This is what a
-   * prover who satisfies the most obvious equation would do; the remaining constraints must still catch it.
-   * Undefined when the tamper changes nothing or the chosen constraint cannot be solved for the partner
-   * (the partner is squared, or multiplies a zero).
+   * constraint for a second signal. This is what a prover who satisfies the most obvious equation would do; the
+   * remaining constraints must still catch it. The (constraint, partner) pair is picked by `pick` among those
+   * where the partner occurs linearly (in exactly one of A, B, C), so the constraint can be solved for it.
+   * Undefined when the tamper changes nothing, no such pair exists, or the solution needs a division by zero.
    */
-  compensated(signal: WitnessSignal, t: Tamper, pickConstraint: number, pickPartner: number): (MutationResult & { partner: number }) | undefined {
+  compensated(signal: WitnessSignal, t: Tamper, pick: number): (MutationResult & { partner: number }) | undefined {
     const w = this.tampered(signal, t);
-    const uses = this.usesOf(signal.index);
-    if (!w || uses.length === 0) return undefined;
-    const id = uses[pickConstraint % uses.length];
+    if (!w) return undefined;
+    const candidates: [number, number][] = [];
+    for (const id of this.usesOf(signal.index)) {
+      const [A, B, C] = this.r1cs.constraints[id];
+      for (const p of new Set([...A.keys(), ...B.keys(), ...C.keys()])) {
+        if (p !== 0 && p !== signal.index && Number(A.has(p)) + Number(B.has(p)) + Number(C.has(p)) === 1) candidates.push([id, p]);
+      }
+    }
+    if (candidates.length === 0) return undefined;
+    const [id, p] = candidates[pick % candidates.length];
     const [A, B, C] = this.r1cs.constraints[id];
-    const others = [...new Set([...A.keys(), ...B.keys(), ...C.keys()])].filter((i) => i !== 0 && i !== signal.index);
-    if (others.length === 0) return undefined;
-    const p = others[pickPartner % others.length];
     const dot = (lc: Map<number, bigint>) => {
       let acc = 0n;
       for (const [i, a] of lc) acc += a * w[i];
       return mod(acc);
     };
     const [a, b, c] = [dot(A), dot(B), dot(C)];
-    const inA = A.has(p);
-    const inB = B.has(p);
-    const inC = C.has(p);
-    // Solve A·B = C for the change d of w[p], where p occurs in exactly one of A, B, C (linearly).
+    // Solve A·B = C for the change d of w[p].
     let d: bigint | undefined;
-    if (inC && !inA && !inB) d = mod((a * b - c) * inverse(C.get(p)!));
-    else if (inA && !inB && !inC && b !== 0n) d = mod((c * inverse(b) - a) * inverse(A.get(p)!));
-    else if (inB && !inA && !inC && a !== 0n) d = mod((c * inverse(a) - b) * inverse(B.get(p)!));
+    if (C.has(p)) d = mod((a * b - c) * inverse(C.get(p)!));
+    else if (A.has(p) && b !== 0n) d = mod((c * inverse(b) - a) * inverse(A.get(p)!));
+    else if (B.has(p) && a !== 0n) d = mod((c * inverse(a) - b) * inverse(B.get(p)!));
     if (d === undefined || d === 0n) return undefined;
     w[p] = mod(w[p] + d);
-    const violated = this.violated(w, new Set([...uses, ...this.usesOf(p)]));
+    const violated = this.violated(w, new Set([...this.usesOf(signal.index), ...this.usesOf(p)]));
     const base = { signal, tamper: t, partner: p };
     if (violated !== undefined) return { ...base, outcome: 'caught', violated };
     return { ...base, outcome: this.outcome([signal.index, p]) };

@@ -260,6 +260,7 @@ function tableOne(program: Program, e: Expr, eExp: number, g: TableGrid, values:
     const signed = qlo < 0n;
     const b = Math.max(1, signed ? signedWidth(qlo, qhi) : bitLength(qhi));
     [, rem, idx] = program.apply(requantSplit, { k: K, b, signed, relu: signed }, [shifted], node);
+    if (K === 0) rem = Expr.constant(0n); // no remainder bits: the remainder is 0, so no product below
   }
   if (qhi > top) idx = minOf(program, idx, Expr.constant(top), node);
   const [ilo, ihi] = program.bounds(idx);

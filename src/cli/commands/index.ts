@@ -20,6 +20,7 @@ const commands: [string[], () => Promise<CommandModule>][] = [
   [['calibrate'], () => import('./calibrate.ts')],
   [['quantize'], () => import('./quantize.ts')],
   [['audit'], () => import('./audit.ts')],
+  [['worker', 'status'], () => import('./fleet.ts')],
 ];
 
 /** Registers the command named in argv (or all of them, for help and unknown names). */

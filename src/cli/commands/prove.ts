@@ -42,6 +42,8 @@ interface ProveCliOptions {
   workers?: number;
   raw?: boolean;
   json?: boolean;
+  queue?: string;
+  detach?: boolean;
 }
 
 async function proveOne(dir: string, o: ProveCliOptions, r: Reporter): Promise<void> {
@@ -95,10 +97,14 @@ export function register(program: Command): void {
     .option('--workers <n>', 'worker threads for --inputs (default: one per core)', positiveInt)
     .option('--raw', 'input values are circuit integers already (no quantization)')
     .option('--json', 'JSON lines on stdout')
+    .option('--queue <url>', 'with --inputs: enqueue on this Redis (redis://host:port/db) for `zkml worker` processes (docs/fleet.md)')
+    .option('--detach', 'with --queue: enqueue, print the batch id and return (see `zkml status`)')
     .action(async (dir: string, o: ProveCliOptions, cmd: Command) => {
       if (Boolean(o.input) === Boolean(o.inputs)) cmd.error('error: give exactly one of --input <file> and --inputs <folder|file.jsonl>', { exitCode: 2 });
+      if ((o.queue && !o.inputs) || (o.detach && !o.queue)) cmd.error('error: --queue needs --inputs, and --detach needs --queue', { exitCode: 2 });
       const r = makeReporter(Boolean(o.json));
-      if (o.input) await proveOne(dir, o, r);
+      if (o.queue) await (await import('./prove-queue.ts')).proveQueued(dir, o as ProveCliOptions & { inputs: string; queue: string }, r);
+      else if (o.input) await proveOne(dir, o, r);
       else await proveMany(dir, o, r);
     });
 }
