@@ -50,6 +50,8 @@ component main = Outs(${n});
     ...base,
     // Distinct per N: every build is registered in the same registry under its model id.
     model: { ...base.model, path: `outs-${n}`, sha256: sha256Hex(source) },
+    modelId: String(n),
+    commitments: { ...base.commitments, modelId: String(n) },
     outputs: [{ ...base.outputs[0], shape: [1, n] }],
     publicSignals: Array.from({ length: n }, (_, index) => ({ kind: 'output' as const, tensor: base.outputs[0].name, index })),
     constraints: r.constraints,

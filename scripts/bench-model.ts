@@ -32,6 +32,8 @@ interface Job {
   proofs?: number;
   mnist?: { dir: string; count: number; divide: number };
   skipChain?: boolean;
+  /** No circuit: constraint count from the cost model, accuracy from the reference executor (models circom cannot compile here). */
+  analysisOnly?: boolean;
 }
 
 const job: Job = JSON.parse(process.argv[2]);
@@ -44,7 +46,41 @@ const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
 
 const work = mkdtempSync(join(tmpdir(), `zkml-bench-${job.name}-`));
 const dir = join(work, 'build');
+async function accuracyOf(program: import('../src/compiler/program.ts').Program, input: { name: string; shape: number[]; encoding: { scale: number; zeroPoint: number } }, out: { name: string; encoding: { scale: number } }) {
+  const set = loadMnist(job.mnist!.dir, job.mnist!.count);
+  const f = await FloatModel.load(job.model);
+  let agree = 0;
+  let maxAbsError = 0;
+  let okF = 0;
+  let okQ = 0;
+  for (let i = 0; i < set.images.length; i++) {
+    const data = Array.from(set.images[i], (p) => p / job.mnist!.divide);
+    const [o] = await f.run([{ name: input.name, dims: input.shape, data }]);
+    const ints = data.map((x) => quantizeValue(x, input as never));
+    const q = program.execute(new Map([[input.name, ints]])).outputs.get(out.name)!.map((v) => Number(v) * out.encoding.scale);
+    if (argmax(q) === argmax(o.data)) agree++;
+    if (argmax(o.data) === set.labels[i]) okF++;
+    if (argmax(q) === set.labels[i]) okQ++;
+    maxAbsError = Math.max(maxAbsError, ...q.map((v, j) => Math.abs(v - o.data[j])));
+  }
+  const count = set.images.length;
+  return { images: count, agreement: agree / count, maxAbsError, labelAccuracyFloat: okF / count, labelAccuracyQuantized: okQ / count };
+}
+
 try {
+  if (job.analysisOnly) {
+    const t = performance.now();
+    const a = analyze(job.model, { inputVisibility: 'hashed', ...job.options });
+    const constraints = [...a.lowered.program.costByNode().values()].reduce((x, y) => x + y, 0);
+    const plain = analyze(job.model, { ...job.options, inputVisibility: 'private', outputVisibility: 'public', singleSignal: false });
+    const spec = plain.lowered.inputs[0];
+    const input = { name: spec.name, shape: spec.shape, encoding: { scale: 2 ** -spec.exp, zeroPoint: 0 } };
+    const out = { name: plain.lowered.outputs[0].name, encoding: { scale: 2 ** -plain.lowered.outputs[0].exp } };
+    const accuracy = job.mnist ? await accuracyOf(plain.lowered.program, input, out) : undefined;
+    const layers = [...a.lowered.program.costByNode()].map(([node, c]) => ({ node, op: a.graph.nodes.find((n) => n.name === node)?.opType ?? (node.includes('range check') ? 'RangeCheck' : 'Commitment'), constraints: c }));
+    console.log(JSON.stringify({ name: job.name, analysisOnly: true, constraints, layers, analyzeMs: performance.now() - t, accuracy, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
+    process.exit(0);
+  }
   const [manifest, compileMs] = await time(() => compile(job.model, dir, job.options));
   const [setupInfo, setupMs] = await time(() => setup(dir));
 
@@ -78,30 +114,10 @@ try {
     await d.chain.close();
   }
 
-  let accuracy: { images: number; agreement: number; maxAbsError: number; labelAccuracyFloat: number; labelAccuracyQuantized: number } | undefined;
+  let accuracy: Awaited<ReturnType<typeof accuracyOf>> | undefined;
   if (job.mnist) {
-    const { lowered, tensorOutputs } = analyze(job.model, { ...analyzeOptionsOf(manifest), inputVisibility: 'private', outputVisibility: 'public', singleSignal: false });
-    void tensorOutputs;
-    const set = loadMnist(job.mnist.dir, job.mnist.count);
-    const f = await FloatModel.load(job.model);
-    const input = manifest.inputs[0];
-    const out = manifest.outputs[0];
-    let agree = 0;
-    let maxAbsError = 0;
-    let okF = 0;
-    let okQ = 0;
-    for (let i = 0; i < set.images.length; i++) {
-      const data = Array.from(set.images[i], (p) => p / job.mnist!.divide);
-      const [o] = await f.run([{ name: input.name, dims: input.shape, data }]);
-      const ints = data.map((x) => quantizeValue(x, input));
-      const q = lowered.program.execute(new Map([[input.name, ints]])).outputs.get(out.name)!.map((v) => Number(v) * out.encoding.scale);
-      if (argmax(q) === argmax(o.data)) agree++;
-      if (argmax(o.data) === set.labels[i]) okF++;
-      if (argmax(q) === set.labels[i]) okQ++;
-      maxAbsError = Math.max(maxAbsError, ...q.map((v, j) => Math.abs(v - o.data[j])));
-    }
-    const count = set.images.length;
-    accuracy = { images: count, agreement: agree / count, maxAbsError, labelAccuracyFloat: okF / count, labelAccuracyQuantized: okQ / count };
+    const { lowered } = analyze(job.model, { ...analyzeOptionsOf(manifest), inputVisibility: 'private', outputVisibility: 'public', singleSignal: false });
+    accuracy = await accuracyOf(lowered.program, manifest.inputs[0], manifest.outputs[0]);
   }
 
   console.log(

@@ -1,6 +1,6 @@
 /**
  * The numbers SECURITY.md quotes, produced by the soundness suites themselves: runs test/mutation.test.ts,
- * test/fuzz.test.ts, test/fuzz-artifacts.test.ts and test/audit.test.ts (the same files `npm test` runs), reads
+ * test/fuzz.test.ts, test/fuzz-artifacts.test.ts, test/audit.test.ts and test/interval.test.ts (the same files `npm test` runs), reads
  * the `# zkml-count {...}` diagnostics each test prints (test/helpers/counts.ts), and prints the totals with the
  * date and the command, ready to paste. It also measures the gap between the proven integer program and the
  * float model (onnxruntime) on the fixtures, the ezkl MLPs and MNIST test images, with the default quantization.
@@ -14,7 +14,7 @@ import { run as runModel } from '../src/run.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 
 const ROOT = join(import.meta.dirname, '..');
-const FILES = ['test/mutation.test.ts', 'test/fuzz.test.ts', 'test/fuzz-artifacts.test.ts', 'test/audit.test.ts'];
+const FILES = ['test/mutation.test.ts', 'test/fuzz.test.ts', 'test/fuzz-artifacts.test.ts', 'test/audit.test.ts', 'test/interval.test.ts'];
 const args = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ...FILES];
 
 interface Tally {

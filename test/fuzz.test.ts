@@ -112,8 +112,8 @@ fuzzTest('fuzz: every prefix of two ONNX files loads or gives a ZkmlError; a fai
 fuzzTest('fuzz: the CLI refuses truncated models (each length class) with exit 1 and writes nothing', () => {
   const dir = tempDir('fuzz-cli');
   const full = readFileSync(join(FIXTURES, 'gemm_basic.onnx'));
-  // Empty, one byte, inside the first field, half, all but the last byte.
-  for (const n of [0, 1, 7, full.length >> 1, full.length - 1]) {
+  // Empty, inside the first field, half (every prefix is tried in-process by the test above).
+  for (const n of [0, 7, full.length >> 1]) {
     const model = join(dir, `cut${n}.onnx`);
     writeFileSync(model, full.subarray(0, n));
     const out = join(dir, `build${n}`);
@@ -337,7 +337,7 @@ test('fuzz: byte flips in the r1cs give a ZkmlError where crossCheck reads it', 
       writeFileSync(join(dir, 'circuit.r1cs'), bytes);
       await outcomeAsync(`r1cs with bytes ${JSON.stringify(changes)}`, async () => violatedConstraints(await loadR1cs(join(dir, 'circuit.r1cs')), witness));
     }),
-    { seed: SEED, numRuns: 100 },
+    { seed: SEED, numRuns: 40 },
   );
 });
 

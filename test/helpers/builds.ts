@@ -1,13 +1,13 @@
 /**
  * Compiled builds shared by the soundness suites (mutation, audit) and scripts/security-counts.ts: circom
  * takes seconds per model, and the same model compiled with the same options and the same compiler gives the
- * same circuit. A build is cached under the OS temp folder, keyed by the model's bytes, the options and a hash
+ * same circuit. A build is cached under the checkout's .cache/ (git-ignored; one cache per checkout, so two
+ * checkouts never share half-written builds), keyed by the model's bytes, the options and a hash
  * of every source the circuit depends on (the compiler's folders of src/, circuits/, package.json), so any
  * change to the compiler recompiles.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyze, analyzeOptionsOf, compile, type CompileOptions } from '../../src/compiler/compile.ts';
 import { crossCheck, type CrossCheck } from '../../src/compiler/crosscheck.ts';
@@ -41,7 +41,7 @@ function compilerVersion(): string {
 /** Compiles `model` with `opts` into a cached build folder (or reuses it); returns the folder. */
 export async function cachedBuild(model: string, opts: CompileOptions = {}): Promise<string> {
   const key = createHash('sha256').update(compilerVersion()).update(readFileSync(model)).update(JSON.stringify(opts)).digest('hex').slice(0, 24);
-  const dir = join(tmpdir(), 'zkml-test-builds', key);
+  const dir = join(ROOT, '.cache', 'test-builds', key);
   if (!existsSync(join(dir, 'manifest.json'))) await compile(model, dir, opts);
   return dir;
 }
