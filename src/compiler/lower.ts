@@ -6,7 +6,7 @@ import { FINAL_ACTIVATIONS } from '../ops/softmax.ts';
 import type { QuantOptions } from '../quantize/options.ts';
 import { toFixed } from '../quantize/fixed.ts';
 import { Program } from './program.ts';
-import { range } from '../gadgets/range.ts';
+import { range, rangeBits } from '../gadgets/range.ts';
 import { INT_RANGES } from '../quantize/int8.ts';
 import { refuseScaledInputs } from '../ops/common.ts';
 import { ZkmlError } from '../util/errors.ts';
@@ -63,7 +63,11 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
     const exp = intType ? 0 : inputExp;
     const [lo, hi] = intType ? INT_RANGES[intType] : [toFixed(opts.inputRange[0], inputExp, where), toFixed(opts.inputRange[1], inputExp, where)];
     if (lo > hi) throw new ZkmlError(`--input-range [${opts.inputRange}] is empty`, 'E_OPTION', where);
-    const exprs = program.addInput(input.name, input.shape, lo, hi);
+    // A range check of b bits admits [lo, lo + 2^b), not just [lo, hi]: the interval analysis must assume
+    // what the circuit admits (a dishonest prover is bound only by the check), or a bound near the field's
+    // limit could be exceeded by an admitted input and wrap around.
+    const admittedHi = opts.checkInputs ? lo + (1n << BigInt(rangeBits({ lo, hi }))) - 1n : hi;
+    const exprs = program.addInput(input.name, input.shape, lo, admittedHi);
     if (opts.checkInputs) {
       exprs.forEach((e) => program.apply(range, { lo, hi }, [e], `${input.name} (range check)`));
     }
