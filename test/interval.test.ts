@@ -112,10 +112,11 @@ test('interval: an input range whose range check itself would pass 2^250 is refu
 test(
   'interval: inputs at the edge of their range check cannot make a product wrap around the field',
   async () => {
-    // y = a·b·c with a, b, c in [-2^83, 2^83]: |y| <= 2^249 by interval analysis, so it compiles. The range check
-    // of x - lo has b = 85 bits, so a prover who builds the witness without zkml's input checks may use
-    // x = 3·2^83 - 1 > hi; the integer product, ~2^253.7, exceeds p and the public output is its residue: a value
-    // (~2^251) that no input in the declared range gives. Either compilation or that witness must fail.
+    // y = a·b·c with a, b, c in [-2^83, 2^83]: |y| <= 2^249 from the declared range. The range check of
+    // x - lo has b = 85 bits, so a prover who builds the witness without zkml's input checks may use
+    // x = 3·2^83 - 1 > hi, whose product, ~2^253.7, exceeds p: the public output would be its residue (~2^251), a
+    // value no input in the declared range gives. Bounded by what the check admits, the analysis refuses the
+    // model at compile time; were it compiled, that witness would have to violate a constraint.
     const dir = tempDir('interval');
     const vi = (n: string) => b.valueInfo(n, [1, 1]);
     const model = join(dir, 'product3.onnx');

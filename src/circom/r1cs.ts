@@ -31,7 +31,14 @@ export async function loadR1cs(path: string): Promise<R1cs> {
   } catch (err) {
     throw new ZkmlError(`not a readable r1cs file (${(err as Error).message})`, 'E_ARTIFACT', path);
   }
-  const lc = (o: Record<string, bigint>): LinearCombination => new Map(Object.entries(o).map(([k, v]) => [Number(k), v]));
+  const lc = (o: Record<string, bigint>): LinearCombination =>
+    new Map(
+      Object.entries(o).map(([k, v]) => {
+        const wire = Number(k);
+        if (!(wire < raw.nVars)) throw new ZkmlError(`a constraint names wire ${wire}; the file has ${raw.nVars} wires`, 'E_ARTIFACT', path);
+        return [wire, v];
+      }),
+    );
   return {
     nWires: raw.nVars,
     nOutputs: raw.nOutputs,

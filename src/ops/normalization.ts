@@ -7,6 +7,9 @@ import { ZkmlError } from '../util/errors.ts';
 
 /** Per-channel y = a·x + b of BatchNormalization (inference): a = γ/√(σ²+ε), b = β − μ·a. */
 export function batchNormAffine(scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, epsilon: number): { a: number[]; b: number[] } {
+  variance.data.forEach((v, c) => {
+    if (!(v + epsilon > 0)) throw new ZkmlError(`BatchNormalization variance of channel ${c} is ${v} (with epsilon ${epsilon}): not positive`, 'E_BAD_TENSOR', 'BatchNormalization');
+  });
   const a = scale.data.map((g, c) => g / Math.sqrt(variance.data[c] + epsilon));
   const b = bias.data.map((beta, c) => beta - mean.data[c] * a[c]);
   return { a, b };
