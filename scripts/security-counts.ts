@@ -41,7 +41,7 @@ const summary = (key: string) => Number(lines.map((l) => new RegExp(`^# ${key} (
 const out: string[] = [];
 out.push(`zkml security counts, ${started.toISOString().slice(0, 10)}`);
 out.push(`command: node ${args.join(' ')}   (via: npx tsx scripts/security-counts.ts)`);
-out.push(`tests: ${summary('tests')} run, ${summary('pass')} passed, ${summary('fail')} failed, ${summary('todo')} todo (known bugs outside these suites' files), ${Math.round((Date.now() - started.getTime()) / 1000)} s`);
+out.push(`tests: ${summary('tests')} run, ${summary('pass')} passed, ${summary('fail')} failed, ${summary('todo')} todo (known open bugs), ${Math.round((Date.now() - started.getTime()) / 1000)} s`);
 
 const mutation = counts.filter((c): c is Extract<Count, { suite: 'mutation' }> => c.suite === 'mutation');
 const byClass = new Map<string, Tally>();
