@@ -11,9 +11,12 @@ import { join } from 'node:path';
 import { audit } from '../src/audit/audit.ts';
 import { compileCircom } from '../src/circom/compile.ts';
 import { cachedBuilds } from './helpers/builds.ts';
-import { requireShared, SHARED_MODELS, tempDir } from './helpers/models.ts';
+import { requireShared, SHARED_MODELS } from './helpers/models.ts';
+import { scratchDirs } from './helpers/scratch.ts';
 import { zkml } from './helpers/cli.ts';
 import { report } from './helpers/counts.ts';
+
+const tempDir = scratchDirs();
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const EZKL = join(SHARED_MODELS, 'ezkl-examples');

@@ -18,8 +18,10 @@ import { FIELD_P } from '../src/io/output.ts';
 import { releaseCurve } from '../src/util/snark.ts';
 import { ZkmlError } from '../src/util/errors.ts';
 import { makeTinyBuild } from './helpers/tiny-build.ts';
-import { tempDir } from './helpers/models.ts';
+import { scratchDirs } from './helpers/scratch.ts';
 import { report } from './helpers/counts.ts';
+
+const tempDir = scratchDirs();
 
 // Generated ptau files are kept between runs (git-ignored), as test/setup.test.ts does.
 process.env.ZKML_CACHE ??= join(import.meta.dirname, '..', '.cache', 'test');

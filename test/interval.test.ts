@@ -22,8 +22,10 @@ import { loadR1cs, violatedConstraints } from '../src/circom/r1cs.ts';
 import { loadSymbols } from '../src/circom/sym.ts';
 import { fieldToSigned } from '../src/io/output.ts';
 import { zkml } from './helpers/cli.ts';
-import { tempDir } from './helpers/models.ts';
+import { scratchDirs } from './helpers/scratch.ts';
 import * as b from '../fixtures/onnx-builder.ts';
+
+const tempDir = scratchDirs();
 
 /**
  * x[1,4] → Gemm (weights ±1, signs alternating by column) → Relu → y[1,2]. With the default 9 weight bits,

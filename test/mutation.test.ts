@@ -20,8 +20,10 @@ import { loadSymbols } from '../src/circom/sym.ts';
 import { Program } from '../src/compiler/program.ts';
 import { witnessedBuild } from './helpers/builds.ts';
 import { MUTATION_SEED, signalArb, tamperArb, writeProductModel } from './helpers/mutation.ts';
-import { tempDir } from './helpers/models.ts';
+import { scratchDirs } from './helpers/scratch.ts';
 import { report } from './helpers/counts.ts';
+
+const tempDir = scratchDirs();
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const json = (p: string) => JSON.parse(readFileSync(p, 'utf8'));

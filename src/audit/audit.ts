@@ -10,7 +10,9 @@
  *   constraint. Signals left undetermined are reported with where they occur, e.g. only in linear
  *   constraints (each shared with another free signal, so the pair can move together).
  * - the r1cs is the one the manifest describes (its sha256), so the audit speaks about the build in use.
- * Any finding makes the command exit non-zero.
+ * Where circom --O2 eliminated private inputs, the signals computed from them cannot be shown determined from
+ * this r1cs alone; the same circuit source is then compiled again with its inputs kept and analysed instead
+ * (recheckWithInputsKept), and the report says so. Any finding makes the command exit non-zero.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,7 +57,7 @@ export interface AuditReport {
   notes: string[];
 }
 
-/** Which signals the build's r1cs and sym are, with or without a manifest (a hand-written circuit has none). */
+/** Where the build's r1cs and sym are, with or without a manifest (a hand-written circuit has none). */
 function locate(dir: string): { r1cs: string; sym?: string; manifest?: Manifest } {
   if (!existsSync(dir)) throw new ZkmlError('no such folder', 'E_NO_FILE', dir);
   if (existsSync(join(dir, 'manifest.json'))) {
@@ -186,21 +188,12 @@ async function recheckWithInputsKept(dir: string, manifest: Manifest): Promise<b
   }
 }
 
-/** A damaged r1cs can name wires that do not exist: refuse it rather than reason about it. */
-function checkWires(r1cs: R1cs, path: string): void {
-  r1cs.constraints.forEach((c, i) => {
-    for (const lc of c) for (const w of lc.keys()) {
-      if (!Number.isInteger(w) || w < 0 || w >= r1cs.nWires) throw new ZkmlError(`constraint ${i} refers to wire ${w}, but the circuit has ${r1cs.nWires}: the file is damaged`, 'E_ARTIFACT', path);
-    }
-  });
-}
-
 /** Audits the build in `dir` (a `zkml compile` folder, or any folder with one .r1cs and its .sym). */
 export async function audit(dir: string): Promise<AuditReport> {
   const where = locate(dir);
   if (!existsSync(where.r1cs)) throw new ZkmlError('the build has no r1cs file', 'E_ARTIFACT', where.r1cs);
+  // loadR1cs refuses a damaged file, including constraints that name wires the file does not have.
   const r1cs = await loadR1cs(where.r1cs);
-  checkWires(r1cs, where.r1cs);
   const names = new Map<number, string>();
   if (where.sym) for (const [n, i] of loadSymbols(where.sym)) if (i >= 0 && !names.has(i)) names.set(i, n);
   const { inputs, eliminated } = await inputWires(where.r1cs, r1cs);
