@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readResultJson } from '../io/result-file.ts';
 import { join } from 'node:path';
 import { Interface } from 'ethers';
 import { FIELD_P } from '../io/output.ts';
@@ -82,19 +82,11 @@ export function toVerifyProofArgs(proof: unknown, publicSignals: unknown, source
   };
 }
 
-function readJson(path: string): unknown {
-  if (!existsSync(path)) throw new ZkmlError('missing: expected the output of zkml prove', 'E_PROOF_FORMAT', path);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ZkmlError(`not valid JSON (${(err as Error).message})`, 'E_PROOF_FORMAT', path);
-  }
-}
 
 /** Reads `<out>/proof.json` and `<out>/public.json` (what zkml prove writes) into verifyProof arguments. */
 export function readProofArgs(out: string): VerifyProofArgs {
   const source = { proof: join(out, RESULT_FILES.proof), public: join(out, RESULT_FILES.public) };
-  return toVerifyProofArgs(readJson(source.proof), readJson(source.public), source);
+  return toVerifyProofArgs(readResultJson(source.proof), readResultJson(source.public), source);
 }
 
 /** Raw calldata (selector + ABI-encoded arguments) of verifyProof, for eth_call or a wallet. */

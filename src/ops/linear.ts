@@ -38,7 +38,8 @@ function biasAt(ctx: Parameters<NonNullable<OpDef['lower']>>[0], c: Tensor | und
   return quantizeTensor(scaled, exp, ctx.where);
 }
 
-function matmulShape(a: number[], b: number[], where: string): number[] {
+/** Output shape of MatMul (numpy semantics: 1-D operands promoted, batch dimensions broadcast). */
+export function matmulShape(a: number[], b: number[], where: string): number[] {
   const A = a.length === 1 ? [1, a[0]] : a;
   const B = b.length === 1 ? [b[0], 1] : b;
   const K = A[A.length - 1];

@@ -1,3 +1,4 @@
+import { matmulShape } from './linear.ts';
 import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
 import { isConst } from './common.ts';
 import { attrFloat, attrInt } from '../onnx/graph.ts';
@@ -192,17 +193,6 @@ const dequantizeLinear: OpDef = {
 // ---------------------------------------------------------------------------------------------------------------
 // MatMul family
 
-function matmulShape(a: number[], b: number[], where: string): number[] {
-  const A = a.length === 1 ? [1, a[0]] : a;
-  const B = b.length === 1 ? [b[0], 1] : b;
-  const K = A[A.length - 1];
-  if (B[B.length - 2] !== K) throw new ZkmlError(`inner dimensions differ: [${a}] x [${b}]`, 'E_SHAPE', where);
-  const batch = broadcastShapes(A.slice(0, -2), B.slice(0, -2), where);
-  const out = [...batch, A[A.length - 2], B[B.length - 1]];
-  if (a.length === 1) out.splice(out.length - 2, 1);
-  if (b.length === 1) out.splice(out.length - 1, 1);
-  return out;
-}
 
 /**
  * Σ_k (a[.., m, k] - za(m))·(b[.., k, n] - zb(n)) with b constant, batch dimensions broadcast: exact integer

@@ -2,6 +2,7 @@
  * `zkml verify`, off-chain: checks proof.json + public.json against the build's verification key with snarkjs,
  * for one result folder or for every result of a batch output folder.
  */
+import { readResultJson } from '../io/result-file.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Groth16Proof } from 'snarkjs';
@@ -40,14 +41,6 @@ export interface VerifyResult {
   failedInputs: BatchError[];
 }
 
-function readJson(path: string): unknown {
-  if (!existsSync(path)) throw new ZkmlError('missing: expected the output of zkml prove', 'E_PROOF_FORMAT', path);
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ZkmlError(`not valid JSON (${(err as Error).message})`, 'E_PROOF_FORMAT', path);
-  }
-}
 
 const isDecimal = (v: unknown): v is string => typeof v === 'string' && /^[0-9]{1,78}$/.test(v);
 const isPoint = (v: unknown, isCoord: (c: unknown) => boolean) => Array.isArray(v) && (v.length === 2 || v.length === 3) && v.every(isCoord);
@@ -57,7 +50,7 @@ const describe = (v: unknown) => (JSON.stringify(v) ?? String(v)).slice(0, 80);
 /** Reads and shape-checks a result folder's proof.json and public.json. */
 function readProofFiles(folder: string, manifest: Manifest): { proof: Groth16Proof; publicSignals: string[] } {
   const proofPath = join(folder, RESULT_FILES.proof);
-  const proof = readJson(proofPath) as Record<string, unknown>;
+  const proof = readResultJson(proofPath) as Record<string, unknown>;
   if (typeof proof !== 'object' || proof === null || Array.isArray(proof)) throw new ZkmlError(`expected a Groth16 proof object, got ${describe(proof)}`, 'E_PROOF_FORMAT', proofPath);
   if (proof.protocol !== undefined && proof.protocol !== 'groth16') throw new ZkmlError(`protocol is ${describe(proof.protocol)}, expected "groth16"`, 'E_PROOF_FORMAT', proofPath);
   if (proof.curve !== undefined && proof.curve !== 'bn128') throw new ZkmlError(`curve is ${describe(proof.curve)}, expected "bn128"`, 'E_PROOF_FORMAT', proofPath);
@@ -69,7 +62,7 @@ function readProofFiles(folder: string, manifest: Manifest): { proof: Groth16Pro
     if (!isPoint(proof[key], isCoord)) throw new ZkmlError(`${key} must be ${what}; got ${describe(proof[key])}`, 'E_PROOF_FORMAT', proofPath);
   }
   const publicPath = join(folder, RESULT_FILES.public);
-  const publicSignals = readJson(publicPath);
+  const publicSignals = readResultJson(publicPath);
   const expected = manifest.publicSignals.length;
   if (!Array.isArray(publicSignals) || publicSignals.length !== expected || !publicSignals.every(isDecimal)) {
     throw new ZkmlError(`expected an array of ${expected} decimal strings (this build's public signals), got ${describe(publicSignals)}`, 'E_PROOF_FORMAT', publicPath);
