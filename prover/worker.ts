@@ -16,6 +16,8 @@ export interface BuildRef {
   dir: string;
   wasmSha256: string;
   zkeySha256: string;
+  /** Builds with private parameter signals (--param-visibility hashed|private): params.json's hash. */
+  paramsSha256?: string;
 }
 
 /**
@@ -121,10 +123,13 @@ export function readVerified(path: string, expectedSha256: string, fix: string):
 }
 
 /** The build's wasm and zkey, refused unless they are the ones its manifest records. */
-export function readArtifacts(build: BuildRef): { wasm: Buffer; zkey: Buffer } {
+export function readArtifacts(build: BuildRef): { wasm: Buffer; zkey: Buffer; params: Record<string, string[]> } {
   return {
     wasm: readVerified(join(build.dir, 'circuit_js', 'circuit.wasm'), build.wasmSha256, 'recompile with zkml compile'),
     zkey: readVerified(join(build.dir, 'circuit.zkey'), build.zkeySha256, 'rerun zkml setup'),
+    // The model's weights as the circuit's private parameter signals: witness data, read from the build
+    // folder on the proving host, never sent with a job.
+    params: build.paramsSha256 ? JSON.parse(readVerified(join(build.dir, 'params.json'), build.paramsSha256, 'recompile with zkml compile').toString('utf8')) : {},
   };
 }
 
@@ -134,7 +139,7 @@ interface WitnessCalculator {
 
 interface LoadedBuild {
   key: string;
-  ready: Promise<{ wc: WitnessCalculator; zkey: Buffer }>;
+  ready: Promise<{ wc: WitnessCalculator; zkey: Buffer; params: Record<string, string[]> }>;
 }
 
 /** One entry per build folder; a changed wasm or zkey (new hashes) replaces the entry. */
@@ -162,12 +167,12 @@ async function loadWitnessCalculator(dir: string, wasm: Buffer): Promise<Witness
 
 function loadBuild(build: BuildRef) {
   const dir = resolve(build.dir);
-  const key = `${build.wasmSha256}:${build.zkeySha256}`;
+  const key = `${build.wasmSha256}:${build.zkeySha256}:${build.paramsSha256 ?? ''}`;
   let entry = loaded.get(dir);
   if (!entry || entry.key !== key) {
     const ready = (async () => {
-      const { wasm, zkey } = readArtifacts(build);
-      return { wc: await loadWitnessCalculator(dir, wasm), zkey };
+      const { wasm, zkey, params } = readArtifacts(build);
+      return { wc: await loadWitnessCalculator(dir, wasm), zkey, params };
     })();
     entry = { key, ready };
     loaded.set(dir, entry);
@@ -179,11 +184,11 @@ function loadBuild(build: BuildRef) {
 
 /** Witness and Groth16 proof for one encoded input. Throws ZkmlError for inputs the circuit rejects. */
 export async function proveInput(task: ProveTask): Promise<ProveOutput> {
-  const [snarkjs, { wc, zkey }] = await Promise.all([loadSnarkjs(), loadBuild(task.build)]);
+  const [snarkjs, { wc, zkey, params }] = await Promise.all([loadSnarkjs(), loadBuild(task.build)]);
   const t0 = performance.now();
   let witness: Uint8Array;
   try {
-    witness = await wc.calculateWTNSBin(task.input, true);
+    witness = await wc.calculateWTNSBin({ ...task.input, ...params }, true);
   } catch (err) {
     // circom's messages ("Assert Failed. Error in template …", "Not enough values for input signal …") are
     // the useful part; drop the wasm stack.

@@ -20,6 +20,19 @@ export { toVerifyProofArgs, readProofArgs, verifyProofCalldata } from './chain/c
 export { connect, type Chain, type ChainOptions } from './chain/provider.ts';
 export { deploy, type DeployOptions, type DeployResult } from './chain/deploy.ts';
 export { verifyOnchain, type VerifyOnchainOptions, type OnchainVerification } from './chain/verify-onchain.ts';
+export {
+  deploySingleSignalVerifier,
+  singleSignalClaim,
+  singleSignalArtifact,
+  deployPoseidon,
+  poseidonCreationCode,
+  poseidonInterface,
+  MAX_POSEIDON_INPUTS,
+  type SingleSignalDeployment,
+  type SingleSignalDeployOptions,
+  type SingleSignalClaim,
+  type PoseidonContracts,
+} from './chain/poseidon-contract.ts';
 export { recomputeDigests, type Digests } from './commit/commitments.ts';
 export { readManifest, buildPaths, type Manifest, type TensorSpec } from './manifest.ts';
 export { encodeInputs, readInputFile } from './io/input.ts';

@@ -34,7 +34,7 @@ export interface TensorSpec {
 /** One public signal, in the order snarkjs puts them in public.json (circuit outputs first, then public inputs). */
 export interface PublicSignal {
   /** A tensor element, or a Poseidon digest (see `commitments`). */
-  kind: 'output' | 'input' | 'outputDigest' | 'inputDigest' | 'commitment';
+  kind: 'output' | 'input' | 'outputDigest' | 'inputDigest' | 'commitment' | 'modelId';
   tensor: string;
   /** Flat (row-major) index into the tensor. */
   index: number;
@@ -79,7 +79,16 @@ export interface Manifest {
   constraints: number;
   layers: LayerCost[];
   quantization: { scale: number; inputScale: number; weightBits: number; inputRange: [number, number]; checkInputs: boolean };
-  circuit: { circom: string; r1cs: string; wasm: string; sym: string; r1csSha256: string; wasmSha256: string };
+  circuit: {
+    circom: string;
+    r1cs: string;
+    wasm: string;
+    sym: string;
+    r1csSha256: string;
+    wasmSha256: string;
+    /** params.json (private parameter signals' values, the prover's secret): with --param-visibility hashed|private. */
+    paramsSha256?: string;
+  };
   setup?: SetupInfo;
   deployments?: Record<string, { chainId: string; verifier: string; registry?: string; rpcUrl?: string; deployedAt: string }>;
 }

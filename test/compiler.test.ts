@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { compileAndCheck, tolerance, maxAbsDiff } from './helpers/models.ts';
 import { violatedConstraints } from '../src/circom/r1cs.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
+import { layoutCircuit } from '../src/compiler/layout.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -63,7 +64,7 @@ for (const [name, inputRange] of MODELS) {
       ];
       let tampered = 0;
       for (const [what, bits] of classes) {
-        const idx = bits.map((i) => r.check.symbols.get(`main.g${g}.bits[${i}]`)!).find((x) => x >= 0);
+        const idx = bits.map((i) => r.check.symbols.get(`main.${layoutCircuit(r.program).componentOf[g]}.bits[${i}]`)!).find((x) => x >= 0);
         if (idx === undefined) continue;
         const w = r.check.witness.slice();
         w[idx] = 1n - w[idx];

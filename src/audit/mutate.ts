@@ -19,6 +19,7 @@
  */
 import { inputPorts } from '../gadgets/gadget.ts';
 import type { Program } from '../compiler/program.ts';
+import { layoutCircuit } from '../compiler/layout.ts';
 import type { R1cs } from '../circom/r1cs.ts';
 import { FIELD_P } from '../io/output.ts';
 import { ZkmlError } from '../util/errors.ts';
@@ -50,7 +51,7 @@ export type SignalClass =
 export interface WitnessSignal {
   /** Index into the witness (0 is the constant 1 and is never listed). */
   index: number;
-  /** Signal name from the .sym file, e.g. `main.g3.bits[12]`. */
+  /** Signal name from the .sym file, e.g. `main.c3[0].bits[12]`. */
   name: string;
   cls: SignalClass;
   /** ONNX node of the gadget the signal belongs to, when it belongs to one. */
@@ -70,8 +71,8 @@ export interface MutationResult {
   violated?: number;
 }
 
-/** `main.g12.bits[3]` → gadget 12, signal `bits`, index 3; deeper names (a template's subcomponents) too. */
-const GADGET_SIGNAL = /^main\.g(\d+)\.([A-Za-z_]\w*)(?:\[(\d+)\])?(\..*)?$/;
+/** `main.c4[12].bits[3]` → component c4[12], signal `bits`, index 3; deeper names (a template's subcomponents) too. */
+const GADGET_SIGNAL = /^main\.(c\d+\[\d+\])\.([A-Za-z_]\w*)(?:\[(\d+)\])?(\..*)?$/;
 const INPUT_SIGNAL = /^main\.in\d+\[\d+\]$/;
 
 /** The class of one gadget signal, from the gadget's kind and parameters. */
@@ -110,13 +111,15 @@ export function classifySignals(program: Program, symbols: Map<string, number>, 
     const [[wire, coef]] = [...e.terms];
     return coef === 1n ? producer.get(wire) : undefined;
   };
+  const gadgetOf = new Map(layoutCircuit(program).componentOf.map((c, id) => [c, id]));
   const byIndex = new Map<number, WitnessSignal>();
   for (const [name, index] of symbols) {
     if (index <= 0 || byIndex.has(index)) continue;
     let cls: SignalClass = 'other';
     let node: string | undefined;
     const gadget = GADGET_SIGNAL.exec(name);
-    const g = gadget ? program.gadgets[Number(gadget[1])] : undefined;
+    const id = gadget ? gadgetOf.get(gadget[1]) : undefined;
+    const g = id === undefined ? undefined : program.gadgets[id];
     if (index <= r1cs.nOutputs) cls = 'output';
     else if (index <= publicEnd) cls = 'public input';
     else if (privateInputs ? privateInputs.has(index) : INPUT_SIGNAL.test(name)) cls = 'private input';

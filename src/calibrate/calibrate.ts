@@ -297,6 +297,7 @@ export async function calibrate(modelPath: string, samples: Sample[], opts: Cali
       weightBits: wb,
       inputScale: opts.inputScale,
       maxWeightExp: DEFAULT_QUANT.maxWeightExp,
+      paramVisibility: DEFAULT_QUANT.paramVisibility,
       inputRange: range.range,
       checkInputs,
     };

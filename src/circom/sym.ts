@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * The .sym file maps every signal name (e.g. `main.g12.bits[3]`) to its witness index; -1 means --O2
+ * The .sym file maps every signal name (e.g. `main.c4[12].bits[3]`) to its witness index; -1 means --O2
  * eliminated the signal (it equals a linear combination of others).
  */
 export function loadSymbols(path: string): Map<string, number> {

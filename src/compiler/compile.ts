@@ -16,6 +16,7 @@ import { applyVisibility, modelIdFromDigest, DEFAULT_VISIBILITY, type Commitment
 import type { ProgramOutput } from './program.ts';
 import { VERSION, DEPENDENCIES } from '../version.ts';
 import { ZkmlError } from '../util/errors.ts';
+import { loadPoseidon } from '../commit/poseidon.ts';
 import type { Graph } from '../onnx/graph.ts';
 
 export interface AnalyzeOptions extends Partial<QuantOptions> {
@@ -54,6 +55,7 @@ export function analyze(modelPath: string, opts: AnalyzeOptions = {}): Analysis 
     input: opts.inputVisibility ?? 'private',
     output: opts.outputVisibility ?? 'public',
     singleSignal: opts.singleSignal ?? false,
+    params: quant.paramVisibility,
   };
   // QDQ int8 groups become integer ops (onnx/qdq.ts); a float model passes through unchanged.
   const graph = rewriteQdq(foldBatchNorms(loadOnnx(modelPath)));
@@ -76,6 +78,7 @@ export function analyzeOptionsOf(m: Manifest): AnalyzeOptions {
     inputVisibility: m.visibility.input,
     outputVisibility: m.visibility.output,
     singleSignal: m.visibility.singleSignal,
+    paramVisibility: m.visibility.params ?? 'fixed',
   };
 }
 
@@ -118,6 +121,7 @@ function toolVersions(): Record<string, string> {
 export async function compile(modelPath: string, outDir: string, opts: CompileOptions = {}): Promise<Manifest> {
   const progress = opts.onProgress ?? (() => {});
   progress('load', { model: modelPath });
+  if (opts.paramVisibility === 'hashed') await loadPoseidon(); // the model id is a Poseidon digest of the weights
   const { graph, lowered, quant, visibility, commitments, publicInputs } = analyze(modelPath, {
     ...opts,
     inputVisibility: opts.inputVisibility ?? DEFAULT_VISIBILITY.input,
@@ -133,6 +137,9 @@ export async function compile(modelPath: string, outDir: string, opts: CompileOp
     const paths = buildPaths(staging);
     const main = emitCircom(program, { publicInputs, header: [`zkml ${VERSION}: ${basename(modelPath)} (sha256 ${graph.sha256})`] });
     writeFileSync(paths.circom, bundleCircom(main, [CIRCUITS_DIR, NODE_MODULES_DIR]));
+    // Private weights are witness data: the prover's secret, kept with the build (and hash-checked by it).
+    const params = program.params.length ? join(staging, 'params.json') : undefined;
+    if (params) writeFileSync(params, JSON.stringify(program.paramInputs()), { mode: 0o600 });
     progress('circom', { file: 'circuit.circom' });
     const result = await compileCircom(paths.circom, staging);
 
@@ -161,7 +168,7 @@ export async function compile(modelPath: string, outDir: string, opts: CompileOp
     const hashedOut = visibility.singleSignal || visibility.output === 'hashed';
     const inputs = lowered.inputs.map((io) => tensorSpec(io, hashedIn ? 'hashed' : publicInputs ? 'public' : 'private', quant.inputRange));
     const outputs = lowered.outputs.map((io) => tensorSpec(io, hashedOut ? 'hashed' : 'public'));
-    const digestKind = { commitment: 'commitment', outputDigest: 'outputDigest', inputDigest: 'inputDigest' } as const;
+    const digestKind = { commitment: 'commitment', outputDigest: 'outputDigest', inputDigest: 'inputDigest', modelId: 'modelId' } as const;
     const manifest: Manifest = {
       format: MANIFEST_FORMAT,
       zkmlVersion: VERSION,
@@ -194,6 +201,7 @@ export async function compile(modelPath: string, outDir: string, opts: CompileOp
         sym: 'circuit.sym',
         r1csSha256: sha256File(paths.r1cs),
         wasmSha256: sha256File(paths.wasm),
+        ...(params ? { paramsSha256: sha256File(params) } : {}),
       },
     };
     writeManifest(staging, manifest);

@@ -6,6 +6,7 @@ import { loadR1cs, violatedConstraints, type R1cs } from '../circom/r1cs.ts';
 import { fieldToSigned, FIELD_P } from '../io/output.ts';
 import { witnessInput } from '../io/input.ts';
 import { loadPoseidon } from '../commit/poseidon.ts';
+import { layoutCircuit } from './layout.ts';
 
 /** Equal as field elements (digests are field elements; integers compare as themselves). */
 const sameField = (a: bigint, b: bigint) => (a - b) % FIELD_P === 0n;
@@ -43,16 +44,17 @@ export async function crossCheck(dir: string, manifest: Manifest, program: Progr
   await loadPoseidon(); // the reference executor hashes commitments with it
   const reference = program.execute(encoded);
   const wc = await loadWitnessCalculator(paths.wasm);
-  const witness = await computeWitness(wc, witnessInput(manifest, encoded));
+  const witness = await computeWitness(wc, { ...witnessInput(manifest, encoded), ...program.paramInputs() });
   const symbols = loadSymbols(paths.sym);
   const mismatches: Mismatch[] = [];
   const read = (name: string) => {
     const idx = symbols.get(name);
     return idx === undefined || idx < 0 ? undefined : fieldToSigned(witness[idx]);
   };
+  const { componentOf } = layoutCircuit(program);
   program.gadgets.forEach((g, id) =>
     g.outputs.forEach((wire, j) => {
-      const signal = `main.g${id}.${g.def.outputs[j]}`;
+      const signal = `main.${componentOf[id]}.${g.def.outputs[j]}`;
       const w = read(signal);
       if (w !== undefined && !sameField(w, reference.wires[wire])) mismatches.push({ signal, node: g.node, reference: reference.wires[wire], witness: w });
     }),

@@ -1,58 +1,328 @@
 import type { Expr } from './expr.ts';
 import type { Program } from './program.ts';
-import { inputPorts } from '../gadgets/gadget.ts';
+import { layoutCircuit, type WireSource } from './layout.ts';
 
 /**
- * A linear expression as Circom source, e.g. `((3*in0[0] + -2*g5.out) + 7)`. Sums are written as balanced
- * trees: circom's compiler recurses once per nesting level, and a flat sum of a few hundred terms (a dense
- * layer's row) overflows its stack.
+ * Circom emission. Gadgets become component arrays (layout.ts) and the linear expressions feeding them are
+ * written as loops over constant tables wherever they share structure, so the circuit's source and its
+ * witness code grow with the model's weights, not with its connections:
+ * - shared weights, shifted inputs (a convolution: every output of a channel applies the same kernel at
+ *   another position; an elementwise add): one coefficient and offset table per kernel, one base per output;
+ * - shared inputs, own weights (a dense layer's rows): one coefficient table, the input indices once;
+ * - anything else is written out as a balanced sum.
+ * The constraints are those of the expressions themselves: only how they are written changes.
  */
-export function exprToCircom(e: Expr, ref: string[]): string {
-  const terms: string[] = [];
-  const ids = [...e.terms.keys()].sort((a, b) => a - b);
-  for (const w of ids) {
-    const a = e.terms.get(w)!;
-    terms.push(a === 1n ? ref[w] : `${a}*${ref[w]}`);
+export function emitCircom(program: Program, opts: { publicInputs: boolean; header?: string[] }): string {
+  const layout = layoutCircuit(program);
+  const w = new Writer(layout.sources);
+  const head: string[] = [];
+  for (const h of opts.header ?? []) head.push(`// ${h}`);
+  const files = [...new Set(program.gadgets.map((g) => g.def.file))].sort();
+  for (const f of files) head.push(`include "${f}";`);
+  head.push('');
+  w.line('template Model() {', 0);
+  for (const input of program.inputs) w.line(`signal input ${input.signal}[${input.wires.length}];`);
+  // Weights as private signals (--param-visibility hashed|private): the prover supplies them (params.json).
+  for (const p of program.params) w.line(`signal input ${p.signal}[${p.wires.length}]; // ${p.name.replace(/[\r\n]/g, ' ')}`);
+  for (const output of program.outputs) w.line(`signal output ${output.signal}[${output.exprs.length}];`);
+  let node = '';
+  for (const run of layout.runs) {
+    if (run.node !== node) {
+      node = run.node;
+      w.line('');
+      w.line(`// ${node.replace(/[\r\n]/g, ' ')}`);
+    }
+    const gadgets = run.gadgets.map((id) => program.gadgets[id]);
+    w.line(`component ${run.name}[${gadgets.length}];`);
+    const args = gadgets.map((g) => g.def.templateArgs(g.params).map(String));
+    const argExprs = args[0].map((_, a) => w.indexed(args.map((x) => x[a]), 'q'));
+    w.loop(args.length, (q) => `${run.name}[${q}] = ${run.def.template}(${argExprs.map((x) => x.replace(/\bq\b/g, q)).join(', ')});`);
+    run.ports.forEach((port, s) =>
+      w.assign(
+        gadgets.map((g) => g.inputs[s]),
+        (q) => `${run.name}[${q}].${port}`,
+      ),
+    );
   }
-  if (e.c !== 0n || terms.length === 0) terms.push(`${e.c}`);
-  let level = terms;
-  while (level.length > 1) {
-    const next: string[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? `(${level[i]} + ${level[i + 1]})` : level[i]);
-    level = next;
+  w.line('');
+  for (const output of program.outputs) w.assign(output.exprs, (q) => `${output.signal}[${q}]`);
+  w.line('}', 0);
+  w.line('', 0);
+  const pub = opts.publicInputs && program.inputs.length ? ` {public [${program.inputs.map((i) => i.signal).join(', ')}]}` : '';
+  w.line(`component main${pub} = Model();`, 0);
+  w.line('', 0);
+  return [...head, ...w.templates, w.text()].join('\n');
+}
+
+interface Term {
+  coef: bigint;
+  source: WireSource;
+  /** `${array}|${suffix}`: terms of one source array are contiguous after sorting. */
+  key: string;
+}
+
+/** Consecutive terms reading the same source array. */
+function blocks(terms: Term[]): Term[][] {
+  const out: Term[][] = [];
+  for (const t of terms) {
+    if (out.length && out.at(-1)![0].key === t.key) out.at(-1)!.push(t);
+    else out.push([t]);
   }
-  return level[0];
+  return out;
 }
 
 /**
- * The main Circom source of a program: inputs and outputs as signal arrays, one component per gadget (named
- * g<i>, wired by linear expressions, so fixed weights cost nothing), and the output assignments.
- * Includes name the templates in circuits/; bundle.ts inlines them.
+ * Circom writes a template's witness code as one WebAssembly function with its loops unrolled, and V8
+ * refuses functions over 7.6 MB (about 350k terms): expressions with many terms in all go to templates of
+ * their own, each at most CHUNK_TERMS terms.
  */
-export function emitCircom(program: Program, opts: { publicInputs: boolean; header?: string[] }): string {
-  const lines: string[] = [];
-  for (const h of opts.header ?? []) lines.push(`// ${h}`);
-  const files = [...new Set(program.gadgets.map((g) => g.def.file))].sort();
-  for (const f of files) lines.push(`include "${f}";`);
-  lines.push('', 'template Model() {');
-  for (const input of program.inputs) lines.push(`    signal input ${input.signal}[${input.wires.length}];`);
-  for (const output of program.outputs) lines.push(`    signal output ${output.signal}[${output.exprs.length}];`);
-  let node = '';
-  program.gadgets.forEach((g, id) => {
-    if (g.node !== node) {
-      node = g.node;
-      lines.push('', `    // ${node.replace(/[\r\n]/g, ' ')}`);
-    }
-    lines.push(`    component g${id} = ${g.def.template}(${g.def.templateArgs(g.params).join(', ')});`);
-    const ports = inputPorts(g.def, g.params);
-    g.inputs.forEach((e, i) => lines.push(`    g${id}.${ports[i]} <== ${exprToCircom(e, program.ref)};`));
-  });
-  lines.push('');
-  for (const output of program.outputs) {
-    output.exprs.forEach((e, i) => lines.push(`    ${output.signal}[${i}] <== ${exprToCircom(e, program.ref)};`));
+const OWN_TEMPLATE_TERMS = 2_000;
+const CHUNK_TERMS = 100_000;
+/** Blocks at least this long are summed as a tree: circom copies a growing sum at every `+=`. */
+const TREE_SUM = 16;
+
+interface Names {
+  tables: number;
+  templates: number;
+}
+
+class Writer {
+  private readonly lines: string[] = [];
+  /** Templates holding large groups of expressions, written before Model. */
+  readonly templates: string[] = [];
+
+  constructor(
+    private readonly sources: WireSource[],
+    private readonly names: Names = { tables: 0, templates: 0 },
+  ) {}
+
+  line(s: string, depth = 1): void {
+    this.lines.push(s ? '    '.repeat(depth) + s : '');
   }
-  lines.push('}', '');
-  const pub = opts.publicInputs && program.inputs.length ? ` {public [${program.inputs.map((i) => i.signal).join(', ')}]}` : '';
-  lines.push(`component main${pub} = Model();`, '');
-  return lines.join('\n');
+
+  text(): string {
+    return this.lines.join('\n');
+  }
+
+  /** `for (q in 0..n) body(q)`; a single statement without a loop when n = 1 (a body declaring vars needs its own scope). */
+  loop(n: number, body: (q: string) => string | string[]): void {
+    const once = [body('0')].flat();
+    if (n === 1 && once.length === 1) {
+      this.line(once[0]);
+      return;
+    }
+    this.line(`for (var q = 0; q < ${n}; q++) {`);
+    for (const l of [body('q')].flat()) this.line(l, 2);
+    this.line('}');
+  }
+
+  /**
+   * The i-th of `values` as a Circom expression of the loop variable `i`: a literal when all are equal,
+   * `a + s*i` for an arithmetic progression, else an entry of a new constant table.
+   */
+  indexed(values: (string | bigint | number)[], i: string): string {
+    const v = values.map(String);
+    if (v.every((x) => x === v[0])) return v[0];
+    if (v.every((x) => /^-?\d+$/.test(x))) {
+      const a = BigInt(v[0]);
+      const s = BigInt(v[1]) - a;
+      if (v.every((x, j) => BigInt(x) === a + s * BigInt(j))) {
+        const step = s === 1n ? i : `${s}*${i}`;
+        return a === 0n ? step : `${a} + ${step}`;
+      }
+    }
+    const name = this.table(v);
+    return `${name}[${i}]`;
+  }
+
+  /** A constant table: `values` as one row, or as `rows` rows of equal length (a 2-D table). */
+  private table(values: string[], rows = 0): string {
+    const name = `t${this.names.tables++}`;
+    const chunk = (xs: string[]) => {
+      const out: string[] = [];
+      for (let i = 0; i < xs.length; i += 24) out.push(xs.slice(i, i + 24).join(', '));
+      return out.join(',\n' + '    '.repeat(2));
+    };
+    if (rows === 0) {
+      this.line(`var ${name}[${values.length}] = [`);
+      this.line(chunk(values), 2);
+    } else {
+      const width = values.length / rows;
+      this.line(`var ${name}[${rows}][${width}] = [`);
+      for (let r = 0; r < rows; r++) this.line(`[${chunk(values.slice(r * width, (r + 1) * width))}]${r + 1 < rows ? ',' : ''}`, 2);
+    }
+    this.line('];');
+    return name;
+  }
+
+  private terms(e: Expr): Term[] {
+    const terms = [...e.terms].map(([wire, coef]) => {
+      const source = this.sources[wire];
+      return { coef, source, key: `${source.array}|${source.suffix}` };
+    });
+    return terms.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.source.index - b.source.index));
+  }
+
+  /** `target(q) <== exprs[q]` for every q, grouped into loops by shared structure. */
+  assign(exprs: Expr[], target: (q: string) => string): void {
+    const terms = exprs.map((e) => this.terms(e));
+    const consts = exprs.map((e) => e.c);
+    const total = terms.reduce((a, t) => a + t.length, 0);
+    if (total < OWN_TEMPLATE_TERMS) {
+      this.emitTerms(terms, consts, target);
+      return;
+    }
+    for (let start = 0; start < exprs.length; ) {
+      let end = start;
+      let size = 0;
+      while (end < exprs.length && (end === start || size + terms[end].length <= CHUNK_TERMS)) size += terms[end++].length;
+      this.ownTemplate(terms.slice(start, end), consts.slice(start, end), (q) => target(q === 'q' ? `${start} + q` : String(start + Number(q))).replace(/\b0 \+ /g, ''));
+      start = end;
+    }
+  }
+
+  /**
+   * Expressions in a template of their own: it takes the ranges of the source arrays they read as input
+   * arrays and returns the values in `y`. The copies are equalities, which circom's --O2 substitutes away:
+   * the constraints are the same as inline.
+   */
+  private ownTemplate(terms: Term[][], consts: bigint[], target: (q: string) => string): void {
+    const ranges = new Map<string, { source: WireSource; min: number; max: number; input: string }>();
+    for (const t of terms.flat()) {
+      const r = ranges.get(t.key);
+      if (!r) ranges.set(t.key, { source: t.source, min: t.source.index, max: t.source.index, input: `s${ranges.size}` });
+      else {
+        r.min = Math.min(r.min, t.source.index);
+        r.max = Math.max(r.max, t.source.index);
+      }
+    }
+    const remapped = terms.map((ts) =>
+      ts.map((t) => {
+        const r = ranges.get(t.key)!;
+        return { coef: t.coef, key: r.input, source: { array: r.input, index: t.source.index - r.min, suffix: '' } };
+      }),
+    );
+    const id = this.names.templates++;
+    const inner = new Writer(this.sources, this.names);
+    inner.line(`template Linear${id}() {`, 0);
+    for (const r of ranges.values()) inner.line(`signal input ${r.input}[${r.max - r.min + 1}];`);
+    inner.line(`signal output y[${terms.length}];`);
+    inner.emitTerms(remapped, consts, (q) => `y[${q}]`);
+    inner.line('}', 0);
+    this.templates.push(...inner.templates, inner.text(), '');
+
+    this.line(`component linear${id} = Linear${id}();`);
+    for (const r of ranges.values()) {
+      const { array, suffix } = r.source;
+      const at = r.min ? `${r.min} + i` : 'i';
+      this.line(`for (var i = 0; i < ${r.max - r.min + 1}; i++) linear${id}.${r.input}[i] <== ${array}[${at}]${suffix};`);
+    }
+    this.loop(terms.length, (q) => `${target(q)} <== linear${id}.y[${q}];`);
+  }
+
+  private emitTerms(terms: Term[][], consts: bigint[], target: (q: string) => string): void {
+    const shifted = new Map<string, number[]>();
+    terms.forEach((t, q) => {
+      const base = t[0]?.source.index ?? 0;
+      const key = t.map((x) => `${x.coef}*${x.key}:${x.source.index - base}`).join(' ');
+      shifted.set(key, [...(shifted.get(key) ?? []), q]);
+    });
+    const sameInputs = new Map<string, number[]>();
+    const single: number[] = [];
+    for (const members of shifted.values()) {
+      if (members.length > 1) {
+        this.shiftedGroup(members, terms, consts, target);
+        continue;
+      }
+      const q = members[0];
+      const key = terms[q].map((x) => `${x.key}:${x.source.index}`).join(' ');
+      sameInputs.set(key, [...(sameInputs.get(key) ?? []), q]);
+    }
+    for (const members of sameInputs.values()) {
+      if (members.length > 1) this.sameInputsGroup(members, terms, consts, target);
+      else single.push(members[0]);
+    }
+    for (const q of single) this.line(`${target(String(q))} <== ${this.balancedSum(terms[q], consts[q])};`);
+  }
+
+  /** `lc += Σ_{k < n} term(k)`: a loop, or for long blocks a tree of partial sums (linear, not quadratic, in circom). */
+  private accumulate(n: number, term: string): string[] {
+    if (n === 1) return [`lc += ${term.replace(/\bk\b/g, '0')};`];
+    if (n < TREE_SUM) return [`for (var k = 0; k < ${n}; k++) lc += ${term};`];
+    return [
+      `var part[${n}];`,
+      `for (var k = 0; k < ${n}; k++) part[k] = ${term};`,
+      `for (var w = 1; w < ${n}; w *= 2) for (var k = 0; k + w < ${n}; k += 2 * w) part[k] += part[k + w];`,
+      'lc += part[0];',
+    ];
+  }
+
+  /** Members share coefficients and relative input positions: Σ_k c[k]·src[base[q] + off[k]]. */
+  private shiftedGroup(members: number[], terms: Term[][], consts: bigint[], target: (q: string) => string): void {
+    const first = terms[members[0]];
+    const base0 = first[0]?.source.index ?? 0;
+    const plan = blocks(first).map((block) => ({
+      block,
+      coefs: this.indexed(block.map((t) => t.coef), 'k'),
+      offsets: this.indexed(block.map((t) => t.source.index - base0), 'k'),
+    }));
+    const base = this.indexed(members.map((q) => terms[q][0]?.source.index ?? 0), 'q');
+    const constant = this.indexed(members.map((q) => consts[q]), 'q');
+    const to = target(this.indexed(members, 'q'));
+    this.loop(members.length, (q) => {
+      const sub = (s: string) => s.replace(/\bq\b/g, q);
+      const body = [`var lc = ${sub(constant)};`];
+      for (const { block, coefs, offsets } of plan) {
+        const { array, suffix } = block[0].source;
+        const index = offsets === '0' ? sub(base) : `${sub(base)} + ${offsets}`;
+        const term = `${coefs === '1' ? '' : `${coefs} * `}${array}[${index}]${suffix}`;
+        body.push(...this.accumulate(block.length, term));
+      }
+      body.push(`${sub(to)} <== lc;`);
+      return body;
+    });
+  }
+
+  /** Members read the same inputs with their own coefficients (a dense layer): Σ_k c[q][k]·src[idx[k]]. */
+  private sameInputsGroup(members: number[], terms: Term[][], consts: bigint[], target: (q: string) => string): void {
+    const first = terms[members[0]];
+    const width = first.length;
+    const coefs = width ? this.table(members.flatMap((q) => terms[q].map((t) => String(t.coef))), members.length) : '';
+    let at = 0;
+    const plan = blocks(first).map((block) => {
+      const start = at;
+      at += block.length;
+      return { block, start, index: this.indexed(block.map((t) => t.source.index), 'k') };
+    });
+    const constant = this.indexed(members.map((q) => consts[q]), 'q');
+    const to = target(this.indexed(members, 'q'));
+    this.loop(members.length, (q) => {
+      const sub = (s: string) => s.replace(/\bq\b/g, q);
+      const body = [`var lc = ${sub(constant)};`];
+      for (const { block, start, index } of plan) {
+        const { array, suffix } = block[0].source;
+        body.push(...this.accumulate(block.length, `${coefs}[${q}][${start ? `${start} + k` : 'k'}] * ${array}[${index}]${suffix}`));
+      }
+      body.push(`${sub(to)} <== lc;`);
+      return body;
+    });
+  }
+
+  /**
+   * A lone expression as a balanced sum: circom's compiler recurses once per nesting level, and a flat sum
+   * of a few hundred terms overflows its stack.
+   */
+  private balancedSum(terms: Term[], c: bigint): string {
+    let level = terms.map(({ coef, source }) => {
+      const ref = `${source.array}[${source.index}]${source.suffix}`;
+      return coef === 1n ? ref : `${coef}*${ref}`;
+    });
+    if (c !== 0n || level.length === 0) level.push(`${c}`);
+    while (level.length > 1) {
+      const next: string[] = [];
+      for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? `(${level[i]} + ${level[i + 1]})` : level[i]);
+      level = next;
+    }
+    return level[0];
+  }
 }

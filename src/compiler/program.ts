@@ -23,6 +23,19 @@ export interface ProgramInput {
   wires: number[];
 }
 
+/**
+ * Weights that enter the circuit as private signals (--param-visibility hashed or private) instead of
+ * constants: the circuit, and so its verifying key, is the same for every value they may take.
+ */
+export interface ProgramParam {
+  /** e.g. `fc1.weight` */
+  name: string;
+  signal: string;
+  wires: number[];
+  /** The model's integers: the prover's witness, never part of the circuit. */
+  values: bigint[];
+}
+
 export interface ProgramOutput {
   name: string;
   signal: string;
@@ -38,11 +51,10 @@ export interface ProgramOutput {
 export class Program {
   readonly lo: bigint[] = [];
   readonly hi: bigint[] = [];
-  /** Circom reference of each wire, e.g. `in0[3]` or `g12.out`. */
-  readonly ref: string[] = [];
   readonly gadgets: GadgetInstance[] = [];
   readonly inputs: ProgramInput[] = [];
   readonly outputs: ProgramOutput[] = [];
+  readonly params: ProgramParam[] = [];
   /** Wires holding digests (field elements, not integers): passed on as they are, never computed on. */
   readonly opaque = new Set<number>();
   /** How messages name each node (file and op), set by the lowering pass. */
@@ -52,9 +64,22 @@ export class Program {
     const signal = `in${this.inputs.length}`;
     const size = shape.reduce((a, b) => a * b, 1);
     const wires: number[] = [];
-    for (let i = 0; i < size; i++) wires.push(this.newWire(lo, hi, `${signal}[${i}]`));
+    for (let i = 0; i < size; i++) wires.push(this.newWire(lo, hi));
     this.inputs.push({ name, signal, shape, wires });
     return wires.map((w) => Expr.wire(w));
+  }
+
+  /** Private parameter signals holding `values`, each assumed anywhere in [lo, hi] (the caller range-checks them). */
+  addParams(name: string, values: bigint[], lo: bigint, hi: bigint): Expr[] {
+    const signal = `p${this.params.length}`;
+    const wires = values.map(() => this.newWire(lo, hi));
+    this.params.push({ name, signal, wires, values });
+    return wires.map((w) => Expr.wire(w));
+  }
+
+  /** The parameter signals' values as the witness calculator takes them (the build's params.json). */
+  paramInputs(): Record<string, string[]> {
+    return Object.fromEntries(this.params.map((p) => [p.signal, p.values.map(String)]));
   }
 
   addOutput(name: string, shape: number[], exprs: Expr[], node: string): void {
@@ -66,8 +91,7 @@ export class Program {
   apply<P>(def: GadgetDef<P>, params: P, inputs: Expr[], node: string): Expr[] {
     const ranges = inputs.map((e) => this.checkRange(e, node));
     const outRanges = def.bounds(params, ranges.map((r) => r[0]), ranges.map((r) => r[1]));
-    const id = this.gadgets.length;
-    const outputs = outRanges.map(([lo, hi], j) => this.newWire(lo, hi, `g${id}.${def.outputs[j]}`));
+    const outputs = outRanges.map(([lo, hi]) => this.newWire(lo, hi));
     if (def.opaqueOutputs) outputs.forEach((w) => this.opaque.add(w));
     this.gadgets.push({ def, params, inputs, outputs, node });
     return outputs.map((w) => Expr.wire(w));
@@ -97,10 +121,9 @@ export class Program {
     return [lo, hi];
   }
 
-  private newWire(lo: bigint, hi: bigint, ref: string): number {
+  private newWire(lo: bigint, hi: bigint): number {
     this.lo.push(lo);
     this.hi.push(hi);
-    this.ref.push(ref);
     return this.lo.length - 1;
   }
 
@@ -124,6 +147,7 @@ export class Program {
       }
       input.wires.forEach((w, i) => (values[w] = data[i]));
     }
+    for (const p of this.params) p.wires.forEach((w, i) => (values[w] = p.values[i]));
     for (const g of this.gadgets) {
       const out = g.def.evaluate(g.params, g.inputs.map((e) => e.evaluate(values)));
       g.outputs.forEach((w, j) => (values[w] = out[j]));

@@ -4,6 +4,9 @@ import { hash } from '../gadgets/hash.ts';
 import { packLayout, type PackLayout } from '../commit/pack.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { FIELD_P } from '../io/output.ts';
+import { pack } from '../commit/pack.ts';
+import { hashChain } from '../commit/poseidon.ts';
+import type { ParamVisibility } from '../quantize/options.ts';
 
 export type InputVisibility = 'public' | 'private' | 'hashed';
 export type OutputVisibility = 'public' | 'hashed';
@@ -13,6 +16,8 @@ export interface VisibilityOptions {
   output: OutputVisibility;
   /** One public signal: Poseidon(model id, input digest, output digest). Implies hashed input and output. */
   singleSignal: boolean;
+  /** How weights enter the circuit (QuantOptions.paramVisibility); absent in older manifests: fixed. */
+  params?: ParamVisibility;
 }
 
 export const DEFAULT_VISIBILITY: VisibilityOptions = { input: 'hashed', output: 'public', singleSignal: false };
@@ -24,8 +29,13 @@ export interface TensorPacking {
 
 /** What the public signals commit to, recorded in the manifest so a verifier can recompute them. */
 export interface Commitments {
-  /** Field element identifying the quantized model (see modelIdOf). */
+  /**
+   * Field element identifying the quantized model: with fixed weights a hash of the quantized circuit (see
+   * modelIdFromDigest); with hashed weights the Poseidon digest of their packed integers, proven in the circuit.
+   */
   modelId: string;
+  /** Packing of the parameter tensors (hashed weights). */
+  params?: TensorPacking[];
   input?: TensorPacking[];
   output?: TensorPacking[];
   single: boolean;
@@ -87,6 +97,16 @@ export function applyVisibility(program: Program, opts: VisibilityOptions, model
   }
   const commitments: Commitments = { modelId: modelId.toString(), single: opts.singleSignal };
   const outputs: ProgramOutput[] = [];
+  // Hashed weights: the model id is their digest, computed in the circuit (a public signal of its own, or
+  // folded into the single signal) and outside it here (circomlibjs Poseidon: the caller loads it).
+  let modelIdWire = Expr.constant(modelId);
+  if (opts.params === 'hashed' && program.params.length) {
+    const d = digest(program, program.params.map((p) => ({ name: p.name, exprs: p.wires.map((w) => Expr.wire(w)) })), 'parameter commitment');
+    modelIdWire = d.wire;
+    commitments.params = d.packing;
+    commitments.modelId = hashChain(d.packing.flatMap((p, i) => pack(program.params[i].values, p.layout))).toString();
+    if (!opts.singleSignal) outputs.push({ name: 'model id', signal: 'modelId', shape: [1], exprs: [d.wire] });
+  }
   let outDigest: Expr | undefined;
   let inDigest: Expr | undefined;
   if (hashOutput) {
@@ -100,7 +120,7 @@ export function applyVisibility(program: Program, opts: VisibilityOptions, model
     commitments.input = d.packing;
   }
   if (opts.singleSignal) {
-    const [c] = program.apply(hash, { m: 3 }, [Expr.constant(modelId), inDigest!, outDigest!], 'commitment');
+    const [c] = program.apply(hash, { m: 3 }, [modelIdWire, inDigest!, outDigest!], 'commitment');
     outputs.push({ name: 'commitment', signal: 'commitment', shape: [1], exprs: [c] });
   } else {
     if (outDigest) outputs.push({ name: 'output digest', signal: 'outputDigest', shape: [1], exprs: [outDigest] });

@@ -23,7 +23,7 @@ export interface DecodedOutputs {
   /** Public model inputs (only when the input is public). */
   inputs: DecodedTensor[];
   /** Public Poseidon digests (hashed input/output, single-signal commitment), as field elements. */
-  digests: Partial<Record<'inputDigest' | 'outputDigest' | 'commitment', bigint>>;
+  digests: Partial<Record<'inputDigest' | 'outputDigest' | 'commitment' | 'modelId', bigint>>;
 }
 
 function emptyTensor(spec: TensorSpec): DecodedTensor {
@@ -40,7 +40,7 @@ export function decodePublicSignals(manifest: Manifest, publicSignals: string[])
   for (const spec of [...manifest.outputs, ...manifest.inputs]) tensors.set(spec.name, { spec, t: emptyTensor(spec) });
   const digests: DecodedOutputs['digests'] = {};
   manifest.publicSignals.forEach((sig, i) => {
-    if (sig.kind === 'inputDigest' || sig.kind === 'outputDigest' || sig.kind === 'commitment') {
+    if (sig.kind === 'inputDigest' || sig.kind === 'outputDigest' || sig.kind === 'commitment' || sig.kind === 'modelId') {
       const v = BigInt(publicSignals[i]);
       if (v < 0n || v >= FIELD_P) throw new ZkmlError(`public signal ${publicSignals[i]} is not a field element`, 'E_PUBLIC');
       digests[sig.kind] = v;

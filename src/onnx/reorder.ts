@@ -45,7 +45,6 @@ function swappedCost(lowered: Lowered, graph: Graph, c: Candidate, opts: QuantOp
   for (let w = 0; w < program.lo.length; w++) {
     scratch.lo.push(program.lo[w]);
     scratch.hi.push(program.hi[w]);
-    scratch.ref.push(program.ref[w]);
   }
   const run = (node: OnnxNode, q: QTensor, outShape: number[]): QTensor => {
     const ctx: LowerCtx = { node, opset: graph.opset, where: `${graph.path}: ${nodeLabel(node)}`, program: scratch, opts, inputs: [{ kind: 'q', q }], outShapes: [outShape] };

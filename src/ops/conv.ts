@@ -6,6 +6,7 @@ import { Expr } from '../compiler/expr.ts';
 import { quantizeTensor, weightExp } from '../quantize/fixed.ts';
 import { taps, windowOf, type Tap, type Window } from './window.ts';
 import { ZkmlError } from '../util/errors.ts';
+import { addBias, dot, weights } from './params.ts';
 
 /**
  * Conv (1-D, 2-D, 3-D; pads or auto_pad, strides, dilations, groups including depthwise, optional bias) with
@@ -89,19 +90,17 @@ const conv: OpDef = {
     const x = qInput(ctx, 0);
     const g = geometry(ctx, x.shape, W.tensor.dims);
     const wExp = weightExp(W.tensor.data, ctx.opts.weightBits, ctx.opts.maxWeightExp);
-    const w = quantizeTensor(W.tensor, wExp, ctx.where);
+    const w = weights(ctx, 'weight', quantizeTensor(W.tensor, wExp, ctx.where), ctx.opts.weightBits);
     const exp = x.exp + wExp;
     const b = biasOf(ctx, optionalConst(ctx, 2, 'Conv bias B'), g.M);
-    const bias = b ? quantizeTensor(b, exp, ctx.where) : undefined;
-    const parts: [Expr, bigint][][] = Array.from({ length: sizeOf(g.outShape) }, () => []);
+    const bias = b ? weights(ctx, 'bias', quantizeTensor(b, exp, ctx.where)) : undefined;
+    // Zero weights drop out as constants; as parameters they stay (the circuit must not depend on values).
+    const terms: [Expr, number][][] = Array.from({ length: sizeOf(g.outShape) }, () => []);
     forEachProduct(g, (o, i, k) => {
-      if (w[k] !== 0n) parts[o].push([x.exprs[i], w[k]]);
+      if (w.signals || w.ints[k] !== 0n) terms[o].push([x.exprs[i], k]);
     });
     const outSize = sizeOf(g.window.output);
-    const exprs = parts.map((p, o) => {
-      const e = Expr.sum(p);
-      return bias ? e.addConst(bias[Math.floor(o / outSize) % g.M]) : e;
-    });
+    const exprs = terms.map((t, o) => addBias(dot(ctx, w, t), bias, Math.floor(o / outSize) % g.M));
     return [{ shape: g.outShape, exp, exprs }];
   },
 };

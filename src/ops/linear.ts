@@ -1,4 +1,5 @@
-import type { OpDef, QTensor } from './op.ts';
+import type { LowerCtx, OpDef, QTensor } from './op.ts';
+import { addBias, dot, weights, type Weights } from './params.ts';
 import { constInput, isConst, optionalConst, qInput } from './common.ts';
 import { attrFloat, attrInt } from '../onnx/graph.ts';
 import { broadcastIndexer, broadcastShapes, type Tensor } from '../onnx/tensor.ts';
@@ -10,14 +11,13 @@ import { ZkmlError } from '../util/errors.ts';
  * out[r, n] = Σ_k a[r, k] · W[k, n] (+ bias[r, n]) with W constant: a linear combination, no constraint.
  * `a` is viewed as rows of length K; W's integers carry exponent `wExp`, so out has a.exp + wExp.
  */
-function denseRows(a: QTensor, rows: number, K: number, W: bigint[], N: number, bias: bigint[] | undefined, at: (r: number, k: number) => number): Expr[] {
+function denseRows(ctx: LowerCtx, a: QTensor, rows: number, K: number, W: Weights, N: number, bias: Weights | undefined, at: (r: number, k: number) => number): Expr[] {
   const out: Expr[] = [];
   for (let r = 0; r < rows; r++) {
     for (let n = 0; n < N; n++) {
-      const parts: [Expr, bigint][] = [];
-      for (let k = 0; k < K; k++) parts.push([a.exprs[at(r, k)], W[k * N + n]]);
-      const e = Expr.sum(parts);
-      out.push(bias ? e.addConst(bias[r * N + n]) : e);
+      const terms: [Expr, number][] = [];
+      for (let k = 0; k < K; k++) terms.push([a.exprs[at(r, k)], k * N + n]);
+      out.push(addBias(dot(ctx, W, terms), bias, r * N + n));
     }
   }
   return out;
@@ -64,7 +64,8 @@ const matmul: OpDef = {
       const [K, N] = W.dims;
       const { ints, exp } = quantizeWeights(ctx, W);
       const rows = a.exprs.length / K;
-      return [{ shape: outShape, exp: a.exp + exp, exprs: denseRows(a, rows, K, ints, N, undefined, (r, k) => r * K + k) }];
+      const w = weights(ctx, 'weight', ints, ctx.opts.weightBits);
+      return [{ shape: outShape, exp: a.exp + exp, exprs: denseRows(ctx, a, rows, K, w, N, undefined, (r, k) => r * K + k) }];
     }
     if (isConst(left) && left.tensor.dims.length === 2) {
       // Fixed matrix times activations: out[m, n] = Σ_k A[m, k] b[k, n], i.e. the transposed problem.
@@ -75,7 +76,7 @@ const matmul: OpDef = {
       const { ints, exp } = quantizeWeights(ctx, left.tensor);
       // Reuse denseRows on the transpose: rows = n, weights W'[k, m] = A[m, k].
       const WT = Array.from({ length: K * M }, (_, i) => ints[(i % M) * K + Math.floor(i / M)]);
-      const t = denseRows(b, N, K, WT, M, undefined, (n, k) => k * N + n);
+      const t = denseRows(ctx, b, N, K, weights(ctx, 'weight', WT, ctx.opts.weightBits), M, undefined, (n, k) => k * N + n);
       const exprs = Array.from({ length: M * N }, (_, i) => t[(i % N) * M + Math.floor(i / N)]);
       return [{ shape: outShape, exp: b.exp + exp, exprs }];
     }
@@ -108,9 +109,11 @@ const gemm: OpDef = {
     const Bk = transB ? { ...B, dims: [K, N], data: Array.from({ length: K * N }, (_, i) => B.data[(i % N) * K + Math.floor(i / N)]) } : B;
     const { ints, exp } = quantizeWeights(ctx, Bk, alpha);
     const outExp = a.exp + exp;
-    const bias = biasAt(ctx, optionalConst(ctx, 2, 'Gemm bias C'), beta, M, N, outExp);
+    const biasInts = biasAt(ctx, optionalConst(ctx, 2, 'Gemm bias C'), beta, M, N, outExp);
+    const w = weights(ctx, 'weight', ints, ctx.opts.weightBits);
+    const bias = biasInts && weights(ctx, 'bias', biasInts);
     const at = transA ? (r: number, k: number) => k * M + r : (r: number, k: number) => r * K + k;
-    return [{ shape: [M, N], exp: outExp, exprs: denseRows(a, M, K, ints, N, bias, at) }];
+    return [{ shape: [M, N], exp: outExp, exprs: denseRows(ctx, a, M, K, w, N, bias, at) }];
   },
 };
 

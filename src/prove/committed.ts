@@ -23,12 +23,12 @@ export async function committedOutputs(manifest: Manifest, witnessInput: Record<
   if (!existsSync(path) || sha256File(path) !== manifest.model.sha256) {
     throw new ZkmlError(`the outputs of this hashed-output build are recomputed from the model, which is missing or changed (expected sha256 ${manifest.model.sha256})`, 'E_MODEL_CHANGED', path);
   }
+  await loadPoseidon();
   let analysis = analyses.get(manifest.model.sha256 + JSON.stringify(analyzeOptionsOf(manifest)));
   if (!analysis) {
     analysis = analyze(path, analyzeOptionsOf(manifest));
     analyses.set(manifest.model.sha256 + JSON.stringify(analyzeOptionsOf(manifest)), analysis);
   }
-  await loadPoseidon();
   const inputs = new Map(manifest.inputs.map((s) => [s.name, witnessInput[s.signal].map(BigInt)]));
   const { wires } = analysis.lowered.program.execute(inputs);
   const outputs = new Map(analysis.tensorOutputs.map((o) => [o.name, o.exprs.map((e) => e.evaluate(wires))]));

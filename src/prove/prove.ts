@@ -34,7 +34,13 @@ export function openBuildForProving(dir: string): ProvingBuild {
   if (!existsSync(zkey)) throw new ZkmlError('circuit.zkey is missing: run `zkml setup` on this build first', 'E_NO_SETUP', dir);
   return {
     manifest,
-    ref: { dir, wasmSha256: manifest.circuit.wasmSha256, zkeySha256: manifest.setup.zkeySha256, constraints: manifest.constraints },
+    ref: {
+      dir,
+      wasmSha256: manifest.circuit.wasmSha256,
+      zkeySha256: manifest.setup.zkeySha256,
+      constraints: manifest.constraints,
+      ...(manifest.circuit.paramsSha256 ? { paramsSha256: manifest.circuit.paramsSha256 } : {}),
+    },
     insecureSetup: manifest.setup.insecure,
     warnings: setupWarnings(manifest),
   };

@@ -93,6 +93,11 @@ async function verifyFolder(folder: string, manifest: Manifest, vkey: unknown, i
     return { id, folder, valid: false, reason: `snarkjs rejected the proof: ${(err as Error).message}` };
   }
   if (!valid) return { id, folder, valid, reason: `the proof does not verify against this build's verification key${provenanceHint(folder, manifest)}` };
+  // Hashed weights: the verifying key fits every model of this architecture; the model id signal says which.
+  const modelId = manifest.publicSignals.findIndex((s) => s.kind === 'modelId');
+  if (modelId >= 0 && publicSignals[modelId] !== manifest.commitments.modelId) {
+    return { id, folder, valid: false, reason: `the proof is for model id ${publicSignals[modelId]}, not this build's ${manifest.commitments.modelId} (other weights of the same architecture)` };
+  }
   return { id, folder, valid, outputs: describeOutputs(manifest, publicSignals) };
 }
 

@@ -4,6 +4,13 @@
  * (signed); a layer's accumulator has the sum of its operands' exponents and is shifted back to `scale`
  * fractional bits at the next nonlinearity (the shift fused into that nonlinearity's range check).
  */
+/**
+ * How weights enter the circuit: `fixed` constants (the default: the verifying key itself commits to the
+ * model, and linear layers cost nothing), or private signals, `hashed` (a Poseidon digest of them is the
+ * public model id, proven in the circuit) or `private` (unbound: the proof says "some weights").
+ */
+export type ParamVisibility = 'fixed' | 'hashed' | 'private';
+
 export interface QuantOptions {
   /** Fractional bits of inputs and activations (2^-scale resolution). */
   scale: number;
@@ -21,6 +28,8 @@ export interface QuantOptions {
    * nonlinearity before the output) proves nothing about its outputs at all.
    */
   checkInputs: boolean;
+  /** Weights of Gemm, MatMul and Conv as constants or as private signals (see ParamVisibility). */
+  paramVisibility: ParamVisibility;
 }
 
 export const DEFAULT_QUANT: QuantOptions = {
@@ -29,4 +38,5 @@ export const DEFAULT_QUANT: QuantOptions = {
   maxWeightExp: 16,
   inputRange: [-1, 1],
   checkInputs: true,
+  paramVisibility: 'fixed',
 };

@@ -14,6 +14,11 @@ export function register(program: Command): void {
     .option('--no-check-inputs', 'do not range-check the inputs inside the circuit (saves one constraint per input bit; see SECURITY.md)')
     .addOption(new Option('--input-visibility <v>', 'the input: hashed (a Poseidon digest is public), public, or private').choices(['hashed', 'public', 'private']).default('hashed'))
     .addOption(new Option('--output-visibility <v>', 'the output: public, or hashed (a Poseidon digest is public)').choices(['public', 'hashed']).default('public'))
+    .addOption(
+      new Option('--param-visibility <v>', 'the weights: fixed constants, hashed (private signals whose Poseidon digest is the public model id), or private (unbound)')
+        .choices(['fixed', 'hashed', 'private'])
+        .default('fixed'),
+    )
     .option('--single-signal', 'one public signal: Poseidon(model id, input digest, output digest) — the cheapest verification')
     .option('--json', 'JSON lines output')
     .action(async (model: string, o: Record<string, unknown>, cmd: Command) => {
@@ -24,6 +29,7 @@ export function register(program: Command): void {
         inputVisibility: o.inputVisibility as 'hashed' | 'public' | 'private',
         outputVisibility: o.outputVisibility as 'public' | 'hashed',
         singleSignal: Boolean(o.singleSignal),
+        paramVisibility: o.paramVisibility as 'fixed' | 'hashed' | 'private',
         onProgress: (step, data) => r.event('progress', { step, ...data }, step === 'circom' ? 'compiling the circuit with circom…' : undefined),
       });
       r.info(layerTable(manifest));

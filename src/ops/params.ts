@@ -1,0 +1,42 @@
+import type { LowerCtx } from './op.ts';
+import { Expr } from '../compiler/expr.ts';
+import { product } from '../gadgets/product.ts';
+import { range } from '../gadgets/range.ts';
+import { signedWidth } from '../gadgets/gadget.ts';
+
+/**
+ * Weights as private signals (--param-visibility hashed or private). A weight tensor's integers become
+ * parameter signals, each range-checked to its quantized width (weightBits for weights, the tensor's own
+ * signed width for biases). The interval analysis assumes any value of that width, so the circuit, and its
+ * verifying key, is the same for every model of this architecture; the widths and exponents are public.
+ * A multiplication by a parameter is one constraint (the product gadget): this is what fixed weights save.
+ */
+export interface Weights {
+  ints: bigint[];
+  /** The parameter signals, when weights are not fixed constants. */
+  signals?: Expr[];
+}
+
+/** The integers `ints` of `what` (e.g. `weight`) as constants, or registered as parameter signals. */
+export function weights(ctx: LowerCtx, what: string, ints: bigint[], bits?: number): Weights {
+  if (ctx.opts.paramVisibility === 'fixed') return { ints };
+  const width = bits ?? Math.max(2, signedWidth(ints.reduce((a, b) => (b < a ? b : a), 0n), ints.reduce((a, b) => (b > a ? b : a), 0n)));
+  const lo = -(1n << BigInt(width - 1));
+  const hi = (1n << BigInt(width - 1)) - 1n;
+  const signals = ctx.program.addParams(`${ctx.node.name}.${what}`, ints, lo, hi);
+  for (const e of signals) ctx.program.apply(range, { lo, hi }, [e], `${ctx.node.name} (parameter range check)`);
+  return { ints, signals };
+}
+
+/** Σ x_k · w[index_k]: a linear combination with constant weights, one product per term with parameters. */
+export function dot(ctx: LowerCtx, w: Weights, terms: [Expr, number][]): Expr {
+  if (!w.signals) return Expr.sum(terms.map(([x, k]) => [x, w.ints[k]]));
+  const signals = w.signals;
+  return Expr.sum(terms.map(([x, k]) => [ctx.program.apply(product, {}, [x, signals[k]], ctx.node.name)[0], 1n]));
+}
+
+/** e + bias[i]: a constant, or a parameter signal. */
+export function addBias(e: Expr, bias: Weights | undefined, i: number): Expr {
+  if (!bias) return e;
+  return bias.signals ? e.add(bias.signals[i]) : e.addConst(bias.ints[i]);
+}
