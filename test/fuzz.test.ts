@@ -209,6 +209,7 @@ fuzzTest('fuzz: malformed nodes are refused by name (missing inputs, two produce
     ],
     ['a node writing over the input', { name: 'overwrite', ...io, nodes: [b.node('Relu', ['x'], ['x'], { name: 'r' }), b.node('Relu', ['x'], ['y'], { name: 'r2' })] }, 'E_GRAPH', /node "r" \(Relu\) writes "x", which is a graph input or initializer/],
     ['a TENSOR attribute with no tensor', { name: 'noattr', ...io, nodes: [{ opType: 'Constant', name: 'k', output: ['c'], attribute: [{ name: 'value', type: b.onnx.AttributeProto.AttributeType.TENSOR }] }, b.node('Add', ['x', 'c'], ['y'], { name: 'add' })] }, 'E_ATTR', /attribute "value" is of type TENSOR but holds no tensor/],
+    ['a Concat of mismatched shapes', { name: 'concat', inputs: [b.valueInfo('x', [1, 4]), b.valueInfo('z', [1, 2, 2])], outputs: [b.valueInfo('y', [1, 8])], nodes: [b.node('Concat', ['x', 'z'], ['y'], { name: 'cat', attrs: { axis: { type: 'int', value: 1 } } })] }, 'E_SHAPE', /node "cat" \(Concat\): input 1 has shape \[1,2,2\]; every input must match input 0's \[1,4\] except along axis 1/],
     ['a NaN weight', { name: 'nan', ...io, initializers: [b.floatTensor('W', [4, 4], [...new Array(15).fill(0.25), NaN])], nodes: [b.node('MatMul', ['x', 'W'], ['y'], { name: 'mm' })] }, 'E_BAD_TENSOR', /tensor "W" holds NaN \(element 15\)/],
   ];
   for (const [what, spec, code, message] of malformed) {

@@ -125,7 +125,13 @@ const transposeMap: MapFn = (ctx) => {
 
 const concatMap: MapFn = (ctx) => {
   const shapes = ctx.shapes;
+  if (shapes.length === 0 || ctx.node.inputs.some((i) => i === '')) throw new ZkmlError(`Concat takes one or more inputs, none empty; got [${ctx.node.inputs.map((i) => JSON.stringify(i))}]`, 'E_GRAPH', ctx.where);
   const axis = normAxis(attrInt(ctx.node, 'axis', 0), shapes[0].length, ctx.where);
+  shapes.forEach((s, k) => {
+    if (s.length !== shapes[0].length || s.some((d, i) => i !== axis && d !== shapes[0][i])) {
+      throw new ZkmlError(`input ${k} has shape [${s}]; every input must match input 0's [${shapes[0]}] except along axis ${axis}`, 'E_SHAPE', ctx.where);
+    }
+  });
   const shape = shapes[0].slice();
   shape[axis] = shapes.reduce((a, s) => a + s[axis], 0);
   const outStrides = strides(shape);
