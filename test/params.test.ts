@@ -107,8 +107,11 @@ test('hashed weights end to end: prove, verify off-chain and on-chain; a proof m
 
   const chain = await connect();
   try {
-    const onchain = await verifyOnchain(a, proofA, { chain, viewOnly: true });
+    const onchain = await verifyOnchain(a, proofA, { chain });
     assert.equal(onchain.valid, true, 'the generated Solidity verifier accepts the proof');
+    assert.ok(onchain.submit, 'and the registry records it');
+    // The registry checks the proven model id: b's proof cannot be recorded as an inference of a.
+    await assert.rejects(verifyOnchain(a, proofB, { chain }), /ModelIdMismatch/);
   } finally {
     await chain.close();
   }

@@ -11,12 +11,17 @@ pragma solidity ^0.8.20;
 ///      staticcall. The ABI encoding of a static array is the concatenation of its 32-byte words, so the
 ///      verifier's calldata is abi.encodeWithSelector(selector, a, b, c) followed by the packed signals.
 contract InferenceRegistry {
-    /// @notice A registered model: its verifier, the number of public signals it takes and the selector of its
-    ///         verifyProof. Packed into one storage slot (20 + 4 + 4 bytes).
+    /// @notice A registered model: its verifier, the number of public signals it takes, the selector of its
+    ///         verifyProof, and whether its first public signal is the model id. Packed into one storage slot
+    ///         (20 + 4 + 4 + 1 bytes).
+    /// @dev A build with hashed weights (zkml --param-visibility hashed) has one verifier for every model of its
+    ///      architecture: the weights are private signals and their Poseidon digest, the model id, is the first
+    ///      public signal. Such a model is registered with registerHashedModel, and submit checks that signal.
     struct Model {
         address verifier;
         uint32 numPublicSignals;
         bytes4 selector;
+        bool idIsFirstSignal;
     }
 
     /// @notice Who recorded an inference, and in which block.
@@ -50,6 +55,7 @@ contract InferenceRegistry {
     error WrongSignalCount(bytes32 modelId, uint256 expected, uint256 got);
     error InvalidProof(bytes32 modelId);
     error AlreadyRecorded(bytes32 inferenceId, address submitter, uint64 blockNumber);
+    error ModelIdMismatch(bytes32 modelId, uint256 provenModelId);
 
     constructor() {
         owner = msg.sender;
@@ -61,12 +67,22 @@ contract InferenceRegistry {
     /// @param verifier The deployed verifier contract of that model's build.
     /// @param numPublicSignals N in the verifier's verifyProof(..., uint256[N]); from 1 to 2^32 - 1.
     function registerModel(bytes32 modelId, address verifier, uint256 numPublicSignals) external {
+        register(modelId, verifier, numPublicSignals, false);
+    }
+
+    /// @notice As registerModel, for a build with hashed weights: its proofs carry the model id as their first
+    ///         public signal, and submit accepts them under `modelId` only if that signal equals it.
+    function registerHashedModel(bytes32 modelId, address verifier, uint256 numPublicSignals) external {
+        register(modelId, verifier, numPublicSignals, true);
+    }
+
+    function register(bytes32 modelId, address verifier, uint256 numPublicSignals, bool idIsFirstSignal) private {
         if (msg.sender != owner) revert NotOwner(msg.sender);
         address existing = models[modelId].verifier;
         if (existing != address(0)) revert ModelAlreadyRegistered(modelId, existing);
         if (verifier.code.length == 0) revert VerifierNotAContract(verifier);
         if (numPublicSignals == 0 || numPublicSignals > type(uint32).max) revert BadSignalCount(numPublicSignals);
-        models[modelId] = Model(verifier, uint32(numPublicSignals), selectorFor(numPublicSignals));
+        models[modelId] = Model(verifier, uint32(numPublicSignals), selectorFor(numPublicSignals), idIsFirstSignal);
         emit ModelRegistered(modelId, verifier, numPublicSignals);
     }
 
@@ -86,6 +102,7 @@ contract InferenceRegistry {
         Model memory m = models[modelId];
         if (m.verifier == address(0)) revert UnknownModel(modelId);
         if (publicSignals.length != m.numPublicSignals) revert WrongSignalCount(modelId, m.numPublicSignals, publicSignals.length);
+        if (m.idIsFirstSignal && publicSignals[0] != uint256(modelId)) revert ModelIdMismatch(modelId, publicSignals[0]);
         inferenceId = keccak256(abi.encode(modelId, publicSignals));
         Inference memory seen = inferences[inferenceId];
         if (seen.submitter != address(0)) revert AlreadyRecorded(inferenceId, seen.submitter, seen.blockNumber);

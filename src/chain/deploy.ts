@@ -185,7 +185,9 @@ async function deployOn(chain: Chain, dir: string, exported: ExportedVerifier, o
   if (sent.registerModel) {
     log(`registering model ${modelId}`);
     const contract = new Contract(registry, registryArt.abi as never, chain.signer);
-    const receipt = await mined(chain, 'registerModel', () => contract.registerModel(modelId, verifier, manifest.publicSignals.length, { gasLimit: REGISTER_GAS_LIMIT }), contract.interface);
+    // Hashed weights: the model id is the proofs' first public signal, which the registry then checks.
+    const register = manifest.publicSignals[0]?.kind === 'modelId' ? contract.registerHashedModel : contract.registerModel;
+    const receipt = await mined(chain, 'registerModel', () => register(modelId, verifier, manifest.publicSignals.length, { gasLimit: REGISTER_GAS_LIMIT }), contract.interface);
     gasUsed.registerModel = receipt.gasUsed;
   }
 
