@@ -18,7 +18,10 @@ export function register(program: Command): void {
       r.info(`inputs:\n${m.inputs.map(io).join('\n')}${m.inputRangeChecked ? '\n  (range-checked in the circuit)' : ''}`);
       r.info(`outputs:\n${m.outputs.map(io).join('\n')}`);
       if (m.finalActivation) r.info(`final op: ${m.finalActivation.op} (axis ${m.finalActivation.axis}) — the circuit proves its input, the logits; the CLI derives the ${m.finalActivation.op} and argmax`);
-      r.info(`public signals: ${m.publicSignals.length}`);
+      const params = m.visibility.params ?? 'fixed';
+      const weights = { fixed: 'weights fixed in the circuit', hashed: 'Poseidon digest of the private weights, proven in the circuit', private: 'weights private and unbound' }[params];
+      r.info(`model id: ${m.commitments.modelId} (${weights})`);
+      r.info(`public signals: ${m.publicSignals.length} (${[...new Set(m.publicSignals.map((s) => s.kind))].join(', ')})`);
       r.info(m.setup ? `setup:    ptau power ${m.setup.ptau.power} (${m.setup.ptau.source})${m.setup.insecure ? '  ** INSECURE development setup: anyone can forge proofs **' : ''}` : 'setup:    none yet (run zkml setup)');
       r.info('');
       r.info(layerTable(m));
