@@ -267,20 +267,13 @@ class Writer {
       offsets: this.indexed(block.map((t) => t.source.index - base0), 'k'),
     }));
     const base = this.indexed(members.map((q) => terms[q][0]?.source.index ?? 0), 'q');
-    const constant = this.indexed(members.map((q) => consts[q]), 'q');
-    const to = target(this.indexed(members, 'q'));
-    this.loop(members.length, (q) => {
-      const sub = (s: string) => s.replace(/\bq\b/g, q);
-      const body = [`var lc = ${sub(constant)};`];
-      for (const { block, coefs, offsets } of plan) {
+    this.memberLoop(members, consts, target, () =>
+      plan.map(({ block, coefs, offsets }) => {
         const { array, suffix } = block[0].source;
-        const index = offsets === '0' ? sub(base) : `${sub(base)} + ${offsets}`;
-        const term = `${coefs === '1' ? '' : `${coefs} * `}${array}[${index}]${suffix}`;
-        body.push(...this.accumulate(block.length, term));
-      }
-      body.push(`${sub(to)} <== lc;`);
-      return body;
-    });
+        const index = offsets === '0' ? base : `${base} + ${offsets}`;
+        return [block.length, `${coefs === '1' ? '' : `${coefs} * `}${array}[${index}]${suffix}`];
+      }),
+    );
   }
 
   /** Members read the same inputs with their own coefficients (a dense layer): Σ_k c[q][k]·src[idx[k]]. */
@@ -294,17 +287,25 @@ class Writer {
       at += block.length;
       return { block, start, index: this.indexed(block.map((t) => t.source.index), 'k') };
     });
+    this.memberLoop(members, consts, target, () =>
+      plan.map(({ block, start, index }) => {
+        const { array, suffix } = block[0].source;
+        return [block.length, `${coefs}[q][${start ? `${start} + k` : 'k'}] * ${array}[${index}]${suffix}`];
+      }),
+    );
+  }
+
+  /**
+   * For each member q: target(q) <== consts[q] + the blocks' sums, each block a count and a term in the loop
+   * variables q and k.
+   */
+  private memberLoop(members: number[], consts: bigint[], target: (q: string) => string, blocks: () => [number, string][]): void {
     const constant = this.indexed(members.map((q) => consts[q]), 'q');
     const to = target(this.indexed(members, 'q'));
+    const plan = blocks();
     this.loop(members.length, (q) => {
       const sub = (s: string) => s.replace(/\bq\b/g, q);
-      const body = [`var lc = ${sub(constant)};`];
-      for (const { block, start, index } of plan) {
-        const { array, suffix } = block[0].source;
-        body.push(...this.accumulate(block.length, `${coefs}[${q}][${start ? `${start} + k` : 'k'}] * ${array}[${index}]${suffix}`));
-      }
-      body.push(`${sub(to)} <== lc;`);
-      return body;
+      return [`var lc = ${sub(constant)};`, ...plan.flatMap(([n, term]) => this.accumulate(n, sub(term))), `${sub(to)} <== lc;`];
     });
   }
 
