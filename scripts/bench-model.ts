@@ -1,10 +1,11 @@
 /**
  * One model through the whole pipeline, measured: compile, setup (dev ptau, from the cache when present),
- * witness, proof (median of N), off-chain verify, on-chain gas, and optionally top-1 agreement with
- * onnxruntime on MNIST test images. Runs in its own process (the bench spawns one per model) so that its peak
- * RSS is the model's own. Prints one JSON object on the last line.
+ * witness, proof (median of N), off-chain verify, on-chain gas, the conv layers' cost against issue 5's floor
+ * (src/bench/conv-floor.ts), and optionally top-1 agreement with onnxruntime on MNIST test images. Runs in its
+ * own process (the bench spawns one per model) so that its peak RSS is the model's own; circom runs in a child
+ * of it, whose peak is reported apart (compileRssMB). Prints one JSON object on the last line.
  *
- *   tsx scripts/bench-model.ts '<json: {model, name, options, input, mnist?: {count, scale}, proofs?}>'
+ *   tsx scripts/bench-model.ts '<json: {model, name, options, input, mnist?: {dir, count, divide}, proofs?}>'
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,8 @@ import { loadWitnessCalculator } from '../src/circom/witness.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { FloatModel } from '../src/onnx/ort.ts';
 import { argmax } from '../src/io/output.ts';
+import { convLayerCosts } from '../src/bench/conv-floor.ts';
+import { watchDescendantsPeakRss } from '../src/bench/rss.ts';
 
 interface Job {
   name: string;
@@ -32,8 +35,6 @@ interface Job {
   proofs?: number;
   mnist?: { dir: string; count: number; divide: number };
   skipChain?: boolean;
-  /** No circuit: constraint count from the cost model, accuracy from the reference executor (models circom cannot compile here). */
-  analysisOnly?: boolean;
 }
 
 const job: Job = JSON.parse(process.argv[2]);
@@ -68,20 +69,9 @@ async function accuracyOf(program: import('../src/compiler/program.ts').Program,
 }
 
 try {
-  if (job.analysisOnly) {
-    const t = performance.now();
-    const a = analyze(job.model, { inputVisibility: 'hashed', ...job.options });
-    const constraints = [...a.lowered.program.costByNode().values()].reduce((x, y) => x + y, 0);
-    const plain = analyze(job.model, { ...job.options, inputVisibility: 'private', outputVisibility: 'public', singleSignal: false });
-    const spec = plain.lowered.inputs[0];
-    const input = { name: spec.name, shape: spec.shape, encoding: { scale: 2 ** -spec.exp, zeroPoint: 0 } };
-    const out = { name: plain.lowered.outputs[0].name, encoding: { scale: 2 ** -plain.lowered.outputs[0].exp } };
-    const accuracy = job.mnist ? await accuracyOf(plain.lowered.program, input, out) : undefined;
-    const layers = [...a.lowered.program.costByNode()].map(([node, c]) => ({ node, op: a.graph.nodes.find((n) => n.name === node)?.opType ?? (node.includes('range check') ? 'RangeCheck' : 'Commitment'), constraints: c }));
-    console.log(JSON.stringify({ name: job.name, analysisOnly: true, constraints, layers, analyzeMs: performance.now() - t, accuracy, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));
-    process.exit(0);
-  }
+  const watch = watchDescendantsPeakRss();
   const [manifest, compileMs] = await time(() => compile(job.model, dir, job.options));
+  const compileRssMB = watch.stop();
   const [setupInfo, setupMs] = await time(() => setup(dir));
 
   // Bare snarkjs on the same zkey and witness, for the overhead figure of zkml prove.
@@ -114,11 +104,11 @@ try {
     await d.chain.close();
   }
 
-  let accuracy: Awaited<ReturnType<typeof accuracyOf>> | undefined;
-  if (job.mnist) {
-    const { lowered } = analyze(job.model, { ...analyzeOptionsOf(manifest), inputVisibility: 'private', outputVisibility: 'public', singleSignal: false });
-    accuracy = await accuracyOf(lowered.program, manifest.inputs[0], manifest.outputs[0]);
-  }
+  // The build's integer program without commitments: the reference executor for accuracy (plain tensors in
+  // and out), and the conv layers' gadgets (the same whatever the visibility).
+  const plain = analyze(job.model, { ...analyzeOptionsOf(manifest), inputVisibility: 'private', outputVisibility: 'public', singleSignal: false });
+  const convLayers = convLayerCosts(plain);
+  const accuracy = job.mnist ? await accuracyOf(plain.lowered.program, manifest.inputs[0], manifest.outputs[0]) : undefined;
 
   console.log(
     JSON.stringify({
@@ -126,16 +116,19 @@ try {
       constraints: manifest.constraints,
       publicSignals: manifest.publicSignals.length,
       layers: manifest.layers,
+      convLayers,
       ptauPower: setupInfo.ptau.power,
       compileMs,
       setupMs,
       witnessMs,
+      proofs: n,
       bareProveMs: median(bare),
       zkmlProveMs: median(zkml),
       verifyMs,
       gas,
       accuracy,
       maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      compileRssMB,
     }),
   );
 } finally {
