@@ -7,7 +7,7 @@
  *
  *   tsx scripts/bench-model.ts '<json: {model, name, options, input, mnist?: {dir, count, divide}, proofs?}>'
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile, analyze, analyzeOptionsOf, type CompileOptions } from '../src/compiler/compile.ts';
@@ -76,7 +76,9 @@ try {
 
   // Bare snarkjs on the same zkey and witness, for the overhead figure of zkml prove.
   const snarkjs = await loadSnarkjs();
-  const encoded = witnessInput(manifest, encodeInputs(manifest, job.input));
+  // Builds with private weights (--param-visibility) take them as witness data from params.json.
+  const params = manifest.circuit.paramsSha256 ? JSON.parse(readFileSync(join(dir, 'params.json'), 'utf8')) : {};
+  const encoded = { ...witnessInput(manifest, encodeInputs(manifest, job.input)), ...params };
   const wc = await loadWitnessCalculator(buildPaths(dir).wasm);
   const [wtns, witnessMs] = await time(() => wc.calculateWTNSBin(encoded, true));
   const zkey = buildPaths(dir).zkey;
@@ -105,8 +107,8 @@ try {
   }
 
   // The build's integer program without commitments: the reference executor for accuracy (plain tensors in
-  // and out), and the conv layers' gadgets (the same whatever the visibility).
-  const plain = analyze(job.model, { ...analyzeOptionsOf(manifest), inputVisibility: 'private', outputVisibility: 'public', singleSignal: false });
+  // and out), and the conv layers' gadgets (the same whatever the visibility; with fixed weights).
+  const plain = analyze(job.model, { ...analyzeOptionsOf(manifest), inputVisibility: 'private', outputVisibility: 'public', singleSignal: false, paramVisibility: 'fixed' });
   const convLayers = convLayerCosts(plain);
   const accuracy = job.mnist ? await accuracyOf(plain.lowered.program, manifest.inputs[0], manifest.outputs[0]) : undefined;
 
@@ -117,6 +119,12 @@ try {
       publicSignals: manifest.publicSignals.length,
       layers: manifest.layers,
       convLayers,
+      // Commitments: their constraints and how many integers they hash (input, output, weights).
+      commitment: {
+        constraints: manifest.layers.filter((l) => l.op === 'Commitment').reduce((a, l) => a + l.constraints, 0),
+        hashedValues: [manifest.commitments.input, manifest.commitments.output, manifest.commitments.params].flatMap((p) => p ?? []).reduce((a, p) => a + p.layout.count, 0),
+        weightChecks: manifest.layers.filter((l) => l.node.endsWith('(parameter range check)')).reduce((a, l) => a + l.constraints, 0),
+      },
       ptauPower: setupInfo.ptau.power,
       compileMs,
       setupMs,

@@ -134,6 +134,9 @@ const modes: [string, Record<string, unknown>][] = [
   ['input hashed, output public (default)', {}],
   ['input hashed, output hashed', { outputVisibility: 'hashed' }],
   ['single signal', { singleSignal: true }],
+  ['weights hashed (model id proven in-circuit)', { paramVisibility: 'hashed' }],
+  ['weights hashed, single signal', { paramVisibility: 'hashed', singleSignal: true }],
+  ['weights private (unbound)', { paramVisibility: 'private' }],
 ];
 const visibility = modes.map(([mode, opts]) => ({
   mode,
@@ -166,6 +169,8 @@ const proveBench = attempt('proving throughput', () => {
 });
 
 console.error('proving fleet:');
+console.error('single signal recomputed on chain (Poseidon contracts):');
+const poseidonGas = attempt('poseidon', () => runJson('bench-poseidon.ts', []));
 const fleet = attempt('fleet', () => runJson('bench-fleet.ts', ['--inputs', String(quick ? 12 : 24)]));
 
 console.error('gas by public signals:');
@@ -255,7 +260,7 @@ w(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).t
 w(`zkml ${VERSION}; ${['snarkjs', 'circom2', 'circomlib', 'onnxruntime-node', 'solc', 'hardhat'].map((p) => `${p} ${DEPENDENCIES[p]}`).join(', ')}.`);
 w(`Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}: times on a busy machine are stretched, counts and gas are not.`);
 w('Dev ptau files come from the cache (.cache/bench) when present: setup times then exclude ptau generation (see the dev ptau table).');
-const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'dev ptau': ptau }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`)];
+const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`)];
 if (failures.length) w(`\n**Some measurements failed** (each is reported in its section): ${failures.join('; ')}.`);
 w();
 
@@ -312,8 +317,11 @@ section('Against the circomlib-ml encoding', () => {
 });
 
 section('Visibility modes (iris classifier)', () => {
-  w(md(['mode', 'constraints', 'public signals', 'prove ms', 'verifyProof gas', 'submit gas'],
-    visibility.map((v: any) => (failed(v) ? [v.mode, `failed: ${v.error}`, '', '', '', ''] : [v.mode, int(v.constraints), v.publicSignals, int(Math.round(v.zkmlProveMs)), int(v.gas?.verifyProof), int(v.gas?.submit)]))));
+  const perValue = (c: any) => (c?.hashedValues ? `${int(c.constraints)} for ${c.hashedValues} values (${(c.constraints / c.hashedValues).toFixed(1)} each)` : '—');
+  w(md(['mode', 'constraints', 'Poseidon commitments', 'weight range checks', 'public signals', 'prove ms', 'verifyProof gas', 'submit gas'],
+    visibility.map((v: any) => (failed(v) ? [v.mode, `failed: ${v.error}`, '', '', '', '', '', ''] : [v.mode, int(v.constraints), perValue(v.commitment), int(v.commitment?.weightChecks), v.publicSignals, int(Math.round(v.zkmlProveMs)), int(v.gas?.verifyProof), int(v.gas?.submit)]))));
+  w();
+  w('Hashed values are packed several to a field element before Poseidon, so a commitment costs far less than a Poseidon call per value. With hashed or private weights every weight of Gemm/MatMul/Conv is a private signal: a range check of its width (`weight range checks`) and one constraint per multiplication (in `constraints`), which fixed weights do not pay.');
 });
 
 section('Proving throughput (iris build)', () => {
@@ -361,6 +369,20 @@ section('Gas by number of public signals', () => {
   w(`${gas.chain}; solc ${gas.solc}, evmVersion ${gas.evmVersion}. Receipt gas of a \`verifyProof\` transaction and of \`InferenceRegistry.submit\` (verify + record + event); the registry costs ${int(gas.registryDeployGas)} to deploy.`);
   w();
   w(md(['public signals', 'verifyProof gas', 'submit gas', 'submit gas limit sent', 'verifier deploy gas'], gas.rows.map((r: any) => [r.publicSignals, int(r.verifyProofGas), int(r.submitGas), int(r.submitGasLimit), int(r.deployVerifierGas)])));
+});
+
+section('Checking outputs on chain: public signals or a single signal recomputed in Solidity', () => {
+  if (failed(poseidonGas)) return failure('The Poseidon contract benchmark', poseidonGas);
+  const p = poseidonGas;
+  w(`${p.model}; ${p.chain}, solc ${p.solc}. A contract that needs the output values can take them as public signals (a), or take a single-signal proof (b) and recompute its signal from the claimed outputs in Solidity (c: verifier-contracts/SingleSignalVerifier.sol, packing + circomlibjs' Poseidon contracts, then the verifier). Receipt gas of one transaction each.`);
+  w();
+  w(md(['way', 'public signals', 'gas'], [
+    ['(a) outputs and input digest public: verifyProof', p.outputsPublic.publicSignals, int(p.outputsPublic.verifyProofGas)],
+    ['(b) single signal: verifyProof alone (outputs unchecked)', 1, int(p.singleSignal.verifyProofGas)],
+    [`(c) single signal + on-chain Poseidon over ${p.singleSignalRecomputed.outputs} claimed outputs`, 1, int(p.singleSignalRecomputed.verifyGas)],
+  ]));
+  w();
+  w(`The recomputation alone as the claimed output grows (24-bit values, 10 to a field element): ${p.recomputationByFieldElements.map((r: any) => `${r.outputs} values ${int(r.commitmentGas)}`).join(', ')} gas, against ~6.8k per public signal: (c) pays off only for outputs of a few dozen values; for a handful of logits, public outputs are cheaper. Poseidon contracts: ${p.poseidon.map((x: any) => `${x.inputs} input${x.inputs > 1 ? 's' : ''} ${int(x.callGas)}`).join(', ')} gas per call (deployed once per chain).`);
 });
 
 section('Development ptau generation', () => {

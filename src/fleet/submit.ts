@@ -152,13 +152,16 @@ export async function submitBatch(dir: string, inputs: string, opts: SubmitOptio
     const settle = async (jobId: string): Promise<void> => {
       const item = pending.get(jobId);
       if (!item) return;
-      const job = await queue.getJob(jobId);
+      let job = await queue.getJob(jobId);
+      const state = await job?.getState();
+      // The job may end between the two reads: read it again once it is seen ended, so its result and
+      // failure reason are the ones its final state carries.
+      if (state === 'completed' || state === 'failed') job = await queue.getJob(jobId);
       if (!job) {
         pending.delete(jobId);
         finish(item.id, 'failed', { error: `job ${jobId} disappeared from the queue (removed by hand, or Redis lost its data)`, code: 'E_QUEUE' });
         return;
       }
-      const state = await job.getState();
       if ((state !== 'completed' && state !== 'failed') || !pending.has(jobId)) return;
       pending.delete(jobId);
       if (state === 'failed') return finish(item.id, 'failed', { error: jobError(job), code: 'E_PROVE' });
