@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from '../src/onnx/write.ts';
-import { compileAndCheck, tempDir } from './helpers/models.ts';
+import { compileAndCheck, requireShared, SHARED_MODELS, tempDir } from './helpers/models.ts';
 import { violatedConstraints } from '../src/circom/r1cs.ts';
 import { layoutCircuit } from '../src/compiler/layout.ts';
 import { pack } from '../src/commit/pack.ts';
@@ -124,4 +124,15 @@ test('private weights: unbound, never public, no model id signal', async () => {
   assert.ok(!r.manifest.publicSignals.some((s) => s.kind === 'modelId'));
   assert.equal(r.manifest.commitments.params, undefined);
   assert.ok(r.program.params.length > 0);
+});
+
+test('hashed weights in a convolution: the same outputs as fixed weights, witness = reference', async () => {
+  const dir = join(requireShared(join(SHARED_MODELS, 'ezkl-examples', '1l_conv')));
+  const convInput = JSON.parse(readFileSync(join(dir, 'input.json'), 'utf8'));
+  const fixed = await compileAndCheck(join(dir, 'network.onnx'), convInput, { inputRange: [-4, 4] });
+  const hashed = await compileAndCheck(join(dir, 'network.onnx'), convInput, { inputRange: [-4, 4], paramVisibility: 'hashed' });
+  assert.deepEqual(hashed.check.mismatches, []);
+  assert.deepEqual(hashed.check.violated, []);
+  assert.deepEqual(hashed.floats, fixed.floats, 'private weights compute exactly what fixed weights do');
+  assert.ok(hashed.program.gadgets.some((g) => g.def.kind === 'product'), 'each multiplication by a weight is a product');
 });
