@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Contract, ContractFactory, ZeroAddress, getAddress, type Interface, type TransactionReceipt } from 'ethers';
 import { readManifest, writeManifest, type Manifest } from '../manifest.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { chainError, connect, ensureFunds, type Chain, type ChainOptions } from './provider.ts';
-import { DEFAULT_EVM_VERSION, MAX_DEPLOYED_BYTES, compileContracts, exportVerifier, type ExportedVerifier, type HardhatArtifact } from './solidity.ts';
+import { DEFAULT_EVM_VERSION, MAX_DEPLOYED_BYTES, exportVerifier, projectContract, type ExportedVerifier, type HardhatArtifact } from './solidity.ts';
 
-const REGISTRY_SOURCE = fileURLToPath(new URL('../../verifier-contracts/InferenceRegistry.sol', import.meta.url));
 
 /** Gas limit of registerModel, fixed because it is counted before the registry exists to estimate it (measured: 50.5k). */
 const REGISTER_GAS_LIMIT = 150_000n;
@@ -20,16 +17,9 @@ export function modelIdOf(manifest: Manifest): string {
   return `0x${BigInt(manifest.modelId).toString(16).padStart(64, '0')}`;
 }
 
-const registryCache = new Map<string, HardhatArtifact>();
-
-/** The InferenceRegistry artifact, compiled from verifier-contracts/ with the pinned solc (memoized per EVM version). */
+/** The InferenceRegistry artifact (verifier-contracts/InferenceRegistry.sol). */
 export function registryArtifact(evmVersion = DEFAULT_EVM_VERSION): HardhatArtifact {
-  let artifact = registryCache.get(evmVersion);
-  if (!artifact) {
-    artifact = compileContracts({ 'InferenceRegistry.sol': readFileSync(REGISTRY_SOURCE, 'utf8') }, { evmVersion })['InferenceRegistry.sol:InferenceRegistry'];
-    registryCache.set(evmVersion, artifact);
-  }
-  return artifact;
+  return projectContract('InferenceRegistry', evmVersion);
 }
 
 export interface DeployOptions extends ChainOptions {

@@ -4,8 +4,6 @@
  * Poseidon(model id, input digest, output digest) from claimed output integers, with the same packing and the
  * same Poseidon chain as src/commit, and checks the proof with the build's one-signal Groth16 verifier.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ContractFactory, Interface, getAddress, type TransactionReceipt } from 'ethers';
 import { poseidonContract } from 'circomlibjs';
 import { readManifest, type Manifest } from '../manifest.ts';
@@ -15,9 +13,8 @@ import { recomputeDigests } from '../commit/commitments.ts';
 import { FIELD_P } from '../io/output.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { chainError, connect, type Chain, type ChainOptions } from './provider.ts';
-import { DEFAULT_EVM_VERSION, compileContracts, exportVerifier, type HardhatArtifact } from './solidity.ts';
+import { DEFAULT_EVM_VERSION, exportVerifier, projectContract, type HardhatArtifact } from './solidity.ts';
 
-const SOURCE = fileURLToPath(new URL('../../verifier-contracts/SingleSignalVerifier.sol', import.meta.url));
 
 /**
  * circomlibjs 0.1.7 generates Poseidon contracts for 1..8 inputs in name, but its stack-only code needs DUP
@@ -73,16 +70,9 @@ export async function deployPoseidon(chain: Chain, inputs: number): Promise<{ ad
   return { address: getAddress(receipt.contractAddress!), gasUsed: receipt.gasUsed };
 }
 
-const artifactCache = new Map<string, HardhatArtifact>();
-
-/** SingleSignalVerifier, compiled from verifier-contracts/ with the pinned solc (memoized per EVM version). */
+/** SingleSignalVerifier (verifier-contracts/SingleSignalVerifier.sol). */
 export function singleSignalArtifact(evmVersion = DEFAULT_EVM_VERSION): HardhatArtifact {
-  let artifact = artifactCache.get(evmVersion);
-  if (!artifact) {
-    artifact = compileContracts({ 'SingleSignalVerifier.sol': readFileSync(SOURCE, 'utf8') }, { evmVersion })['SingleSignalVerifier.sol:SingleSignalVerifier'];
-    artifactCache.set(evmVersion, artifact);
-  }
-  return artifact;
+  return projectContract('SingleSignalVerifier', evmVersion);
 }
 
 /** The output packing of a single-signal build (manifest.commitments.output), or a clear error. */

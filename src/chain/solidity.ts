@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import solc from 'solc';
 import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
@@ -87,6 +88,23 @@ export function compileContracts(sources: Record<string, string>, opts: CompileO
     }
   }
   return artifacts;
+}
+
+const projectContracts = new Map<string, HardhatArtifact>();
+
+/**
+ * A contract of verifier-contracts/ (e.g. `InferenceRegistry`), compiled with the pinned solc from
+ * `<name>.sol`, memoized per EVM version.
+ */
+export function projectContract(name: string, evmVersion = DEFAULT_EVM_VERSION): HardhatArtifact {
+  const key = `${name}@${evmVersion}`;
+  let artifact = projectContracts.get(key);
+  if (!artifact) {
+    const source = fileURLToPath(new URL(`../../verifier-contracts/${name}.sol`, import.meta.url));
+    artifact = compileContracts({ [`${name}.sol`]: readFileSync(source, 'utf8') }, { evmVersion })[`${name}.sol:${name}`];
+    projectContracts.set(key, artifact);
+  }
+  return artifact;
 }
 
 /**
