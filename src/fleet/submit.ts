@@ -9,7 +9,7 @@
  * skips inputs whose folder is already current, by provenance). The output report is derived here from the
  * public signals and the local manifest: a worker only returns the proof and the public signals.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { QueueEvents } from 'bullmq';
@@ -17,7 +17,7 @@ import { buildPaths } from '../manifest.ts';
 import { encodeInputs, witnessInput } from '../io/input.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
-import { listInputs, ERRORS_FILE, type BatchError, type BatchEvent } from '../prove/batch.ts';
+import { batchTally, listInputs, ERRORS_FILE, type BatchError, type BatchEvent } from '../prove/batch.ts';
 import { committedOutputs, outputsHashed } from '../prove/committed.ts';
 import { describeOutputs, openBuildForProving, provenance, RESULT_FILES, writeResult, type OutputFile, type Provenance, type ProvingBuild } from '../prove/prove.ts';
 import { batchIdOf, ensureReachable, JOB_OPTIONS, jobError, jobIdOf, openQueue, QUEUE_NAME, redisConnection, type ProveJobData, type ProveJobResult } from './queue.ts';
@@ -87,19 +87,7 @@ export async function submitBatch(dir: string, inputs: string, opts: SubmitOptio
   mkdirSync(opts.out, { recursive: true });
   rmSync(join(opts.out, ERRORS_FILE), { force: true });
 
-  const counts = { proven: 0, skipped: 0, failed: 0 };
-  const errors: BatchError[] = [];
-  let done = 0;
-  const finish = (id: string, status: 'proven' | 'skipped' | 'failed', extra: { error?: string; code?: string; witnessMs?: number; proveMs?: number } = {}) => {
-    counts[status]++;
-    if (status === 'failed') {
-      const entry = { id, error: extra.error!, code: extra.code };
-      errors.push(entry);
-      appendFileSync(join(opts.out, ERRORS_FILE), JSON.stringify(entry) + '\n');
-    }
-    const { code: _code, ...shown } = extra;
-    opts.onProgress?.({ kind: 'input', id, status, done: ++done, total: list.length, ...shown });
-  };
+  const { counts, errors, finish } = batchTally(opts.out, list.length, opts.onProgress);
 
   // Encode everything first: bad input files fail here, locally, and the batch id covers exactly what is sent.
   const encodedList: { id: string; input: Record<string, string[]> }[] = [];

@@ -108,6 +108,27 @@ export function listInputs(inputs: string): BatchInput[] {
   return list;
 }
 
+/**
+ * The running account of a batch, shared by local and queued batches: counts by status, failures appended to
+ * `<out>/errors.jsonl` as they happen, and one progress event per finished input.
+ */
+export function batchTally(out: string, total: number, onProgress?: (event: BatchEvent) => void) {
+  const counts = { proven: 0, skipped: 0, failed: 0 };
+  const errors: BatchError[] = [];
+  let done = 0;
+  const finish = (id: string, status: BatchStatus, extra: { error?: string; code?: string; witnessMs?: number; proveMs?: number } = {}) => {
+    counts[status]++;
+    if (status === 'failed') {
+      const entry = { id, error: extra.error!, code: extra.code };
+      errors.push(entry);
+      appendFileSync(join(out, ERRORS_FILE), JSON.stringify(entry) + '\n');
+    }
+    const { code: _code, ...shown } = extra;
+    onProgress?.({ kind: 'input', id, status, done: ++done, total, ...shown });
+  };
+  return { counts, errors, finish };
+}
+
 export function readBatchErrors(out: string): BatchError[] {
   const path = join(out, ERRORS_FILE);
   if (!existsSync(path)) return [];
@@ -205,25 +226,13 @@ export async function proveBatch(dir: string, inputs: string, opts: BatchOptions
   mkdirSync(opts.out, { recursive: true });
   const release = acquireLock(opts.out);
   let pool: ProverPool | undefined;
-  const counts = { proven: 0, skipped: 0, failed: 0 };
-  const errors: BatchError[] = [];
+  const { counts, errors, finish } = batchTally(opts.out, list.length, opts.onProgress);
   try {
     removeStaleStaging(opts.out);
     // errors.jsonl describes the latest run: inputs that failed before are retried now.
     rmSync(join(opts.out, ERRORS_FILE), { force: true });
     opts.onProgress?.({ kind: 'start', total: list.length, workers });
 
-    let done = 0;
-    const finish = (id: string, status: BatchStatus, extra: { error?: string; code?: string; witnessMs?: number; proveMs?: number } = {}) => {
-      counts[status]++;
-      if (status === 'failed') {
-        const entry = { id, error: extra.error!, code: extra.code };
-        errors.push(entry);
-        appendFileSync(join(opts.out, ERRORS_FILE), JSON.stringify(entry) + '\n');
-      }
-      const { code: _code, ...shown } = extra;
-      opts.onProgress?.({ kind: 'input', id, status, done: ++done, total: list.length, ...shown });
-    };
     const fail = (id: string, err: unknown) =>
       finish(id, 'failed', { error: (err as Error).message, code: err instanceof ZkmlError ? err.code : 'E_PROVE' });
 
