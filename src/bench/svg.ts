@@ -67,6 +67,17 @@ function logScale(lo: number, hi: number, p0: number, p1: number): Scale {
   return { lo: 10 ** a, hi: 10 ** b, ticks, map: (v) => p0 + ((Math.log10(v) - l0) / (l1 - l0)) * (p1 - p0) };
 }
 
+/** Vertical grid lines from y0 to y1 at the scale's ticks, each labelled below at `labelY`. */
+function xGrid(scale: { ticks: number[]; map(v: number): number }, y0: number, y1: number, labelY: number): string[] {
+  return scale.ticks.flatMap((t) => {
+    const x = scale.map(t);
+    return [
+      `<line x1="${x}" y1="${y0}" x2="${x}" y2="${y1}" stroke="#e3e3e3" stroke-width="1"/>`,
+      `<text x="${x}" y="${labelY}" text-anchor="middle" font-size="11" ${FONT} fill="#555">${escapeXml(formatTick(t))}</text>`,
+    ];
+  });
+}
+
 function legend(entries: { name: string; color: string; marker: 'rect' | 'circle' }[], x: number, y: number): string[] {
   const out: string[] = [];
   let cx = x;
@@ -137,13 +148,7 @@ export function barChart(o: BarChartOptions): string {
 
   const body: string[] = [];
   body.push(...legend(o.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length], marker: 'rect' as const })), left, 46));
-  for (const t of scale.ticks) {
-    const x = scale.map(t);
-    body.push(
-      `<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${top + plotH}" stroke="#e3e3e3" stroke-width="1"/>`,
-      `<text x="${x}" y="${top + plotH + 16}" text-anchor="middle" font-size="11" ${FONT} fill="#555">${escapeXml(formatTick(t))}</text>`,
-    );
-  }
+  body.push(...xGrid(scale, top - 4, top + plotH, top + plotH + 16));
   o.categories.forEach((cat, c) => {
     const y0 = top + c * groupH + gap / 2;
     body.push(`<text x="${left - 8}" y="${y0 + (o.series.length * barH) / 2 + 4}" text-anchor="end" font-size="12" ${FONT} fill="#222">${escapeXml(cat)}</text>`);
@@ -205,13 +210,7 @@ export function xyPlot(o: XYPlotOptions): string {
   const yScale = o.logY ? logScale(Math.min(...ys.filter((v) => v > 0), 1e9), Math.max(...ys, 1), bottom, top) : linearScale(Math.min(0, ...ys), Math.max(1e-9, ...ys), bottom, top);
   const body: string[] = [];
   body.push(...legend(o.series.map((s, i) => ({ name: s.name, color: s.color ?? PALETTE[i % PALETTE.length], marker: 'circle' as const })), left, 46));
-  for (const t of xScale.ticks) {
-    const x = xScale.map(t);
-    body.push(
-      `<line x1="${x}" y1="${top}" x2="${x}" y2="${bottom}" stroke="#e3e3e3" stroke-width="1"/>`,
-      `<text x="${x}" y="${bottom + 16}" text-anchor="middle" font-size="11" ${FONT} fill="#555">${escapeXml(formatTick(t))}</text>`,
-    );
-  }
+  body.push(...xGrid(xScale, top, bottom, bottom + 16));
   for (const t of yScale.ticks) {
     const y = yScale.map(t);
     body.push(
