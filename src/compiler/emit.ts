@@ -176,7 +176,9 @@ class Writer {
       let end = start;
       let size = 0;
       while (end < exprs.length && (end === start || size + terms[end].length <= CHUNK_TERMS)) size += terms[end++].length;
-      this.ownTemplate(terms.slice(start, end), consts.slice(start, end), (q) => target(q === 'q' ? `${start} + q` : String(start + Number(q))).replace(/\b0 \+ /g, ''));
+      // The chunk's q-th expression is the `start + q`-th of all.
+      const shifted = (q: string) => (start === 0 ? q : q === 'q' ? `${start} + q` : String(start + Number(q)));
+      this.ownTemplate(terms.slice(start, end), consts.slice(start, end), (q) => target(shifted(q)));
       start = end;
     }
   }
