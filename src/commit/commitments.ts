@@ -1,7 +1,16 @@
 import type { Manifest } from '../manifest.ts';
+import type { TensorPacking } from '../compiler/visibility.ts';
 import { pack } from './pack.ts';
 import { hashChain, loadPoseidon } from './poseidon.ts';
 import { ZkmlError } from '../util/errors.ts';
+
+/**
+ * Poseidon chain over tensors (`values[i]` for `packing[i]`) packed per their layouts (Poseidon must be
+ * loaded): the digest a hashed commitment makes public, the same as the circuit's.
+ */
+export function packedDigest(packing: TensorPacking[], values: bigint[][]): bigint {
+  return hashChain(packing.flatMap((p, i) => pack(values[i], p.layout)));
+}
 
 export interface Digests {
   inputDigest?: bigint;
@@ -17,14 +26,15 @@ export interface Digests {
 export async function recomputeDigests(manifest: Manifest, claimed: { inputs?: Map<string, bigint[]>; outputs?: Map<string, bigint[]> }): Promise<Digests> {
   await loadPoseidon();
   const c = manifest.commitments;
-  const digestOf = (packing: NonNullable<typeof c.input>, values: Map<string, bigint[]>, what: string) => {
-    const fields = packing.flatMap((p) => {
-      const v = values.get(p.tensor);
-      if (!v) throw new ZkmlError(`no values for ${what} tensor "${p.tensor}"`, 'E_CLAIM');
-      return pack(v, p.layout);
-    });
-    return hashChain(fields);
-  };
+  const digestOf = (packing: TensorPacking[], values: Map<string, bigint[]>, what: string) =>
+    packedDigest(
+      packing,
+      packing.map(({ tensor }) => {
+        const v = values.get(tensor);
+        if (!v) throw new ZkmlError(`no values for ${what} tensor "${tensor}"`, 'E_CLAIM');
+        return v;
+      }),
+    );
   const out: Digests = {};
   if (c.input && claimed.inputs) out.inputDigest = digestOf(c.input, claimed.inputs, 'input');
   if (c.output && claimed.outputs) out.outputDigest = digestOf(c.output, claimed.outputs, 'output');

@@ -4,8 +4,7 @@ import { hash } from '../gadgets/hash.ts';
 import { packLayout, type PackLayout } from '../commit/pack.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { FIELD_P } from '../io/output.ts';
-import { pack } from '../commit/pack.ts';
-import { hashChain } from '../commit/poseidon.ts';
+import { packedDigest } from '../commit/commitments.ts';
 import type { ParamVisibility } from '../quantize/options.ts';
 
 export type InputVisibility = 'public' | 'private' | 'hashed';
@@ -104,7 +103,7 @@ export function applyVisibility(program: Program, opts: VisibilityOptions, model
     const d = digest(program, program.params.map((p) => ({ name: p.name, exprs: p.wires.map((w) => Expr.wire(w)) })), 'parameter commitment');
     modelIdWire = d.wire;
     commitments.params = d.packing;
-    commitments.modelId = hashChain(d.packing.flatMap((p, i) => pack(program.params[i].values, p.layout))).toString();
+    commitments.modelId = packedDigest(d.packing, program.params.map((p) => p.values)).toString();
     if (!opts.singleSignal) outputs.push({ name: 'model id', signal: 'modelId', shape: [1], exprs: [d.wire] });
   }
   let outDigest: Expr | undefined;
