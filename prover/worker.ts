@@ -127,10 +127,17 @@ export function readArtifacts(build: BuildRef): { wasm: Buffer; zkey: Buffer; pa
   return {
     wasm: readVerified(join(build.dir, 'circuit_js', 'circuit.wasm'), build.wasmSha256, 'recompile with zkml compile'),
     zkey: readVerified(join(build.dir, 'circuit.zkey'), build.zkeySha256, 'rerun zkml setup'),
-    // The model's weights as the circuit's private parameter signals: witness data, read from the build
-    // folder on the proving host, never sent with a job.
-    params: build.paramsSha256 ? JSON.parse(readVerified(join(build.dir, 'params.json'), build.paramsSha256, 'recompile with zkml compile').toString('utf8')) : {},
+    params: readParams(build),
   };
+}
+
+/**
+ * The model's weights as the circuit's private parameter signals (--param-visibility hashed|private): witness
+ * data, read from the build folder on the proving host, never sent with a job. Empty for fixed weights.
+ */
+export function readParams(build: BuildRef): Record<string, string[]> {
+  if (!build.paramsSha256) return {};
+  return JSON.parse(readVerified(join(build.dir, 'params.json'), build.paramsSha256, 'recompile with zkml compile').toString('utf8'));
 }
 
 interface WitnessCalculator {

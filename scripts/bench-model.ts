@@ -7,12 +7,13 @@
  *
  *   tsx scripts/bench-model.ts '<json: {model, name, options, input, mnist?: {dir, count, divide}, proofs?}>'
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile, analyze, analyzeOptionsOf, type CompileOptions } from '../src/compiler/compile.ts';
 import { setup } from '../src/setup/setup.ts';
-import { prove } from '../src/prove/prove.ts';
+import { openBuildForProving, prove } from '../src/prove/prove.ts';
+import { readParams } from '../prover/worker.ts';
 import { verify } from '../src/prove/verify.ts';
 import { deploy } from '../src/chain/deploy.ts';
 import { verifyOnchain } from '../src/chain/verify-onchain.ts';
@@ -77,7 +78,7 @@ try {
   // Bare snarkjs on the same zkey and witness, for the overhead figure of zkml prove.
   const snarkjs = await loadSnarkjs();
   // Builds with private weights (--param-visibility) take them as witness data from params.json.
-  const params = manifest.circuit.paramsSha256 ? JSON.parse(readFileSync(join(dir, 'params.json'), 'utf8')) : {};
+  const params = readParams(openBuildForProving(dir).ref);
   const encoded = { ...witnessInput(manifest, encodeInputs(manifest, job.input)), ...params };
   const wc = await loadWitnessCalculator(buildPaths(dir).wasm);
   const [wtns, witnessMs] = await time(() => wc.calculateWTNSBin(encoded, true));
