@@ -13,6 +13,7 @@ import { violatedConstraints } from '../src/circom/r1cs.ts';
 import { layoutCircuit } from '../src/compiler/layout.ts';
 import { pack } from '../src/commit/pack.ts';
 import { hashChain, loadPoseidon } from '../src/commit/poseidon.ts';
+import { compile } from '../src/compiler/compile.ts';
 import { setup } from '../src/setup/setup.ts';
 import { prove } from '../src/prove/prove.ts';
 import { verify } from '../src/prove/verify.ts';
@@ -84,7 +85,6 @@ test('hashed weights: witness = reference, the model id is the weights\' Poseido
 test('hashed weights end to end: prove, verify off-chain and on-chain; a proof made with other weights is refused', async () => {
   const a = tempDir('params-a');
   const b = tempDir('params-b');
-  const { compile } = await import('../src/compiler/compile.ts');
   await compile(model, a, { paramVisibility: 'hashed' });
   await compile(otherWeights(), b, { paramVisibility: 'hashed' });
   await setup(a);
