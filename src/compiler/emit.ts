@@ -106,8 +106,8 @@ class Writer {
 
   /** `for (q in 0..n) body(q)`; a single statement without a loop when n = 1 (a body declaring vars needs its own scope). */
   loop(n: number, body: (q: string) => string | string[]): void {
-    const once = [body('0')].flat();
-    if (n === 1 && once.length === 1) {
+    const once = n === 1 ? [body('0')].flat() : [];
+    if (once.length === 1) {
       this.line(once[0]);
       return;
     }
