@@ -9,7 +9,7 @@
  * skips inputs whose folder is already current, by provenance). The output report is derived here from the
  * public signals and the local manifest: a worker only returns the proof and the public signals.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { QueueEvents } from 'bullmq';
@@ -17,9 +17,9 @@ import { buildPaths } from '../manifest.ts';
 import { encodeInputs, witnessInput } from '../io/input.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
-import { batchTally, listInputs, ERRORS_FILE, type BatchError, type BatchEvent } from '../prove/batch.ts';
+import { batchTally, commitResult, isCurrent, listInputs, ERRORS_FILE, type BatchError, type BatchEvent } from '../prove/batch.ts';
 import { committedOutputs, outputsHashed } from '../prove/committed.ts';
-import { describeOutputs, openBuildForProving, provenance, RESULT_FILES, writeResult, type OutputFile, type Provenance, type ProvingBuild } from '../prove/prove.ts';
+import { describeOutputs, openBuildForProving, provenance, writeResult, type ProvingBuild } from '../prove/prove.ts';
 import { batchIdOf, ensureReachable, JOB_OPTIONS, jobError, jobIdOf, openQueue, QUEUE_NAME, redisConnection, type ProveJobData, type ProveJobResult } from './queue.ts';
 
 export interface SubmitOptions {
@@ -51,17 +51,6 @@ export interface SubmitSummary {
 
 const STAGING_PREFIX = '.staging-';
 
-/** Same test as the local batch: the folder is complete and was proven from this input with this zkey. */
-function isCurrent(folder: string, expected: Provenance): boolean {
-  if (!Object.values(RESULT_FILES).every((f) => existsSync(join(folder, f)))) return false;
-  try {
-    const { provenance: p } = JSON.parse(readFileSync(join(folder, RESULT_FILES.output), 'utf8')) as OutputFile;
-    return p?.zkeySha256 === expected.zkeySha256 && p?.inputSha256 === expected.inputSha256;
-  } catch {
-    return false;
-  }
-}
-
 async function writeJobResult(build: ProvingBuild, out: string, id: string, encoded: Record<string, string[]>, r: ProveJobResult): Promise<void> {
   const committed = outputsHashed(build.manifest) ? await committedOutputs(build.manifest, encoded, r.publicSignals) : undefined;
   const outputs = describeOutputs(build.manifest, r.publicSignals, committed);
@@ -69,10 +58,8 @@ async function writeJobResult(build: ProvingBuild, out: string, id: string, enco
   mkdirSync(staging);
   try {
     writeResult(staging, r.proof, r.publicSignals, { ...outputs, insecureSetup: build.insecureSetup, provenance: provenance(build, encoded) });
-    const folder = join(out, id);
-    // A stale result (other zkey or input) is replaced; the folder is absent in between, never partial.
-    if (existsSync(folder)) rmSync(folder, { recursive: true, force: true });
-    renameSync(staging, folder);
+    // A stale result (other zkey or input) is replaced, never left partial.
+    commitResult(staging, join(out, id));
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
     throw err;

@@ -193,8 +193,8 @@ function removeStaleStaging(out: string): void {
   }
 }
 
-/** A result folder that is complete and was proven from this input with this zkey. */
-function isCurrent(folder: string, expected: Provenance): boolean {
+/** A result folder that is complete and was proven from this input with this zkey (local and queued batches). */
+export function isCurrent(folder: string, expected: Provenance): boolean {
   if (!Object.values(RESULT_FILES).every((f) => existsSync(join(folder, f)))) return false;
   try {
     const { provenance: p } = JSON.parse(readFileSync(join(folder, RESULT_FILES.output), 'utf8')) as OutputFile;
@@ -205,7 +205,7 @@ function isCurrent(folder: string, expected: Provenance): boolean {
 }
 
 /** Moves a fully written staging folder to `<id>/`, replacing a stale result there (absent in between, never partial). */
-function commitResult(staging: string, folder: string): void {
+export function commitResult(staging: string, folder: string): void {
   let old: string | undefined;
   if (existsSync(folder)) {
     old = `${staging}-old`;
