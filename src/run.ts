@@ -3,7 +3,7 @@ import { tensorSpec } from './compiler/compile.ts';
 import type { QuantOptions } from './quantize/options.ts';
 import { dequantizeValue, encodeInputs, flattenTensor, parseInputJson } from './io/input.ts';
 import { FloatModel } from './onnx/ort.ts';
-import { argmax, softmax } from './io/output.ts';
+import { argmax, softmaxAlong } from './io/output.ts';
 import type { Manifest } from './manifest.ts';
 
 export interface RunOutput {
@@ -41,18 +41,7 @@ export async function run(modelPath: string, input: unknown, opts: Partial<Quant
     // The output's encoding: 2^-exp for float models, scale and zero point for int8 (QDQ) outputs.
     const dequantized = ints.map((v) => dequantizeValue(v, tensorSpec(o, 'public').encoding));
     let derived = dequantized;
-    if (final && final.output === o.name) {
-      // Apply the final activation along its axis, row by row.
-      const inner = o.shape.slice(final.axis + 1).reduce((a, b) => a * b, 1);
-      const len = o.shape[final.axis];
-      derived = dequantized.slice();
-      for (let start = 0; start < dequantized.length; start++) {
-        if (Math.floor(start / inner) % len !== 0) continue;
-        const idx = Array.from({ length: len }, (_, j) => start + j * inner);
-        const p = softmax(idx.map((i) => dequantized[i]));
-        idx.forEach((i, j) => (derived[i] = final.op === 'Softmax' ? p[j] : Math.log(p[j])));
-      }
-    }
+    if (final && final.output === o.name) derived = softmaxAlong(dequantized, o.shape, final.axis, final.op);
     const float = floats.find((f) => f.name === o.name)?.data ?? [];
     return {
       name: o.name,

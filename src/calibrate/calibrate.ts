@@ -15,7 +15,7 @@ import { DEFAULT_VISIBILITY, type InputVisibility, type OutputVisibility } from 
 import { loadPoseidon } from '../commit/poseidon.ts';
 import { inputScaleFor, type Lowered } from '../compiler/lower.ts';
 import { dequantizeValue, flattenTensor, parseInputJson, quantizeValue } from '../io/input.ts';
-import { argmax, softmax } from '../io/output.ts';
+import { argmax, softmaxAlong } from '../io/output.ts';
 import { FloatModel } from '../onnx/ort.ts';
 import { loadOnnx } from '../onnx/load.ts';
 import type { TensorSpec } from '../manifest.ts';
@@ -102,17 +102,7 @@ export const ACCURACY_AGREEMENT = 0.995;
 
 /** A final Softmax/LogSoftmax applied to the proven logits along its axis, comparable with onnxruntime. */
 function applyFinal(values: number[], shape: number[], final: Lowered['finalActivation']): number[] {
-  if (!final) return values;
-  const inner = shape.slice(final.axis + 1).reduce((a, b) => a * b, 1);
-  const len = shape[final.axis];
-  const out = values.slice();
-  for (let start = 0; start < values.length; start++) {
-    if (Math.floor(start / inner) % len !== 0) continue;
-    const idx = Array.from({ length: len }, (_, j) => start + j * inner);
-    const p = softmax(idx.map((i) => values[i]));
-    idx.forEach((i, j) => (out[i] = final.op === 'Softmax' ? p[j] : Math.log(p[j])));
-  }
-  return out;
+  return final ? softmaxAlong(values, shape, final.axis, final.op) : values;
 }
 
 function toFloat(v: unknown, name: string, i: number, source: string): number {

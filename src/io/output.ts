@@ -65,6 +65,21 @@ export function softmax(logits: number[]): number[] {
   return e.map((x) => x / s);
 }
 
+/** Softmax (or LogSoftmax) over `axis` of a row-major tensor: the final activation applied to proven logits. */
+export function softmaxAlong(values: number[], shape: number[], axis: number, op: 'Softmax' | 'LogSoftmax' = 'Softmax'): number[] {
+  const a = axis < 0 ? axis + shape.length : axis;
+  const n = shape[a];
+  const inner = shape.slice(a + 1).reduce((x, y) => x * y, 1);
+  const out = new Array<number>(values.length);
+  for (let o = 0; o < values.length / (n * inner); o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (k: number) => (o * n + k) * inner + i;
+      softmax(Array.from({ length: n }, (_, k) => values[at(k)])).forEach((p, k) => (out[at(k)] = op === 'Softmax' ? p : Math.log(p)));
+    }
+  }
+  return out;
+}
+
 export function argmax(values: number[] | bigint[]): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;

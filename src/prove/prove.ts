@@ -9,7 +9,7 @@ import type { Groth16Proof } from 'snarkjs';
 import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
 import { dequantizeValue, encodeInputs, readInputFile, witnessInput } from '../io/input.ts';
 import { committedOutputs, outputsHashed } from './committed.ts';
-import { argmax, decodePublicSignals, softmax, type DecodedTensor } from '../io/output.ts';
+import { argmax, decodePublicSignals, softmaxAlong, type DecodedTensor } from '../io/output.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { sha256Hex } from '../util/hash.ts';
@@ -89,20 +89,6 @@ export interface OutputFile extends OutputReport {
 
 const isVector = (shape: number[]) => shape.filter((d) => d !== 1).length <= 1;
 
-/** Softmax over `axis` of a row-major tensor. */
-function softmaxAlong(values: number[], shape: number[], axis: number): number[] {
-  const a = axis < 0 ? axis + shape.length : axis;
-  const n = shape[a];
-  const inner = shape.slice(a + 1).reduce((x, y) => x * y, 1);
-  const out = new Array<number>(values.length);
-  for (let o = 0; o < values.length / (n * inner); o++) {
-    for (let i = 0; i < inner; i++) {
-      const at = (k: number) => (o * n + k) * inner + i;
-      softmax(Array.from({ length: n }, (_, k) => values[at(k)])).forEach((p, k) => (out[at(k)] = p));
-    }
-  }
-  return out;
-}
 
 /**
  * Decodes public signals into tensors. The circuit proves logits; for a model ending in Softmax/LogSoftmax the
