@@ -24,22 +24,50 @@ export interface ProverPool {
   destroy(): Promise<void>;
 }
 
-const WORKER_FILE = fileURLToPath(new URL('./worker.ts', import.meta.url));
+/**
+ * The worker sits next to this file: worker.js in the built package (dist/prover/), worker.ts when this module
+ * runs from the sources through tsx (tests, scripts). Worker threads do not inherit loader hooks registered at
+ * run time, so a TypeScript worker imports tsx itself (a dev dependency), by absolute URL so that it resolves
+ * from any working directory; the built worker needs no loader.
+ */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const WORKER_FILE = fileURLToPath(new URL(FROM_SOURCES ? './worker.ts' : './worker.js', import.meta.url));
+const WORKER_EXEC_ARGV = FROM_SOURCES ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
+
+function checkWidth(workers: number): void {
+  if (!Number.isInteger(workers) || workers < 1) throw new ZkmlError(`workers must be a positive integer, got ${workers}`, 'E_USAGE');
+}
 
 /**
- * Worker threads do not inherit loader hooks registered at run time (bin/zkml.js registers tsx that way), so
- * each worker imports tsx itself, by absolute URL so that it resolves from any working directory.
+ * The width of a pool for `jobs` tasks (a batch's inputs; undefined for a fleet worker's open-ended queue): the
+ * requested width (default: one per core), never more than there are jobs, since a worker without a job only
+ * costs its start-up and memory. A pool wider than the machine's cores gets a warning: its proofs compete for
+ * the cores (a proof is CPU-bound), so it is slower than a narrower one, and each worker holds the zkey.
  */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export function poolWidth(requested: number | undefined, jobs?: number): { workers: number; warnings: string[] } {
+  const cores = availableParallelism();
+  const wanted = requested ?? cores;
+  checkWidth(wanted);
+  const workers = jobs === undefined ? wanted : Math.max(1, Math.min(wanted, jobs));
+  const capped = workers < wanted ? `, one per input` : '';
+  const warnings =
+    workers > cores
+      ? [`--workers ${wanted} asks for more workers than this machine's ${cores} core${cores === 1 ? '' : 's'} (the pool has ${workers}${capped}): proofs compete for the cores and each worker holds the zkey in memory, so a pool of at most ${cores} is faster`]
+      : [];
+  return { workers, warnings };
+}
 
 export function createProverPool(opts: ProverPoolOptions = {}): ProverPool {
   const workers = opts.workers ?? availableParallelism();
-  if (!Number.isInteger(workers) || workers < 1) throw new ZkmlError(`workers must be a positive integer, got ${workers}`, 'E_USAGE');
+  checkWidth(workers);
+  // Threads start as tasks arrive, up to `workers`, and then stay with their loaded build (no idle timeout):
+  // a pool wider than its work starts only the threads it uses.
   const piscina = new Piscina<ProveTask, TaskOutcome>({
     filename: WORKER_FILE,
-    minThreads: workers,
+    minThreads: 1,
     maxThreads: workers,
-    execArgv: ['--import', TSX_LOADER],
+    idleTimeout: Infinity,
+    execArgv: WORKER_EXEC_ARGV,
   });
   return {
     workers,

@@ -10,11 +10,17 @@ import type { Groth16Proof } from 'snarkjs';
 import { ZkmlError } from '../src/util/errors.ts';
 import { sha256Hex } from '../src/util/hash.ts';
 import { loadFfjavascript, loadSnarkjs, type Bn128 } from '../src/util/snark.ts';
+import { decodeProgram } from '../src/circuit/program-file.ts';
+import { witnessFile } from '../src/circuit/witness.ts';
 
 /** A build folder's proving artifacts and the hashes the manifest records for them. */
 export interface BuildRef {
   dir: string;
-  wasmSha256: string;
+  /**
+   * How witnesses are computed: from zkml's program file (circuit.program) or circom's witness calculator
+   * (circuit_js/circuit.wasm, builds made with `compile --circom`), with the file's sha256.
+   */
+  witness: { kind: 'program' | 'wasm'; sha256: string };
   zkeySha256: string;
   /** Builds with private parameter signals (--param-visibility hashed|private): params.json's hash. */
   paramsSha256?: string;
@@ -36,6 +42,8 @@ export interface ProveTask {
 export interface ProveOutput {
   proof: Groth16Proof;
   publicSignals: string[];
+  /** The tensors a hashed-output build commits to, when the witness step computed them (decimal strings). */
+  reports?: Record<string, string[]>;
   witnessMs: number;
   proveMs: number;
   threads: ThreadMode;
@@ -122,10 +130,12 @@ export function readVerified(path: string, expectedSha256: string, fix: string):
   return bytes;
 }
 
-/** The build's wasm and zkey, refused unless they are the ones its manifest records. */
-export function readArtifacts(build: BuildRef): { wasm: Buffer; zkey: Buffer; params: Record<string, string[]> } {
+const WITNESS_FILES = { program: 'circuit.program', wasm: join('circuit_js', 'circuit.wasm') } as const;
+
+/** The build's witness source and zkey, refused unless they are the ones its manifest records. */
+export function readArtifacts(build: BuildRef): { witness: Buffer; zkey: Buffer; params: Record<string, string[]> } {
   return {
-    wasm: readVerified(join(build.dir, 'circuit_js', 'circuit.wasm'), build.wasmSha256, 'recompile with zkml compile'),
+    witness: readVerified(join(build.dir, WITNESS_FILES[build.witness.kind]), build.witness.sha256, 'recompile with zkml compile'),
     zkey: readVerified(join(build.dir, 'circuit.zkey'), build.zkeySha256, 'rerun zkml setup'),
     params: readParams(build),
   };
@@ -144,9 +154,12 @@ interface WitnessCalculator {
   calculateWTNSBin(input: Record<string, unknown>, sanityCheck: boolean): Promise<Uint8Array>;
 }
 
+/** Computes one input's witness: .wtns bytes, and the tensors a hashed-output build reports. */
+type WitnessStep = (input: Record<string, string[]>, params: Record<string, string[]>) => Promise<{ wtns: Uint8Array; reports?: Record<string, string[]> }>;
+
 interface LoadedBuild {
   key: string;
-  ready: Promise<{ wc: WitnessCalculator; zkey: Buffer; params: Record<string, string[]> }>;
+  ready: Promise<{ witness: WitnessStep; zkey: Buffer; params: Record<string, string[]> }>;
 }
 
 /** One entry per build folder; a changed wasm or zkey (new hashes) replaces the entry. */
@@ -172,14 +185,32 @@ async function loadWitnessCalculator(dir: string, wasm: Buffer): Promise<Witness
   return (module.exports as (code: Buffer) => Promise<WitnessCalculator>)(wasm);
 }
 
+/** The witness step of a build: zkml's own (from its program file) or circom's wasm. */
+async function witnessStep(dir: string, kind: BuildRef['witness']['kind'], bytes: Buffer): Promise<WitnessStep> {
+  if (kind === 'program') {
+    const program = decodeProgram(bytes, join(dir, WITNESS_FILES.program));
+    return async (input, params) => witnessFile(program, input, params);
+  }
+  const wc = await loadWitnessCalculator(dir, bytes);
+  return async (input, params) => {
+    try {
+      return { wtns: await wc.calculateWTNSBin({ ...input, ...params }, true) };
+    } catch (err) {
+      // circom's messages ("Assert Failed. Error in template …", "Not enough values for input signal …") are
+      // the useful part; drop the wasm stack.
+      throw new ZkmlError(`witness calculation failed: ${(err as Error).message.split('\n').filter(Boolean).slice(0, 3).join(' ')}`, 'E_WITNESS', dir);
+    }
+  };
+}
+
 function loadBuild(build: BuildRef) {
   const dir = resolve(build.dir);
-  const key = `${build.wasmSha256}:${build.zkeySha256}:${build.paramsSha256 ?? ''}`;
+  const key = `${build.witness.kind}:${build.witness.sha256}:${build.zkeySha256}:${build.paramsSha256 ?? ''}`;
   let entry = loaded.get(dir);
   if (!entry || entry.key !== key) {
     const ready = (async () => {
-      const { wasm, zkey, params } = readArtifacts(build);
-      return { wc: await loadWitnessCalculator(dir, wasm), zkey, params };
+      const { witness, zkey, params } = readArtifacts(build);
+      return { witness: await witnessStep(dir, build.witness.kind, witness), zkey, params };
     })();
     entry = { key, ready };
     loaded.set(dir, entry);
@@ -191,21 +222,14 @@ function loadBuild(build: BuildRef) {
 
 /** Witness and Groth16 proof for one encoded input. Throws ZkmlError for inputs the circuit rejects. */
 export async function proveInput(task: ProveTask): Promise<ProveOutput> {
-  const [snarkjs, { wc, zkey, params }] = await Promise.all([loadSnarkjs(), loadBuild(task.build)]);
+  const [snarkjs, { witness: computeWitness, zkey, params }] = await Promise.all([loadSnarkjs(), loadBuild(task.build)]);
   const t0 = performance.now();
-  let witness: Uint8Array;
-  try {
-    witness = await wc.calculateWTNSBin({ ...task.input, ...params }, true);
-  } catch (err) {
-    // circom's messages ("Assert Failed. Error in template …", "Not enough values for input signal …") are
-    // the useful part; drop the wasm stack.
-    throw new ZkmlError(`witness calculation failed: ${(err as Error).message.split('\n').filter(Boolean).slice(0, 3).join(' ')}`, 'E_WITNESS', task.build.dir);
-  }
+  const { wtns, reports } = await computeWitness(task.input, params);
   const t1 = performance.now();
-  const { proof, publicSignals } = await withThreads(task.threads, () => snarkjs.groth16.prove(zkey, witness));
+  const { proof, publicSignals } = await withThreads(task.threads, () => snarkjs.groth16.prove(zkey, wtns));
   const t2 = performance.now();
   const ms = (x: number) => Math.round(x * 10) / 10;
-  return { proof, publicSignals, witnessMs: ms(t1 - t0), proveMs: ms(t2 - t1), threads: task.threads };
+  return { proof, publicSignals, ...(reports && Object.keys(reports).length ? { reports } : {}), witnessMs: ms(t1 - t0), proveMs: ms(t2 - t1), threads: task.threads };
 }
 
 /** The piscina task handler. */

@@ -48,7 +48,7 @@ const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
 
 const work = mkdtempSync(join(tmpdir(), `zkml-bench-${job.name}-`));
 const dir = join(work, 'build');
-async function accuracyOf(program: import('../src/compiler/program.ts').Program, input: { name: string; shape: number[]; encoding: { scale: number; zeroPoint: number } }, out: { name: string; encoding: { scale: number } }) {
+async function accuracyOf(program: import('../src/ir/program.ts').Program, input: { name: string; shape: number[]; encoding: { scale: number; zeroPoint: number } }, out: { name: string; encoding: { scale: number } }) {
   const set = loadMnist(job.mnist!.dir, job.mnist!.count);
   const f = await FloatModel.load(job.model);
   let agree = 0;

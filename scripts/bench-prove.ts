@@ -14,7 +14,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPaths, readManifest, type Manifest } from '../src/manifest.ts';
 import { encodeInputs, witnessInput } from '../src/io/input.ts';
-import { prove } from '../src/prove/prove.ts';
+import { prove, witnessRef } from '../src/prove/prove.ts';
 import { proveBatch } from '../src/prove/batch.ts';
 import { releaseCurve } from '../src/util/snark.ts';
 import { proveInput, type ThreadMode } from '../prover/worker.ts';
@@ -64,7 +64,7 @@ async function main() {
     for (let i = 1; i <= 5; i++) warm.push(await proveOnce(i));
 
     // The same proof with each of snarkjs' threading modes (warm, median of 5).
-    const build = { dir, wasmSha256: manifest.circuit.wasmSha256, zkeySha256: manifest.setup!.zkeySha256 };
+    const build = { dir, witness: witnessRef(manifest), zkeySha256: manifest.setup!.zkeySha256 };
     const threadModes: Record<string, number> = {};
     for (const threads of ['single', 'multi'] as ThreadMode[]) {
       const encoded = witnessInput(manifest, encodeInputs(manifest, inputs[0], { raw: true }));

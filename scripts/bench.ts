@@ -177,6 +177,8 @@ console.error('gas by public signals:');
 const gas = attempt('gas', () => runJson('bench-gas.ts', quick ? ['1', '3'] : []));
 console.error('dev ptau:');
 const ptau = attempt('dev ptau', () => runScript('bench-ptau.ts', ['10', quick ? '12' : '16']));
+console.error('start-up and shut-down:');
+const startup = attempt('start-up', () => runJson('bench-startup.ts', ['--runs', quick ? '5' : '15']));
 
 // ---- figures
 
@@ -260,7 +262,7 @@ w(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).t
 w(`zkml ${VERSION}; ${['snarkjs', 'circom2', 'circomlib', 'onnxruntime-node', 'solc', 'hardhat'].map((p) => `${p} ${DEPENDENCIES[p]}`).join(', ')}.`);
 w(`Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}: times on a busy machine are stretched, counts and gas are not.`);
 w('Dev ptau files come from the cache (.cache/bench) when present: setup times then exclude ptau generation (see the dev ptau table).');
-const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`)];
+const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`)];
 if (failures.length) w(`\n**Some measurements failed** (each is reported in its section): ${failures.join('; ')}.`);
 w();
 
@@ -390,6 +392,16 @@ section('Development ptau generation', () => {
   w('```');
   w(ptau);
   w('```');
+});
+
+section('Start-up and shut-down', () => {
+  if (failed(startup)) return failure('The start-up benchmark', startup);
+  w(md(['command', 'median ms', 'fastest ms', 'peak RSS MB'], startup.cli.map((c: any) => [`\`${c.command}\``, int(Math.round(c.medianMs)), int(Math.round(c.minMs)), c.peakRssMB])));
+  w();
+  w(`Wall time of a whole process, ${startup.cli[0].runs} runs each after one warm-up, from the built package (\`npm run build\`; bin/zkml.js runs dist/ and loads only the command that runs). Bare \`node -e 0\` is the floor.`);
+  w();
+  const l = startup.library;
+  w(`Library calls and the bn128 curve (src/util/snark.ts): a ${int(l.constraints)}-constraint build, so that \`prove()\` runs snarkjs on the multi-threaded curve. First call ${int(Math.round(l.firstProveMs))} ms (loads zkey, witness calculator, curve); back-to-back calls ${int(Math.round(l.warmProveMs))} ms each (median), on the warm curve; calls spaced wider than the ${l.idleReleaseMs} ms idle window ${int(Math.round(l.spacedProveMs))} ms each, because the curve was released in between and is built again. A script that makes one call exits by itself ${int(Math.round(l.exitAfterLastCallMs))} ms after the call returns (the idle window, plus ffjavascript's 200 ms terminate).`);
 });
 
 writeFileAtomic(join(root, 'BENCHMARKS.md'), lines.join('\n').replace(/\n{3,}/g, '\n\n') + '\n');

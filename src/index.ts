@@ -6,9 +6,28 @@
  *   await setup('build');                                   // dev ptau: INSECURE, for development
  *   await prove('build', { file: 'x.json' }, { out: 'out' });
  *   const { valid } = await verify('build', 'out');
+ *   // nothing to clean up: the script ends by itself
+ *
+ * Calls leave nothing running. snarkjs' multi-threaded bn128 curve, which setup, large proofs and the verifier
+ * export start, is terminated IDLE_RELEASE_MS after zkml's last use of it (back-to-back calls keep it warm), and
+ * proveBatch stops its worker pool before it returns. `releaseCurve()` ends the curve at once. What a call hands
+ * back stays yours to close: a `Chain` from `connect()` (or `deploy()`'s result) until `chain.close()`.
+ * test/library-exit.test.ts runs this promise as a child process.
  */
 export { compile, analyze, analyzeOptionsOf, type CompileOptions, type AnalyzeOptions, type Analysis } from './compiler/compile.ts';
 export { crossCheck, type CrossCheck } from './compiler/crosscheck.ts';
+export {
+  calibrate,
+  chosenQuant,
+  type CalibrateOptions,
+  type Calibration,
+  type SettingResult,
+  type Target as CalibrationTarget,
+} from './calibrate/calibrate.ts';
+export { loadSamples, type Sample } from './calibrate/samples.ts';
+export { readSettings, writeSettings } from './calibrate/settings.ts';
+export { quantizeModel, type PtqOptions, type PtqReport, type ActivationType } from './quantize/ptq.ts';
+export { audit, type AuditReport, type Finding, type FindingKind } from './audit/audit.ts';
 export { run, type RunOutput } from './run.ts';
 export { setup, contribute, beacon, verifySetup, type SetupOptions } from './setup/setup.ts';
 export { devPtau } from './setup/dev-ptau.ts';
@@ -37,6 +56,6 @@ export { recomputeDigests, type Digests } from './commit/commitments.ts';
 export { readManifest, buildPaths, type Manifest, type TensorSpec } from './manifest.ts';
 export { encodeInputs, readInputFile } from './io/input.ts';
 export { decodePublicSignals } from './io/output.ts';
-export { releaseCurve } from './util/snark.ts';
+export { releaseCurve, IDLE_RELEASE_MS } from './util/snark.ts';
 export { ZkmlError } from './util/errors.ts';
 export { DEFAULT_QUANT, type QuantOptions } from './quantize/options.ts';

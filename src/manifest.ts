@@ -7,7 +7,8 @@ import { writeJsonAtomic } from './util/atomic.ts';
  * manifest.json: everything a later step (or another machine) needs about one build. Every command after
  * `compile` reads it and never re-derives it from the model.
  */
-export const MANIFEST_FORMAT = 1;
+/** 2: the circuit section names its back end (zkml's own r1cs and program, or circom's r1cs and wasm). */
+export const MANIFEST_FORMAT = 2;
 
 /** How a tensor's integers map to real numbers: real = (int - zeroPoint) * scale. */
 export interface Encoding {
@@ -59,6 +60,17 @@ export interface SetupInfo {
   createdAt: string;
 }
 
+/** A verifier (and registry) deployed for this build, under manifest.deployments[network]. */
+export interface Deployment {
+  chainId: string;
+  verifier: string;
+  registry?: string;
+  rpcUrl?: string;
+  deployedAt: string;
+  /** The verification key the verifier checks (setup.vkeySha256 when it was deployed). */
+  vkeySha256?: string;
+}
+
 export interface Manifest {
   format: number;
   zkmlVersion: string;
@@ -79,18 +91,35 @@ export interface Manifest {
   constraints: number;
   layers: LayerCost[];
   quantization: { scale: number; inputScale: number; weightBits: number; inputRange: [number, number]; checkInputs: boolean };
-  circuit: {
-    circom: string;
-    r1cs: string;
-    wasm: string;
-    sym: string;
-    r1csSha256: string;
-    wasmSha256: string;
-    /** params.json (private parameter signals' values, the prover's secret): with --param-visibility hashed|private. */
-    paramsSha256?: string;
-  };
+  circuit: CircuitArtifacts;
   setup?: SetupInfo;
-  deployments?: Record<string, { chainId: string; verifier: string; registry?: string; rpcUrl?: string; deployedAt: string }>;
+  deployments?: Record<string, Deployment>;
+  /**
+   * Deployments of an earlier setup: a new setup (or phase-2 step) makes a new verification key, which those
+   * verifiers refuse, so it moves them here, where `verify --onchain` finds them to say so.
+   */
+  retiredDeployments?: Record<string, Deployment & { retiredAt: string }>;
+}
+
+/**
+ * The circuit's files. circuit.circom is always written; the r1cs and the witness come from zkml's own back end
+ * (circuit.r1cs + circuit.program, from which zkml computes witnesses) or, with `compile --circom`, from circom
+ * (circuit.r1cs + circuit_js/circuit.wasm, circom's witness calculator).
+ */
+export interface CircuitArtifacts {
+  backend: 'zkml' | 'circom';
+  /** zkml back end: how linear constraints were folded (src/circuit/eliminate.ts). */
+  elimination?: 'cost' | 'circom';
+  circom: string;
+  r1cs: string;
+  sym: string;
+  r1csSha256: string;
+  program?: string;
+  programSha256?: string;
+  wasm?: string;
+  wasmSha256?: string;
+  /** params.json (private parameter signals' values, the prover's secret): with --param-visibility hashed|private. */
+  paramsSha256?: string;
 }
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -105,7 +134,7 @@ export function readManifest(dir: string): Manifest {
     throw new ZkmlError(`not valid JSON (${(err as Error).message})`, 'E_BAD_MANIFEST', path);
   }
   if (value?.format !== MANIFEST_FORMAT) {
-    throw new ZkmlError(`manifest format ${value?.format} is not the supported format ${MANIFEST_FORMAT}`, 'E_BAD_MANIFEST', path);
+    throw new ZkmlError(`manifest format ${value?.format} is not the supported format ${MANIFEST_FORMAT}: recompile the model with this zkml`, 'E_BAD_MANIFEST', path);
   }
   return value;
 }
@@ -122,6 +151,8 @@ export function buildPaths(dir: string) {
     r1cs: join(dir, 'circuit.r1cs'),
     wasm: join(dir, 'circuit_js', 'circuit.wasm'),
     sym: join(dir, 'circuit.sym'),
+    program: join(dir, 'circuit.program'),
+    params: join(dir, 'params.json'),
     zkey: join(dir, 'circuit.zkey'),
     vkey: join(dir, 'verification_key.json'),
     verifierSol: join(dir, 'Verifier.sol'),

@@ -1,7 +1,7 @@
 import { analyze } from './compiler/compile.ts';
-import { tensorSpec } from './compiler/compile.ts';
+import { tensorSpec } from './compiler/build-manifest.ts';
 import type { QuantOptions } from './quantize/options.ts';
-import { dequantizeValue, encodeInputs, flattenTensor, parseInputJson } from './io/input.ts';
+import { dequantizeValue, encodeInputs, readInputValues } from './io/input.ts';
 import { FloatModel } from './onnx/ort.ts';
 import { argmax, softmaxAlong } from './io/output.ts';
 import type { Manifest } from './manifest.ts';
@@ -31,9 +31,9 @@ export async function run(modelPath: string, input: unknown, opts: Partial<Quant
   const inputs = lowered.inputs.map((io) => tensorSpec(io, 'private', opts.inputRange));
   const pseudo = { inputs } as Manifest;
   const encoded = encodeInputs(pseudo, input, { source });
-  const perInput = parseInputJson(input, inputs, source);
+  const values = readInputValues(input, inputs, source);
   const floatModel = await FloatModel.load(modelPath);
-  const floats = await floatModel.run(inputs.map((spec, k) => ({ name: spec.name, dims: spec.shape, data: flattenTensor(perInput[k], spec, source).map(Number) })));
+  const floats = await floatModel.run(inputs.map((spec, k) => ({ name: spec.name, dims: spec.shape, data: values[k] })));
   const reference = lowered.program.execute(encoded);
   const final = lowered.finalActivation;
   return lowered.outputs.map((o) => {

@@ -2,12 +2,14 @@
  * `zkml prove --inputs`: the worker pool, per-input results that are complete or absent, errors.jsonl, reruns
  * after a kill, and two runs on one output folder.
  */
-process.env.ZKML_CACHE = '/work/main/.cache/test';
+import { TEST_CACHE } from './helpers/cache.ts';
+process.env.ZKML_CACHE = TEST_CACHE;
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { makeTinyBuild } from './helpers/tiny-build.ts';
 import { tempDir } from './helpers/models.ts';
 import { ZKML, zkml } from './helpers/cli.ts';
@@ -83,6 +85,23 @@ test('a folder of 3 inputs with 2 workers: every result verifies', async () => {
   assert.equal(v.kind, 'batch');
   const outputs = Object.fromEntries(v.results.map((r) => [r.id, r.outputs!.outputs[0].ints]));
   assert.deepEqual(outputs, { in1: ['4', '7', '2'], in2: ['10', '16', '15'], in3: ['-5', '28', '-18'] });
+});
+
+test('--workers 64: the pool is capped at the number of inputs, with a warning above the core count', async () => {
+  // One input more than the machine has cores, so the capped pool is still wider than the machine.
+  const cores = availableParallelism();
+  const events: BatchEvent[] = [];
+  const s = await proveBatch(build, jsonl('wide.jsonl', cores + 1), { out: join(tmp, 'wide-out'), workers: 64, onProgress: (e) => events.push(e) });
+  assert.deepEqual([s.proven, s.workers], [cores + 1, cores + 1], 'one worker per input, not 64');
+  assert.equal(events[0].kind === 'start' && events[0].workers, cores + 1);
+  const warning = new RegExp(`--workers 64 asks for more workers than this machine's ${cores} cores? \\(the pool has ${cores + 1}, one per input\\)`);
+  assert.ok(s.warnings.some((w) => warning.test(w)), `a warning in ${JSON.stringify(s.warnings)}`);
+  assert.ok(events[0].kind === 'start' && events[0].warnings?.some((w) => warning.test(w)), 'given at the start, before the proofs');
+
+  // No warning at or below the core count.
+  const quiet = await proveBatch(build, jsonl('narrow.jsonl', 2), { out: join(tmp, 'narrow-out'), workers: 64 });
+  assert.equal(quiet.workers, Math.min(2, 64));
+  if (cores >= 2) assert.deepEqual(quiet.warnings.filter((w) => /--workers/.test(w)), []);
 });
 
 test('a bad input is recorded in errors.jsonl, the others are proven, the batch reports failure', async () => {

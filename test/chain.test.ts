@@ -3,11 +3,12 @@
  * chain (valid, tampered, replayed and re-randomized proofs, the gas-estimation trap), the same flow through
  * --rpc-url against a real `hardhat node` process, and clear errors for bad RPC URLs, keys and proof files.
  */
-process.env.ZKML_CACHE = '/work/main/.cache/test';
+import { TEST_CACHE } from './helpers/cache.ts';
+process.env.ZKML_CACHE = TEST_CACHE;
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -220,7 +221,7 @@ test('a new setup of the same model: its id is taken in the old registry, the ol
   // Same model id (the ONNX hash), new verifying key: the registry's binding is immutable.
   await rejectsWith(deploy(dir, { chain }), 'E_MODEL_ID_TAKEN', /is bound to verifier .* \(--registry new\)/);
   // The recorded verifier still answers, but for the old key: said plainly, not reported as an invalid proof.
-  await rejectsWith(verifyOnchain(dir, proof35, { chain }), 'E_STALE_VERIFIER', /not this build's current verifier/);
+  await rejectsWith(verifyOnchain(dir, proof35, { chain }), 'E_STALE_DEPLOYMENT', /earlier setup/);
 
   const fresh = await deploy(dir, { chain, registry: 'new' });
   assert.deepEqual(fresh.sent, { verifier: true, registry: true, registerModel: true });
@@ -233,6 +234,29 @@ test('a new setup of the same model: its id is taken in the old registry, the ol
   assert.ok(r.submit, 'recorded in the new registry (the old one has this statement already)');
   // The old build's proof does not verify against the new key.
   assert.equal((await verifyOnchain(dir, proof46, { chain, viewOnly: true })).valid, false);
+});
+
+test('a new setup invalidates the recorded deployments; verify --onchain says why instead of "NOT valid"', async () => {
+  const dir = join(tmp, 'resetup-explained');
+  cpSync(build, dir, { recursive: true });
+  assert.ok(readManifest(dir).deployments?.['in-process'], 'the copy records the deployment made in before()');
+  await setup(dir);
+  assert.equal(readManifest(dir).deployments, undefined, 'a new verifying key: the recorded deployments no longer apply');
+  assert.equal(existsSync(buildPaths(dir).verifierArtifact), false, 'nor the exported verifier');
+  const out = join(tmp, 'resetup-explained-proof');
+  await prove(dir, { x: [[3, 5]] }, { out });
+
+  // The old deployment is still on this chain: said plainly, with what to do.
+  await rejectsWith(verifyOnchain(dir, out, { chain }), 'E_STALE_DEPLOYMENT', /verifier 0x[0-9a-fA-F]{40}.*earlier setup.*deploy\(dir, \{ chain, registry: 'new' \}\)/);
+  // Pointed at the old verifier explicitly: not valid, and the reason says the contract checks another key.
+  const r = await verifyOnchain(dir, out, { chain, verifier: deployed.verifier, viewOnly: true });
+  assert.equal(r.valid, false);
+  assert.match(r.reason ?? '', /verifies against this build's verification key.*the verifier at 0x[0-9a-fA-F]{40} checks another key/);
+  // A proof that is not this build's at all: the reason says that instead.
+  const foreign = tampered('t-foreign', { publicSignals: ['14', '19', '24'] });
+  const f = await verifyOnchain(build, foreign, { chain, viewOnly: true });
+  assert.equal(f.valid, false);
+  assert.match(f.reason ?? '', /does not verify against this build's verification key either/);
 });
 
 test('malformed proof files and wrong addresses get clear errors', async () => {
@@ -259,15 +283,12 @@ async function freePort(): Promise<number> {
 }
 
 /**
- * `hardhat node` from the installed package with an (almost) empty config in a temporary folder; ready in ~2 s.
- * It runs from the project root: Hardhat refuses to start where it is not installed locally (HH12).
+ * `hardhat node` as the README starts it (`npx hardhat node`, i.e. Hardhat's CLI with the checkout's
+ * hardhat.config.cjs), on a free port; ready in ~2 s.
  */
 async function startHardhatNode(): Promise<{ url: string; child: ChildProcess }> {
-  const dir = join(tmp, 'hardhat-node');
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'hardhat.config.cjs'), 'module.exports = { networks: { hardhat: {} } };\n');
   const port = await freePort();
-  const child = spawn(process.execPath, [require.resolve('hardhat/internal/cli/cli.js'), '--config', join(dir, 'hardhat.config.cjs'), 'node', '--hostname', '127.0.0.1', '--port', String(port)], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
+  const child = spawn(process.execPath, [require.resolve('hardhat/internal/cli/cli.js'), 'node', '--hostname', '127.0.0.1', '--port', String(port)], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try {
@@ -310,6 +331,19 @@ test('--rpc-url: deploy and verify on a real hardhat node, same gas as in-proces
   const again = await deploy(dir, { rpcUrl: node.url, privateKey: DEV_KEY_1 });
   await again.chain.close();
   assert.deepEqual(again.sent, { verifier: false, registry: false, registerModel: false });
+
+  // A new setup of a build deployed on a real node: verify --onchain explains, a new deploy makes it whole.
+  const resetup = join(tmp, 'rpc-resetup');
+  cpSync(dir, resetup, { recursive: true });
+  await setup(resetup);
+  const fresh = join(tmp, 'rpc-resetup-proof');
+  await prove(resetup, { x: [[3, 5]] }, { out: fresh });
+  await rejectsWith(verifyOnchain(resetup, fresh, { rpcUrl: node.url }), 'E_STALE_DEPLOYMENT', new RegExp(`earlier setup.*'zkml deploy .* --rpc-url ${node.url} --registry new'`));
+  const redeployed = await deploy(resetup, { rpcUrl: node.url, privateKey: DEV_KEY_1, registry: 'new' });
+  await redeployed.chain.close();
+  const after = await verifyOnchain(resetup, fresh, { rpcUrl: node.url });
+  assert.equal(after.valid, true);
+  assert.equal(after.verifier, redeployed.verifier);
 
   // Keystore: right and wrong password.
   const keystore = join(tmp, 'keystore.json');

@@ -6,9 +6,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from './helpers/models.ts';
 import { ZKML } from './helpers/cli.ts';
+import { TEST_CACHE } from './helpers/cache.ts';
 
 const root = join(import.meta.dirname, '..');
-const env = { ...process.env, ZKML: `${process.execPath} ${ZKML}`, ZKML_CACHE: join(root, '.cache', 'test') };
+const env = { ...process.env, ZKML: `${process.execPath} ${ZKML}`, ZKML_CACHE: TEST_CACHE };
 
 test('examples/ci: proves the inputs, verifies, matches expectations; a changed expectation fails the job', () => {
   const work = tempDir('ci');

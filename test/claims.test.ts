@@ -8,9 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { zkml } from './helpers/cli.ts';
 import { tempDir } from './helpers/models.ts';
+import { TEST_CACHE } from './helpers/cache.ts';
 
-const CACHE = join(import.meta.dirname, '..', '.cache', 'test');
-const env = { ZKML_CACHE: CACHE };
+const env = { ZKML_CACHE: TEST_CACHE };
 const model = join(import.meta.dirname, '..', 'fixtures', 'models', 'iris.onnx');
 const samples = join(import.meta.dirname, '..', 'fixtures', 'iris-samples');
 const setosa = join(samples, 'sample-0.json');

@@ -88,12 +88,12 @@ test('run: wrong shape, NaN/Inf, strings and out-of-range values give clear erro
   const out = tempDir('cli');
   const model = join(FIXTURES, 'gemm_basic.onnx');
   const cases: [unknown, RegExp][] = [
-    [{ input_data: [[1, 2, 3]] }, /input "input" has 3 values; expected 16 \(shape \[1, 16\]\)/],
-    [{ input_data: [[...Array(15).fill(0), 'NaN']] }, /input "input"\[15\] is "NaN": NaN and infinities cannot be proven/],
-    [{ input_data: [[...Array(15).fill(0), 'abc']] }, /input "input"\[15\] is "abc"/],
-    [{ input_data: [[...Array(15).fill(0), { a: 1 }]] }, /input "input"\[15\] is \{"a":1\}, not a number/],
+    [{ input_data: [[1, 2, 3]] }, /input "input" has 3 values; expected 16 value\(s\) flat, or nested as \[1, 16\]/],
+    [{ input_data: [[...Array(15).fill(0), 'NaN']] }, /input "input"\[15\] is the string "NaN": input values are JSON numbers, not strings/],
+    [{ input_data: [[...Array(15).fill(0), 'abc']] }, /input "input"\[15\] is the string "abc"/],
+    [{ input_data: [[...Array(15).fill(0), { a: 1 }]] }, /input "input"\[15\] is an object \(\{"a":1\}\), not a number/],
     [{ input_data: [[...Array(15).fill(0), 7]] }, /input "input"\[15\] = 7 quantizes to 1792, outside \[-256, 256\]/],
-    [{ wrong_name: [[0]] }, /no value for model input "input"/],
+    [{}, /no value for model input "input"/],
   ];
   for (const [input, message] of cases) {
     const file = join(out, 'input.json');
@@ -109,6 +109,45 @@ test('run: wrong shape, NaN/Inf, strings and out-of-range values give clear erro
   assert.match(r.stderr, /Infinity: NaN and infinities cannot be proven/);
   writeFileSync(join(out, 'broken.json'), '{"input_data": [[1, 2');
   assert.match(zkml(['run', model, '--input', join(out, 'broken.json')]).stderr, /broken\.json: not valid JSON/);
+});
+
+test('run: an input file is read strictly: a string value, a ragged nesting and an unknown key are refused, naming the file, the tensor, expected vs got', () => {
+  const out = tempDir('cli');
+  const model = join(FIXTURES, 'iris.onnx'); // one input "features" of shape [1, 4]
+  const cases: [string, unknown, RegExp][] = [
+    // "0x2" was read as 2 (JavaScript's Number() reads hex): no format zkml reads has string values.
+    ['hex.json', { input_data: [[5.1, '0x2', 1.4, 0.2]] }, /hex\.json: input "features"\[1\] is the string "0x2": input values are JSON numbers, not strings/],
+    ['decimal-string.json', { features: [['5.1', 3.5, 1.4, 0.2]] }, /decimal-string\.json: input "features"\[0\] is the string "5\.1"/],
+    // Ragged: four values, but not in the tensor's shape nor flat.
+    ['ragged.json', { input_data: [[5.1, [3.5, [1.4, [0.2]]]]] }, /ragged\.json: input "features" has an array of 2 at the top level, where its shape \[1, 4\] has an array of 1; expected 4 value\(s\) flat, or nested as \[1, 4\]/],
+    ['ragged-row.json', { features: [[5.1, 3.5], [1.4, 0.2]] }, /ragged-row\.json: input "features" has an array of 2 at the top level, where its shape \[1, 4\] has an array of 1/],
+    ['too-deep.json', { features: [[[5.1], [3.5], [1.4], [0.2]]] }, /too-deep\.json: input "features" has an array at \[0\]\[0\], one level deeper than its shape \[1, 4\]/],
+    // Unknown keys: a misspelt input name, or a key EZKL's format does not have.
+    ['misspelt.json', { features: [[5.1, 3.5, 1.4, 0.2]], feature: [[1, 2, 3, 4]] }, /misspelt\.json: unknown key\(s\) "feature": the model's inputs are "features"/],
+    ['ezkl-extra.json', { input_data: [[5.1, 3.5, 1.4, 0.2]], inputs: [] }, /ezkl-extra\.json: unknown key\(s\) "inputs" beside "input_data" \(an EZKL input file has "input_data", and optionally "output_data" and "input_shapes"\)/],
+    ['ezkl-shapes.json', { input_data: [[5.1, 3.5, 1.4, 0.2]], input_shapes: [[1, 3]] }, /ezkl-shapes\.json: "input_shapes" gives input "features" shape \[1, 3\] \(3 values\); the model's is \[1, 4\] \(4\)/],
+  ];
+  for (const [name, input, message] of cases) {
+    const file = join(out, name);
+    writeFileSync(file, JSON.stringify(input));
+    const r = zkml(['run', model, '--input', file, '--input-range', '0,8']);
+    assert.equal(r.status, 1, `${name}: ${r.stdout}`);
+    assert.match(r.stderr, message, name);
+  }
+  // What is read: flat, nested as the shape, name-keyed, and EZKL's file with its own optional keys.
+  const good: unknown[] = [
+    { input_data: [[5.1, 3.5, 1.4, 0.2]] },
+    { features: [[5.1, 3.5, 1.4, 0.2]] },
+    { features: [5.1, 3.5, 1.4, 0.2] },
+    [[5.1, 3.5, 1.4, 0.2]],
+    { input_data: [[5.1, 3.5, 1.4, 0.2]], input_shapes: [[1, 4]], output_data: [[9.4, 0.1, -13.5]] },
+  ];
+  for (const [i, input] of good.entries()) {
+    const file = join(out, `good-${i}.json`);
+    writeFileSync(file, JSON.stringify(input));
+    const r = zkml(['run', model, '--input', file, '--input-range', '0,8']);
+    assert.equal(r.status, 0, `${JSON.stringify(input)}: ${r.stderr}`);
+  }
 });
 
 test('usage errors exit with code 2', () => {

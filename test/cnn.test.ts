@@ -28,7 +28,7 @@ import { decodeTensor } from '../src/onnx/load.ts';
 import { toFixed } from '../src/quantize/fixed.ts';
 import { violatedConstraints } from '../src/circom/r1cs.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
-import { flattenTensor, parseInputJson } from '../src/io/input.ts';
+import { readInputValues } from '../src/io/input.ts';
 import { SMOOTH, tableGrid, tableErrorBound } from '../src/ops/nonlinear.ts';
 import { compileAndCheck, tolerance, maxAbsDiff, requireShared, tempDir, SHARED_MODELS } from './helpers/models.ts';
 import { setup } from '../src/setup/setup.ts';
@@ -275,9 +275,9 @@ test('pool before ReLU: swapped only where the gadgets count fewer constraints, 
 // ---- 2. circuits -------------------------------------------------------------------------------------------
 
 async function ortOutputs(path: string, manifestInputs: { name: string; shape: number[] }[], input: unknown): Promise<number[][]> {
-  const perInput = parseInputJson(input, manifestInputs as never, path);
+  const values = readInputValues(input, manifestInputs, path);
   const f = await FloatModel.load(path);
-  const out = await f.run(manifestInputs.map((s, k) => ({ name: s.name, dims: s.shape, data: flattenTensor(perInput[k], s, path).map(Number) })));
+  const out = await f.run(manifestInputs.map((s, k) => ({ name: s.name, dims: s.shape, data: values[k] })));
   return out.map((t) => t.data);
 }
 

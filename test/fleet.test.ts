@@ -4,7 +4,8 @@
  * its error; the other workers stop cleanly on SIGTERM. Lock and stall timings are shortened through the
  * environment so a killed worker's job is redelivered within seconds.
  */
-process.env.ZKML_CACHE = '/work/main/.cache/test';
+import { TEST_CACHE } from './helpers/cache.ts';
+process.env.ZKML_CACHE = TEST_CACHE;
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -16,6 +17,10 @@ import { ZKML, zkml } from './helpers/cli.ts';
 import { verify } from '../src/prove/verify.ts';
 import { releaseCurve } from '../src/util/snark.ts';
 import { openQueue, type ProveJobResult } from '../src/fleet/queue.ts';
+import { batchStatus } from '../src/fleet/status.ts';
+import { startFleetWorker } from '../src/fleet/worker.ts';
+import { ZkmlError } from '../src/util/errors.ts';
+import { availableParallelism } from 'node:os';
 
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'models', 'gemm_basic.onnx');
 const FLEET_ENV = { ZKML_FLEET_LOCK_MS: '2000', ZKML_FLEET_STALLED_MS: '1000', ZKML_FLEET_BACKOFF_MS: '200' };
@@ -178,7 +183,40 @@ test('three workers, one killed mid-proof: every input proven once and verified;
   }
 });
 
-test('a --detach submission prints its batch id; status reports it; an unknown Redis fails clearly', async () => {
+test('a fleet worker wider than the machine warns; its pool starts only the threads its jobs use', async () => {
+  const cores = availableParallelism();
+  const w = await startFleetWorker({ queue: url, workers: cores + 1, builds: join(tmp, 'builds') });
+  try {
+    assert.equal(w.workers, cores + 1);
+    assert.match(w.warnings.join('\n'), new RegExp(`--workers ${cores + 1} asks for more workers than this machine's ${cores} core`));
+  } finally {
+    await w.close();
+  }
+});
+
+test('an unreachable Redis fails at once, with one message, for every command that uses the queue', async () => {
+  const port = await freePort();
+  const closed = `redis://127.0.0.1:${port}/0`;
+  // A connection timeout far away: the failure must come from the refusal itself, not from waiting it out.
+  const env = { ...FLEET_ENV, ZKML_FLEET_CONNECT_MS: '20000' };
+  const inputs = join(tmp, 'unreachable.jsonl');
+  writeFileSync(inputs, '{"input_data": [[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.5]]}\n');
+  const commands = [
+    ['status', '--queue', closed, '0123456789abcdef'],
+    ['prove', build, '--inputs', inputs, '--queue', closed, '-o', join(tmp, 'unreachable-out')],
+    ['worker', '--queue', closed, '--builds', join(tmp, 'builds')],
+  ];
+  for (const args of commands) {
+    const r = zkml(args, env);
+    const text = r.stdout + r.stderr;
+    assert.equal(r.status, 1, `zkml ${args[0]}: ${text}`);
+    assert.match(text, new RegExp(`cannot reach Redis at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`), `zkml ${args[0]}`);
+    assert.equal(text.match(/ECONNREFUSED/g)?.length, 1, `zkml ${args[0]}: one message, not one per retry:\n${text}`);
+  }
+  await assert.rejects(batchStatus(closed, '0123456789abcdef'), (err: unknown) => err instanceof ZkmlError && err.code === 'E_QUEUE_UNREACHABLE');
+});
+
+test('a --detach submission prints its batch id; status reports it; a URL that is not Redis\'s fails clearly', async () => {
   const inputs = join(tmp, 'detach.jsonl');
   writeFileSync(inputs, '{"input_data": [[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0.25]]}\n');
   const d = zkml(['prove', build, '--inputs', inputs, '--queue', url, '-o', join(tmp, 'detach-out'), '--detach', '--json'], FLEET_ENV);
@@ -189,10 +227,6 @@ test('a --detach submission prints its batch id; status reports it; an unknown R
   const s = events(zkml(['status', '--queue', url, b.batchId, '--json']).stdout).find((e) => e.event === 'status');
   assert.deepEqual(s.counts, { waiting: 1, active: 0, delayed: 0, completed: 0, failed: 0 });
 
-  const port = await freePort();
-  const bad = zkml(['status', '--queue', `redis://127.0.0.1:${port}/0`, b.batchId], { ZKML_FLEET_CONNECT_MS: '1500' });
-  assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /cannot reach Redis within/);
   const typo = zkml(['status', '--queue', 'http://127.0.0.1/0', b.batchId]);
   assert.match(typo.stderr, /unsupported scheme http:/);
 });

@@ -19,12 +19,13 @@ import { releaseCurve } from '../src/util/snark.ts';
 import { ZkmlError } from '../src/util/errors.ts';
 import { makeTinyBuild } from './helpers/tiny-build.ts';
 import { scratchDirs } from './helpers/scratch.ts';
+import { TEST_CACHE } from './helpers/cache.ts';
 import { report } from './helpers/counts.ts';
 
 const tempDir = scratchDirs();
 
 // Generated ptau files are kept between runs (git-ignored), as test/setup.test.ts does.
-process.env.ZKML_CACHE ??= join(import.meta.dirname, '..', '.cache', 'test');
+process.env.ZKML_CACHE ??= TEST_CACHE;
 
 const SEED = 515_151;
 const INPUT = { input_data: [[3, 5]] };

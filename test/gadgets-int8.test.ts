@@ -1,5 +1,5 @@
 /**
- * The int8 requantization gadget (gadgets/requant-int8.ts, circuits/requant_int8.circom):
+ * The int8 requantization gadget (gadgets/requant-int8.ts):
  * - its plan is right for any spec and interval: a model of exactly what the template computes (decomposition,
  *   tie correction, comparisons, selection) equals the ONNX semantics on every tie and every clamp edge;
  * - circom: the witness equals the semantics, the constraint count equals the cost model, and changing any
@@ -7,22 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   evaluateRequantInt8, planRequantInt8, requantInt8, roundHalfEvenShift, Side, type RequantInt8Params, type RequantInt8Spec,
 } from '../src/gadgets/requant-int8.ts';
 import { approxMultiplier, exactMultiplier, qlinearMultiplier } from '../src/quantize/int8.ts';
-import { bundleCircom } from '../src/circom/bundle.ts';
-import { compileCircom, CIRCUITS_DIR, NODE_MODULES_DIR } from '../src/circom/compile.ts';
-import { loadWitnessCalculator } from '../src/circom/witness.ts';
-import { loadR1cs, violatedConstraints } from '../src/circom/r1cs.ts';
-import { loadSymbols } from '../src/circom/sym.ts';
-import { fieldToSigned, FIELD_P } from '../src/io/output.ts';
 import { mulberry32 } from '../fixtures/onnx-builder.ts';
-import { tempDir } from './helpers/models.ts';
 
-/** What circuits/requant_int8.circom computes, step by step (throws where it would have no witness). */
+/** What the gadget's circuit computes, step by step (throws where it would have no witness). */
 function circuitModel(p: RequantInt8Params, a: bigint): bigint {
   const n = BigInt(p.n);
   const w = a * p.m0 + (p.n > 0 ? 1n << (n - 1n) : 0n) - (p.base << n);
@@ -120,71 +111,4 @@ test('the plan drops what the interval rules out', () => {
   assert.ok('params' in h && h.params.tie);
 });
 
-async function compileGadget(p: RequantInt8Params) {
-  const dir = tempDir('requant-int8');
-  const file = join(dir, 'circuit.circom');
-  writeFileSync(file, bundleCircom(`include "${requantInt8.file}";\ncomponent main = ${requantInt8.template}(${requantInt8.templateArgs(p).join(', ')});\n`, [CIRCUITS_DIR, NODE_MODULES_DIR]));
-  const compiled = await compileCircom(file, dir);
-  return { compiled, wc: await loadWitnessCalculator(compiled.wasm), r1cs: await loadR1cs(compiled.r1cs), symbols: loadSymbols(compiled.sym) };
-}
-
-const qm = exactMultiplier(qlinearMultiplier(0.0123, 0.00456, 0.0789), 'test');
-const cases: { name: string; spec: RequantInt8Spec; range: [bigint, bigint]; inputs: bigint[] }[] = [
-  {
-    name: 'M = 1/2 into int8: ties everywhere, both sides clamp',
-    spec: { m0: 1n, n: 1, zp: 0n, lo: -128n, hi: 127n },
-    range: [-1000n, 1000n],
-    inputs: [-1000n, -258n, -257n, -255n, -5n, -3n, -1n, 0n, 1n, 3n, 5n, 253n, 255n, 1000n],
-  },
-  {
-    name: 'a 24-bit multiplier into uint8 with a fused Relu (clamp at the zero point)',
-    spec: { ...qm, zp: 3n, lo: 3n, hi: 255n },
-    range: [-300000n, 300000n],
-    inputs: [-300000n, -1n, 0n, 1n, 777n, 50000n, 300000n],
-  },
-  {
-    name: 'no shift (integer multiplier 3), both sides clamp',
-    spec: { m0: 3n, n: 0, zp: -10n, lo: -128n, hi: 127n },
-    range: [-100n, 100n],
-    inputs: [-100n, -40n, -39n, 0n, 45n, 46n, 100n],
-  },
-  {
-    name: 'ties at the clamp edges, odd zero point',
-    spec: { m0: 3n, n: 2, zp: 7n, lo: 0n, hi: 255n },
-    range: [-50n, 400n],
-    inputs: [-50n, -10n, -6n, -2n, 2n, 6n, 10n, 330n, 331n, 332n, 333n, 334n, 400n],
-  },
-];
-
-for (const c of cases) {
-  test(`ZkRequantInt8, ${c.name}: exact, costed and tamper-proof`, async () => {
-    const plan = planRequantInt8(c.spec, ...c.range);
-    assert.ok('params' in plan, 'needs a gadget');
-    const p = plan.params;
-    const { compiled, wc, r1cs, symbols } = await compileGadget(p);
-    assert.equal(compiled.constraints, requantInt8.constraints(p), `${requantInt8.describe(p)}: circom's count equals the cost model`);
-    for (const a of c.inputs) {
-      const witness: bigint[] = await wc.calculateWitness({ in: a.toString() }, true);
-      const expected = requantInt8.evaluate(p, [a])[0];
-      assert.equal(fieldToSigned(witness[symbols.get('main.out')!]), expected, `${requantInt8.describe(p)} on ${a}`);
-      assert.deepEqual(violatedConstraints(r1cs, witness), [], 'a valid witness satisfies every constraint');
-      const dIdx = symbols.get('main.d');
-      const atTieOdd = dIdx !== undefined && dIdx > 0 && witness[dIdx] === 1n;
-      let tampered = 0;
-      for (const [name, idx] of symbols) {
-        if (idx <= 0 || name === 'main.in') continue;
-        // IsZero's hint: when its argument is 0 the inverse is unused (d = 1 is forced whatever it is).
-        if (name === 'main.inv' && atTieOdd) continue;
-        for (const delta of [1n, FIELD_P - 1n]) {
-          const w = witness.slice();
-          w[idx] = (w[idx] + delta) % FIELD_P;
-          assert.ok(violatedConstraints(r1cs, w, 1).length > 0, `changing ${name} by ${delta === 1n ? '+1' : '-1'} on input ${a} must violate a constraint`);
-        }
-        tampered++;
-      }
-      assert.ok(tampered > 0);
-    }
-    // An input outside the planned interval has no witness (its decomposition does not fit).
-    await assert.rejects(wc.calculateWitness({ in: (c.range[1] + (1n << BigInt(p.n + p.b))).toString() }, true));
-  });
-}
+// The gadget's circuit on these cases (exact, costed, tamper-proof, equivalent to circom's): test/gadgets.test.ts.

@@ -17,7 +17,7 @@ import { compileCircom } from '../src/circom/compile.ts';
 import { loadWitnessCalculator, computeWitness } from '../src/circom/witness.ts';
 import { loadR1cs } from '../src/circom/r1cs.ts';
 import { loadSymbols } from '../src/circom/sym.ts';
-import { Program } from '../src/compiler/program.ts';
+import { Program } from '../src/ir/program.ts';
 import { witnessedBuild } from './helpers/builds.ts';
 import { MUTATION_SEED, signalArb, tamperArb, writeProductModel } from './helpers/mutation.ts';
 import { scratchDirs } from './helpers/scratch.ts';

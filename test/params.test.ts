@@ -21,6 +21,11 @@ import { verifyOnchain } from '../src/chain/verify-onchain.ts';
 import { connect } from '../src/chain/provider.ts';
 import { buildPaths, readManifest } from '../src/manifest.ts';
 import { releaseCurve } from '../src/util/snark.ts';
+import { encodeInputs, witnessInput } from '../src/io/input.ts';
+import { forgeProof } from './helpers/forge.ts';
+import { Contract } from 'ethers';
+import { readProofArgs } from '../src/chain/calldata.ts';
+import { deploySingleSignalVerifier, singleSignalArtifact, singleSignalClaim } from '../src/chain/poseidon-contract.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const model = join(FIXTURES, 'gemm_basic.onnx');
@@ -112,6 +117,49 @@ test('hashed weights end to end: prove, verify off-chain and on-chain; a proof m
     assert.ok(onchain.submit, 'and the registry records it');
     // The registry checks the proven model id: b's proof cannot be recorded as an inference of a.
     await assert.rejects(verifyOnchain(a, proofB, { chain }), /ModelIdMismatch/);
+  } finally {
+    await chain.close();
+  }
+});
+
+test('hashed weights + single signal: a proof forged with other weights from the public wasm and zkey alone is refused by verify and by the registry', async () => {
+  const a = tempDir('params-single');
+  await compile(model, a, { paramVisibility: 'hashed', singleSignal: true });
+  await setup(a);
+  const manifest = readManifest(a);
+  assert.deepEqual(manifest.publicSignals.map((s) => s.kind), ['modelId', 'commitment'], 'the proven model id is a public signal of its own');
+  const honest = join(tempDir('params-single-proof'), 'out');
+  const proven = await prove(a, input, { out: honest });
+  assert.equal((await verify(a, honest)).valid, true);
+
+  // The forger has the build's public files but not params.json: it proves with weights of its own (the
+  // circuit fixes only their widths), here -1, 0, 1 in turn, which every weight and bias width admits.
+  const signals: Record<string, string[]> = witnessInput(manifest, encodeInputs(manifest, input));
+  manifest.commitments.params!.forEach((p, i) => (signals[`p${i}`] = Array.from({ length: p.layout.count }, (_, k) => String((k % 3) - 1))));
+  const forged = join(tempDir('params-single-forged'), 'out');
+  const forgedSignals = await forgeProof(a, signals, forged);
+
+  const offchain = await verify(a, forged);
+  assert.equal(offchain.valid, false, `zkml verify (no claims) must refuse a proof about other weights; public signals ${forgedSignals}`);
+  assert.match(offchain.results[0].reason ?? '', /model id/);
+
+  const chain = await connect();
+  try {
+    const recorded = await verifyOnchain(a, honest, { chain });
+    assert.equal(recorded.valid, true);
+    assert.ok(recorded.submit, 'the honest proof is recorded');
+    await assert.rejects(verifyOnchain(a, forged, { chain }), /ModelIdMismatch/, 'the registry refuses the forged proof under the build\'s model id');
+
+    // SingleSignalVerifier passes the model id it is asked about as the first signal: the honest claim
+    // verifies, the forged proof does not pass for the build's model.
+    const ssv = await deploySingleSignalVerifier(a, { chain });
+    const contract = new Contract(ssv.address, singleSignalArtifact().abi as never, chain.provider);
+    assert.equal(await contract.modelIdSignal(), true);
+    const outputs = new Map(proven.outputs.outputs.map((t) => [t.name, t.ints.map(BigInt)]));
+    const claim = await singleSignalClaim(manifest, { inputs: encodeInputs(manifest, input), outputs });
+    const [h, f] = [readProofArgs(honest), readProofArgs(forged)];
+    assert.equal(await contract.verify(claim.modelId, claim.inputDigest, claim.outputs, h.a, h.b, h.c), claim.commitment);
+    await assert.rejects(contract.verify(claim.modelId, claim.inputDigest, claim.outputs, f.a, f.b, f.c), (err: any) => err.revert?.name === 'InvalidProof');
   } finally {
     await chain.close();
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Contract, ContractFactory, ZeroAddress } from 'ethers';
 import { cachedBuild } from './helpers/builds.ts';
 import { tempDir } from './helpers/models.ts';
+import { TEST_CACHE } from './helpers/cache.ts';
 import { setup } from '../src/setup/setup.ts';
 import { prove, type ProveResult } from '../src/prove/prove.ts';
 import { readManifest, type Manifest } from '../src/manifest.ts';
@@ -40,7 +41,7 @@ import {
   type SingleSignalDeployment,
 } from '../src/chain/poseidon-contract.ts';
 
-process.env.ZKML_CACHE ||= join(import.meta.dirname, '..', '.cache', 'test');
+process.env.ZKML_CACHE ||= TEST_CACHE;
 
 const ROOT = join(import.meta.dirname, '..');
 const iris = join(ROOT, 'fixtures', 'models', 'iris.onnx');

@@ -16,7 +16,7 @@ import { decodeTensor, loadOnnx } from '../src/onnx/load.ts';
 import { foldBatchNorms } from '../src/onnx/fuse.ts';
 import { rewriteQdq } from '../src/onnx/qdq.ts';
 import { lowerGraph, type Lowered } from '../src/compiler/lower.ts';
-import { tensorSpec } from '../src/compiler/compile.ts';
+import { tensorSpec } from '../src/compiler/build-manifest.ts';
 import { DEFAULT_QUANT, type QuantOptions } from '../src/quantize/options.ts';
 import { encodeInputs, dequantizeValue } from '../src/io/input.ts';
 import { argmax } from '../src/io/output.ts';

@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { makeTinyBuild } from './helpers/tiny-build.ts';
+import { TEST_CACHE } from './helpers/cache.ts';
 import { zkml } from './helpers/cli.ts';
 import { buildPaths, readManifest, writeManifest } from '../src/manifest.ts';
 import { ZkmlError } from '../src/util/errors.ts';
@@ -17,7 +18,7 @@ import { domainPower, ptauPowerFor, readPtauInfo, readPtauPower } from '../src/s
 import { beacon, contribute, setup, verifySetup } from '../src/setup/setup.ts';
 
 // Generated ptau files are kept between runs (git-ignored), so only the first run pays for them.
-const CACHE = join(import.meta.dirname, '..', '.cache', 'test');
+const CACHE = TEST_CACHE;
 process.env.ZKML_CACHE = CACHE;
 
 const temps: string[] = [];

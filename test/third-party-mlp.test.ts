@@ -10,15 +10,15 @@ import { join } from 'node:path';
 import { compileAndCheck, tolerance, maxAbsDiff, requireShared, SHARED, SHARED_MODELS } from './helpers/models.ts';
 import { FloatModel } from '../src/onnx/ort.ts';
 import { loadMnist } from '../src/data/mnist.ts';
-import { flattenTensor, parseInputJson } from '../src/io/input.ts';
+import { readInputValues } from '../src/io/input.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 
 const EZKL = join(SHARED_MODELS, 'ezkl-examples');
 
 async function onnxruntime(model: string, manifestInputs: { name: string; shape: number[] }[], input: unknown): Promise<number[]> {
-  const perInput = parseInputJson(input, manifestInputs as never, model);
+  const values = readInputValues(input, manifestInputs, model);
   const f = await FloatModel.load(model);
-  const out = await f.run(manifestInputs.map((s, k) => ({ name: s.name, dims: s.shape, data: flattenTensor(perInput[k], s, model).map(Number) })));
+  const out = await f.run(manifestInputs.map((s, k) => ({ name: s.name, dims: s.shape, data: values[k] })));
   return out[0].data;
 }
 

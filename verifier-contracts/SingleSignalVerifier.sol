@@ -6,12 +6,22 @@ interface ISingleSignalGroth16Verifier {
     function verifyProof(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[1] calldata publicSignals) external view returns (bool);
 }
 
+/// @notice The same for a single-signal build with hashed weights (N = 2): the proven model id, then the signal.
+interface IModelIdGroth16Verifier {
+    function verifyProof(uint256[2] calldata a, uint256[2][2] calldata b, uint256[2] calldata c, uint256[2] calldata publicSignals) external view returns (bool);
+}
+
 /// @title SingleSignalVerifier
 /// @notice Checks "model `modelId`, on the input with digest `inputDigest`, output `outputs`" against a proof of a
 ///         zkml build compiled with `--single-signal`, whose one public signal is
 ///         Poseidon(modelId, inputDigest, outputDigest). The contract recomputes the output digest from the claimed
 ///         output integers exactly as zkml does (src/commit/pack.ts, src/commit/poseidon.ts), then the signal,
 ///         and asks the build's verifier.
+///         With fixed weights the verifier itself fixes the model: a wrong `modelId` fails. With hashed weights
+///         (`--param-visibility hashed`) one verifier serves every model of an architecture and the proof
+///         carries the proven model id as a public signal of its own, before the commitment
+///         (`modelIdSignal`): `verify` then shows that *the* model `modelId` ran, and the caller must check that
+///         `modelId` is the model it trusts.
 /// @dev Packing (per output tensor, in the manifest's commitments.output order): each value v is stored as
 ///      v - lo in `width` bits; `perElement` values share one field element, little-endian (the first value in
 ///      the lowest bits), and a tensor starts a new element. Negative integers are therefore never encoded as
@@ -39,8 +49,11 @@ contract SingleSignalVerifier {
         uint16 perElement;
     }
 
-    /// @notice The build's Groth16 verifier (one public signal).
+    /// @notice The build's Groth16 verifier (one public signal, or two: model id and signal).
     address public immutable verifier;
+
+    /// @notice The verifier takes the model id as a public signal before the commitment (hashed weights).
+    bool public immutable modelIdSignal;
 
     /// @notice Number of output integers a claim carries, and of field elements they pack into.
     uint256 public immutable outputCount;
@@ -69,13 +82,15 @@ contract SingleSignalVerifier {
     /// @param poseidons poseidons[n - 1]: a contract from circomlibjs' poseidonContract.createCode(n), or zero when
     ///        the layout needs no Poseidon of n inputs.
     /// @param los, counts, widths, perElements: the manifest's commitments.output[i].layout, one entry per tensor.
+    /// @param modelIdSignal_ The build's first public signal is the model id (manifest publicSignals[0].kind).
     constructor(
         address verifier_,
         address[6] memory poseidons,
         int256[] memory los,
         uint256[] memory counts,
         uint256[] memory widths,
-        uint256[] memory perElements
+        uint256[] memory perElements,
+        bool modelIdSignal_
     ) {
         if (verifier_.code.length == 0) revert NotAContract(verifier_);
         uint256 n = los.length;
@@ -92,6 +107,7 @@ contract SingleSignalVerifier {
             fields += (counts[i] + per - 1) / per;
         }
         verifier = verifier_;
+        modelIdSignal = modelIdSignal_;
         outputCount = total;
         fieldCount = fields;
         poseidon1 = poseidons[0];
@@ -163,7 +179,10 @@ contract SingleSignalVerifier {
         uint256[2] calldata c
     ) external view returns (uint256 publicSignal) {
         publicSignal = commitment(modelId, inputDigest, outputs);
-        if (!ISingleSignalGroth16Verifier(verifier).verifyProof(a, b, c, [publicSignal])) revert InvalidProof(publicSignal);
+        bool ok = modelIdSignal
+            ? IModelIdGroth16Verifier(verifier).verifyProof(a, b, c, [modelId, publicSignal])
+            : ISingleSignalGroth16Verifier(verifier).verifyProof(a, b, c, [publicSignal]);
+        if (!ok) revert InvalidProof(publicSignal);
     }
 
     /// @dev zkml's chain (src/commit/poseidon.ts hashChain, circuits/hash.circom ZkHashChain).

@@ -3,8 +3,8 @@
  * The compiler's own tests check that honest witnesses are right; the audit checks that dishonest ones are
  * impossible, by looking at the constraints only:
  * - every witness signal is used by some constraint (an unused one is a value the prover picks freely);
- * - every public output appears in a constraint together with other signals (else nothing ties it to the
- *   computation);
+ * - every public output appears in a constraint together with other signals, or is pinned to a constant (else
+ *   nothing ties it to the computation);
  * - every signal is determined by the inputs (determined.ts): an output that is not could be proven with
  *   more than one value for the same input, and an undetermined intermediate is a template that lost a
  *   constraint. Signals left undetermined are reported with where they occur, e.g. only in linear
@@ -96,17 +96,22 @@ export function auditR1cs(r1cs: R1cs, names: Map<number, string>, inputs: number
     }
   }
 
+  const d = determineSignals(r1cs, inputs);
   const findings: Finding[] = [];
+  /** Outputs reported as free: their undetermined-output finding would say less. */
+  const free = new Set<number>();
   for (let i = 1; i < r1cs.nWires; i++) {
     if (occurs[i] === 0) {
       const what = isOutput(i) ? 'public output' : isInput(i) ? 'input' : 'signal';
       findings.push({ kind: 'unused-signal', index: i, signal: name(i), message: `${what} ${name(i)} is used by no constraint: the prover can set it to anything` });
-    } else if (isOutput(i) && !withOthers[i]) {
+    } else if (isOutput(i) && !withOthers[i] && !d.determined[i]) {
+      // A determined output alone in its constraints is pinned to a constant (a model output that does not depend
+      // on the input, e.g. a zero weight column plus its bias): tied to the computation, just trivially.
+      free.add(i);
       findings.push({ kind: 'free-output', index: i, signal: name(i), message: `public output ${name(i)} occurs in no constraint with another signal: nothing ties it to the computation` });
     }
   }
 
-  const d = determineSignals(r1cs, inputs);
   let determined = 0;
   let affineOutputs = 0;
   for (let i = 1; i < r1cs.nWires; i++) {
@@ -116,7 +121,7 @@ export function auditR1cs(r1cs: R1cs, names: Map<number, string>, inputs: number
       if (isOutput(i) && d.affine[i]) affineOutputs++;
       continue;
     }
-    if (occurs[i] === 0) continue; // already reported as unused
+    if (occurs[i] === 0 || free.has(i)) continue; // already reported as unused or free
     const where = nonlinear[i] === 0 ? `only in ${occurs[i]} linear constraint(s), each with another undetermined signal` : `in ${occurs[i]} constraint(s) (${nonlinear[i]} nonlinear) that do not fix its value`;
     if (isOutput(i)) {
       findings.push({ kind: 'undetermined-output', index: i, signal: name(i), message: `public output ${name(i)} is not determined by the inputs: it occurs ${where}, so more than one value may be provable for the same input` });

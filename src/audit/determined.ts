@@ -18,10 +18,18 @@
  * 4. Linear systems: when rules 1-3 stall, the linear equations left are solved together by Gaussian
  *    elimination; a variable whose reduced row has no other unknown is determined. --O2 folds output
  *    equations into the ReLU products of the last hidden layer, so the outputs need this.
+ * 5. Products of fixed combinations: when rules 1-4 stall, the linear equations are kept in one span
+ *    (span.ts). A constraint A·B = C whose A and B both reduce to known values modulo the span (each is a
+ *    combination the equations pin down, though none of its own signals is known) has a known product, so it
+ *    is a linear equation in C's unknowns and joins the span; a signal whose row is left alone is determined.
+ *    Sound because every equation in the span holds in every satisfying witness for the given inputs. This is
+ *    what sees through circomlib's Poseidon after --O2, which writes each S-box input (x in x·x = x², x²·x² =
+ *    x⁴, x⁴·x = x⁵) as a combination of later rounds' signals that only the earlier rounds' equations fix.
  */
 import type { LinearCombination, R1cs } from '../circom/r1cs.ts';
 import { FIELD_P } from '../io/output.ts';
 import { inverse } from './mutate.ts';
+import { LinearSpan, type Fixed } from './span.ts';
 
 const P = FIELD_P;
 const mod = (v: bigint) => ((v % P) + P) % P;
@@ -128,11 +136,18 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
     queue.push(id);
   };
   const enqueueUses = (v: number) => uses[v].forEach(enqueue);
+  /** Rule 5's span, built once rules 1-4 stall (most circuits never need it). */
+  let span: LinearSpan | undefined;
   const markDetermined = (v: number, isAffine: boolean) => {
-    if (determined[v]) return;
-    determined[v] = 1;
-    affine[v] = isAffine ? 1 : 0;
-    enqueueUses(v);
+    const work: Fixed[] = [{ signal: v, affine: isAffine }];
+    while (work.length) {
+      const { signal, affine: a } = work.pop()!;
+      if (determined[signal]) continue;
+      determined[signal] = 1;
+      affine[signal] = a ? 1 : 0;
+      enqueueUses(signal);
+      if (span) work.push(...span.settle(signal));
+    }
   };
   const knownAffine = (lcs: LinearCombination[]) => lcs.every((lc) => vars(lc).every((v) => !determined[v] || affine[v]));
 
@@ -273,6 +288,38 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
     return progress;
   };
 
+  /**
+   * Rule 5 on what rules 1-4 left: every linear equation goes into one span (span.ts), and a constraint A·B = C
+   * whose A and B the span fixes (each a combination the equations pin down, though none of its signals is
+   * known) is a linear equation in C's unknowns too, which joins the span. Sweeps in constraint order (the order
+   * values are computed in) until nothing more joins. Returns whether a signal was determined.
+   */
+  const fed = new Uint8Array(r1cs.constraints.length);
+  const spanStep = (): boolean => {
+    span ??= new LinearSpan((v) => determined[v] === 1);
+    let progress = false;
+    const take = (fixed: Fixed[]) => {
+      for (const f of fixed) {
+        progress = true;
+        markDetermined(f.signal, f.affine);
+      }
+    };
+    for (let joined = true; joined; ) {
+      joined = false;
+      for (let id = 0; id < r1cs.constraints.length; id++) {
+        if (fed[id]) continue;
+        const eq = linearEquation(id);
+        const [A, B, C] = r1cs.constraints[id];
+        if (eq) take(span.add(eq.coeffs, eq.affine));
+        else if (span.fixes(A) && span.fixes(B)) take(span.add(C, false));
+        else continue;
+        fed[id] = 1;
+        joined = true;
+      }
+    }
+    return progress;
+  };
+
   let rounds = 0;
   for (;;) {
     while (queue.length) {
@@ -281,7 +328,8 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
       visit(id);
     }
     rounds++;
-    if (!solveSystem()) break;
+    if (solveSystem()) continue;
+    if (determined.every((x) => x === 1) || !spanStep()) break;
   }
   return { determined, affine, rounds };
 }

@@ -18,7 +18,7 @@
  * constraint; with range checks on (the default) every input is in a bit decomposition and is caught.
  */
 import { inputPorts } from '../gadgets/gadget.ts';
-import type { Program } from '../compiler/program.ts';
+import type { Program } from '../ir/program.ts';
 import { layoutCircuit } from '../compiler/layout.ts';
 import type { R1cs } from '../circom/r1cs.ts';
 import { FIELD_P } from '../io/output.ts';
@@ -29,7 +29,7 @@ const mod = (v: bigint) => ((v % FIELD_P) + FIELD_P) % FIELD_P;
 /**
  * What a witness signal is, for counting mutations by kind. Bits are named by the gadget they belong to:
  * a requantization's low k bits are the remainder, the next ones the quotient, and its top bit the quotient's
- * sign when the quotient can be negative (circuits/requant.circom). Signals of other gadgets are named by the
+ * sign when the quotient can be negative (gadgets/requant.ts). Signals of other gadgets are named by the
  * gadget's kind (`hash signal` for a Poseidon permutation's internals, `onehot bit`, ...).
  */
 export type SignalClass =

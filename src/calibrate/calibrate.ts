@@ -10,15 +10,15 @@
  *   checks (when on) and the commitments of the chosen visibility included: what `zkml compile` will report.
  * Then it picks the cheapest setting that meets the target.
  */
-import { analyze, tensorSpec, type Analysis } from '../compiler/compile.ts';
+import { analyze, type Analysis } from '../compiler/compile.ts';
+import { tensorSpec } from '../compiler/build-manifest.ts';
 import { DEFAULT_VISIBILITY, type InputVisibility, type OutputVisibility } from '../compiler/visibility.ts';
 import { loadPoseidon } from '../commit/poseidon.ts';
 import { inputScaleFor, type Lowered } from '../compiler/lower.ts';
-import { dequantizeValue, flattenTensor, parseInputJson, quantizeValue } from '../io/input.ts';
+import { dequantizeValue, quantizeValue, readInputValues } from '../io/input.ts';
 import { argmax, softmaxAlong } from '../io/output.ts';
 import { FloatModel } from '../onnx/ort.ts';
 import { loadOnnx } from '../onnx/load.ts';
-import type { TensorSpec } from '../manifest.ts';
 import { DEFAULT_QUANT, type QuantOptions } from '../quantize/options.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { measureRange, type RangeReport } from './range.ts';
@@ -105,12 +105,6 @@ function applyFinal(values: number[], shape: number[], final: Lowered['finalActi
   return final ? softmaxAlong(values, shape, final.axis, final.op) : values;
 }
 
-function toFloat(v: unknown, name: string, i: number, source: string): number {
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  if (!Number.isFinite(n)) throw new ZkmlError(`input "${name}"[${i}] is ${JSON.stringify(v)}, not a finite number`, 'E_INPUT_VALUE', source);
-  return n;
-}
-
 export type Visibility = { inputVisibility: InputVisibility; outputVisibility: OutputVisibility; singleSignal: boolean };
 
 interface Prepared {
@@ -122,11 +116,7 @@ interface Prepared {
 
 /** Parses every sample against the model's inputs and runs onnxruntime on it once (it does not depend on the setting). */
 async function prepare(modelPath: string, inputs: { name: string; shape: number[] }[], samples: Sample[]): Promise<Prepared> {
-  const specs = inputs.map((i) => ({ ...i, signal: '', encoding: { scaleExp: 0, scale: 1, zeroPoint: 0 }, intRange: ['0', '0'], visibility: 'private' }) as TensorSpec);
-  const floats = samples.map((s) => {
-    const perInput = parseInputJson(s.value, specs, s.source);
-    return specs.map((spec, k) => flattenTensor(perInput[k], spec, s.source).map((v, i) => toFloat(v, spec.name, i, s.source)));
-  });
+  const floats = samples.map((s) => readInputValues(s.value, inputs, s.source));
   const ort = await FloatModel.load(modelPath);
   const expected: Map<string, number[]>[] = [];
   for (const f of floats) {

@@ -185,7 +185,14 @@ async function deployOn(chain: Chain, dir: string, exported: ExportedVerifier, o
   const latest = readManifest(dir);
   latest.deployments = {
     ...latest.deployments,
-    [network]: { chainId: chain.chainId.toString(), verifier, registry, ...(chain.inProcess ? {} : { rpcUrl: chain.label }), deployedAt: new Date().toISOString() },
+    [network]: {
+      chainId: chain.chainId.toString(),
+      verifier,
+      registry,
+      ...(chain.inProcess ? {} : { rpcUrl: chain.label }),
+      deployedAt: new Date().toISOString(),
+      ...(manifest.setup ? { vkeySha256: manifest.setup.vkeySha256 } : {}),
+    },
   };
   writeManifest(dir, latest);
   return { chain, network, chainId: chain.chainId.toString(), modelId, contractName: exported.contractName, verifier, registry, sent, gasUsed };

@@ -2,7 +2,8 @@
  * The Solidity side of zkml's commitments: Poseidon contracts from circomlibjs' generator, and
  * SingleSignalVerifier (verifier-contracts/), which recomputes a single-signal build's public signal
  * Poseidon(model id, input digest, output digest) from claimed output integers, with the same packing and the
- * same Poseidon chain as src/commit, and checks the proof with the build's one-signal Groth16 verifier.
+ * same Poseidon chain as src/commit, and checks the proof with the build's Groth16 verifier (one signal; with
+ * hashed weights the proven model id, then the signal).
  */
 import { ContractFactory, Interface, getAddress, type TransactionReceipt } from 'ethers';
 import { poseidonContract } from 'circomlibjs';
@@ -81,7 +82,10 @@ export function singleSignalPacking(manifest: Manifest): TensorPacking[] {
   if (!c?.single || !c.output || !c.input) {
     throw new ZkmlError('not a single-signal build: SingleSignalVerifier needs a build compiled with --single-signal', 'E_NOT_SINGLE_SIGNAL');
   }
-  if (manifest.publicSignals.length !== 1) throw new ZkmlError(`a single-signal build has one public signal, this one ${manifest.publicSignals.length}`, 'E_BAD_MANIFEST');
+  const kinds = manifest.publicSignals.map((s) => s.kind).join(',');
+  if (kinds !== 'commitment' && kinds !== 'modelId,commitment') {
+    throw new ZkmlError(`a single-signal build's public signals are the commitment, after the model id with hashed weights; this one has ${kinds}`, 'E_BAD_MANIFEST');
+  }
   return c.output;
 }
 
@@ -102,8 +106,13 @@ export function poseidonWidthsFor(packing: TensorPacking[]): number[] {
   return [...new Set([...sizes, 3])].sort((a, b) => a - b);
 }
 
-/** SingleSignalVerifier's constructor arguments, in order. */
-export function singleSignalConstructorArgs(verifier: string, poseidon: PoseidonContracts, packing: TensorPacking[]): unknown[] {
+/** True when the build's verifier takes the proven model id before the commitment (hashed weights). */
+export function hasModelIdSignal(manifest: Manifest): boolean {
+  return manifest.publicSignals[0]?.kind === 'modelId';
+}
+
+/** SingleSignalVerifier's constructor arguments, in order (`modelIdSignal`: see hasModelIdSignal). */
+export function singleSignalConstructorArgs(verifier: string, poseidon: PoseidonContracts, packing: TensorPacking[], modelIdSignal = false): unknown[] {
   const addresses = Array.from({ length: MAX_POSEIDON_INPUTS }, (_, i) => poseidon[i + 1] ?? '0x0000000000000000000000000000000000000000');
   return [
     verifier,
@@ -112,6 +121,7 @@ export function singleSignalConstructorArgs(verifier: string, poseidon: Poseidon
     packing.map((p) => p.layout.count),
     packing.map((p) => p.layout.width),
     packing.map((p) => p.layout.perElement),
+    modelIdSignal,
   ];
 }
 
@@ -181,7 +191,7 @@ export async function deploySingleSignalVerifier(dir: string, opts: SingleSignal
     const artifact = singleSignalArtifact(opts.evmVersion);
     const factory = new ContractFactory(artifact.abi as never, artifact.bytecode, chain.signer);
     log(`deploying SingleSignalVerifier on ${chain.label}`);
-    const receipt = await mined(chain, 'deploying SingleSignalVerifier', () => factory.deploy(...singleSignalConstructorArgs(verifier!, poseidon, packing)).then((c) => c.deploymentTransaction()!));
+    const receipt = await mined(chain, 'deploying SingleSignalVerifier', () => factory.deploy(...singleSignalConstructorArgs(verifier!, poseidon, packing, hasModelIdSignal(manifest))).then((c) => c.deploymentTransaction()!));
     gasUsed.singleSignalVerifier = receipt.gasUsed;
     return { chain, address: getAddress(receipt.contractAddress!), verifier: verifier!, poseidon, gasUsed };
   } catch (err) {

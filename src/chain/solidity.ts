@@ -1,11 +1,10 @@
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import solc from 'solc';
 import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { ZkmlError } from '../util/errors.ts';
+import { PACKAGE_ROOT } from '../util/package-root.ts';
 import { loadSnarkjs } from '../util/snark.ts';
 
 const require = createRequire(import.meta.url);
@@ -43,7 +42,11 @@ export interface CompileOptions {
   evmVersion?: string;
 }
 
-function loadSolc(): typeof solc {
+type Solc = typeof import('solc');
+
+/** solc-js, required on first use: loading its compiler takes ~0.4 s that importing the library should not cost. */
+function loadSolc(): Solc {
+  const solc: Solc = require('solc');
   const version: string = solc.version();
   if (!version.startsWith(`${SOLC_VERSION}+`)) {
     throw new ZkmlError(`solc-js ${version} is installed; zkml needs exactly ${SOLC_VERSION} (run npm ci)`, 'E_SOLC');
@@ -100,7 +103,7 @@ export function projectContract(name: string, evmVersion = DEFAULT_EVM_VERSION):
   const key = `${name}@${evmVersion}`;
   let artifact = projectContracts.get(key);
   if (!artifact) {
-    const source = fileURLToPath(new URL(`../../verifier-contracts/${name}.sol`, import.meta.url));
+    const source = join(PACKAGE_ROOT, 'verifier-contracts', `${name}.sol`);
     artifact = compileContracts({ [`${name}.sol`]: readFileSync(source, 'utf8') }, { evmVersion })[`${name}.sol:${name}`];
     projectContracts.set(key, artifact);
   }

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { AbiCoder, Contract, ZeroAddress, getAddress, keccak256 } from 'ethers';
-import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
+import { buildPaths, readManifest, type Deployment as ManifestDeployment, type Manifest } from '../manifest.ts';
+import { verifiesOffchain } from '../prove/verify.ts';
 import { ZkmlError } from '../util/errors.ts';
+import { decodePublicSignals } from '../io/output.ts';
 import { readProofArgs, verifierInterface, type VerifyProofArgs } from './calldata.ts';
 import { deploy, modelIdOf, registryArtifact } from './deploy.ts';
 import { chainError, connect, ensureFunds, type Chain, type ChainOptions } from './provider.ts';
@@ -27,6 +29,11 @@ export interface OnchainVerification {
   registry?: string;
   /** The verifier's answer to an eth_call of verifyProof. */
   valid: boolean;
+  /**
+   * Why the verifier said no: whether the proof verifies against the build's own verification key off-chain
+   * (then the contract checks another key) or not even there (then it is no proof of this build's setup).
+   */
+  reason?: string;
   /** keccak256(abi.encode(modelId, publicSignals)): the registry's key for this statement. */
   inferenceId: string;
   /** The registry transaction, when one was sent (valid proof, new statement, not viewOnly). */
@@ -72,10 +79,35 @@ interface Deployment {
   deployed: boolean;
 }
 
+/**
+ * The deployment recorded for `network` on this chain that verifies an earlier setup's key: moved to
+ * retiredDeployments by a new setup, or recorded with another vkey (e.g. a manifest edited by hand).
+ */
+function staleDeployment(manifest: Manifest, network: string, chainId: string): (ManifestDeployment & { retiredAt?: string }) | undefined {
+  const current = manifest.deployments?.[network];
+  if (current?.chainId === chainId && current.vkeySha256 !== undefined && current.vkeySha256 !== manifest.setup?.vkeySha256) return current;
+  const retired = manifest.retiredDeployments?.[network];
+  return !current && retired?.chainId === chainId ? retired : undefined;
+}
+
 /** Addresses from the options or the manifest; on a fresh in-process chain, deploys the build first. */
 async function locate(dir: string, chain: Chain, network: string, opts: VerifyOnchainOptions): Promise<Deployment> {
-  const entry = readManifest(dir).deployments?.[network];
-  const recorded = entry?.chainId === chain.chainId.toString() ? entry : undefined;
+  const manifest = readManifest(dir);
+  const chainId = chain.chainId.toString();
+  const stale = opts.verifier ? undefined : staleDeployment(manifest, network, chainId);
+  // The old verifier is live on this chain: using it would refuse every proof, and deploying again into the
+  // same registry fails (ids are immutable). Said plainly, with what to do.
+  if (stale && (await chain.provider.getCode(stale.verifier)) !== '0x') {
+    const when = stale.retiredAt ? ` (new verification key since ${stale.retiredAt})` : '';
+    throw new ZkmlError(
+      `the deployment recorded for network '${network}' (verifier ${stale.verifier}${stale.registry ? `, registry ${stale.registry}` : ''}) verifies the key of an earlier setup of this build: zkml setup, contribute or beacon ran since${when}, so that verifier refuses every proof of the current setup. ` +
+        `Deploy again: ${chain.inProcess ? "deploy(dir, { chain, registry: 'new' })" : `'zkml deploy ${dir} --rpc-url ${stale.rpcUrl ?? chain.label} --registry new'`}${stale.registry ? ` (registry ${stale.registry} binds model ${modelIdOf(manifest)} to the old verifier for good)` : ''}`,
+      'E_STALE_DEPLOYMENT',
+      chain.label,
+    );
+  }
+  const entry = stale ? undefined : manifest.deployments?.[network];
+  const recorded = entry?.chainId === chainId ? entry : undefined;
   const verifier = opts.verifier ?? recorded?.verifier;
   if (verifier && (await chain.provider.getCode(verifier)) !== '0x') {
     return { verifier: getAddress(verifier), registry: opts.registry ?? recorded?.registry, deployed: false };
@@ -150,16 +182,18 @@ export async function verifyOnchain(dir: string, out: string, opts: VerifyOnchai
   if (args.input.length !== manifest.publicSignals.length) {
     throw new ZkmlError(`public.json has ${args.input.length} signals; this build's circuit has ${manifest.publicSignals.length}: is it a proof of another model?`, 'E_PROOF_FORMAT', out);
   }
+  // Public inputs or outputs outside the build's integer ranges are no statement of the model: never recorded.
+  decodePublicSignals(manifest, args.input.map(String));
   const chain = opts.chain ?? (await connect(opts));
   try {
-    return await verifyOn(chain, dir, manifest, args, opts);
+    return await verifyOn(chain, dir, out, manifest, args, opts);
   } finally {
     // A connection made here is closed here; one passed in belongs to the caller.
     if (!opts.chain) await chain.close();
   }
 }
 
-async function verifyOn(chain: Chain, dir: string, manifest: Manifest, args: VerifyProofArgs, opts: VerifyOnchainOptions): Promise<OnchainVerification> {
+async function verifyOn(chain: Chain, dir: string, out: string, manifest: Manifest, args: VerifyProofArgs, opts: VerifyOnchainOptions): Promise<OnchainVerification> {
   const network = opts.network ?? chain.key;
   const modelId = modelIdOf(manifest);
   const { verifier, registry, deployed } = await locate(dir, chain, network, opts);
@@ -184,6 +218,11 @@ async function verifyOn(chain: Chain, dir: string, manifest: Manifest, args: Ver
     inferenceId: inferenceIdOf(modelId, args.input),
     deployed,
   };
+  if (!valid) {
+    result.reason = (await verifiesOffchain(dir, out))
+      ? `the proof verifies against this build's verification key off-chain, but the verifier at ${verifier} checks another key (deployed for an earlier setup of this build, or for another build): deploy this build's verifier with 'zkml deploy ${dir}'`
+      : "the proof does not verify against this build's verification key either: it is not a proof of this build's current setup";
+  }
   if (valid && registry && !opts.viewOnly) await submitToRegistry(chain, registry, verifier, modelId, args, result);
   return result;
 }

@@ -1,16 +1,15 @@
-import { buildPoseidon } from 'circomlibjs';
-
 /**
- * Poseidon outside the circuit (circomlibjs), with the same chaining as circuits/hash.circom: the first 16
+ * Poseidon outside the circuit (circomlibjs), with the same chaining as the hash gadget (gadgets/hash.ts): the first 16
  * elements in one call, then each further group of up to 15 hashed together with the previous digest. One
- * instance per process, built once (it compiles its field arithmetic).
+ * instance per process, built once (it compiles its field arithmetic). circomlibjs is imported on first use: it
+ * pulls in ethers 5 (for its contract generators), most of a second that commands without hashes skip.
  */
 type PoseidonFn = ((inputs: bigint[]) => Uint8Array) & { F: { toObject(x: Uint8Array): bigint } };
 let instance: Promise<PoseidonFn> | undefined;
 let ready: PoseidonFn | undefined;
 
 export async function loadPoseidon(): Promise<void> {
-  ready ??= await (instance ??= buildPoseidon() as Promise<PoseidonFn>);
+  ready ??= await (instance ??= import('circomlibjs').then(({ buildPoseidon }) => buildPoseidon() as Promise<PoseidonFn>));
 }
 
 function poseidon(): PoseidonFn {

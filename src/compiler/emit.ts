@@ -1,6 +1,7 @@
-import type { Expr } from './expr.ts';
-import type { Program } from './program.ts';
-import { layoutCircuit, type WireSource } from './layout.ts';
+import type { Expr } from '../ir/expr.ts';
+import type { Program } from '../ir/program.ts';
+import { printTemplate } from '../circom/template.ts';
+import { layoutCircuit, type CircuitLayout, type WireSource } from './layout.ts';
 
 /**
  * Circom emission. Gadgets become component arrays (layout.ts) and the linear expressions feeding them are
@@ -10,16 +11,18 @@ import { layoutCircuit, type WireSource } from './layout.ts';
  *   another position; an elementwise add): one coefficient and offset table per kernel, one base per output;
  * - shared inputs, own weights (a dense layer's rows): one coefficient table, the input indices once;
  * - anything else is written out as a balanced sum.
- * The constraints are those of the expressions themselves: only how they are written changes.
+ * The constraints are those of the expressions themselves: only how they are written changes. Each gadget's
+ * templates are printed from its `synthesize` (circom/template.ts), one per parameter set.
  */
-export function emitCircom(program: Program, opts: { publicInputs: boolean; header?: string[] }): string {
-  const layout = layoutCircuit(program);
+export function emitCircom(program: Program, opts: { publicInputs: boolean; header?: string[]; layout?: CircuitLayout }): string {
+  const layout = opts.layout ?? layoutCircuit(program);
   const w = new Writer(layout.sources);
-  const head: string[] = [];
+  const head: string[] = ['pragma circom 2.1.0;', ''];
   for (const h of opts.header ?? []) head.push(`// ${h}`);
-  const files = [...new Set(program.gadgets.map((g) => g.def.file))].sort();
-  for (const f of files) head.push(`include "${f}";`);
-  head.push('');
+  const printed = layout.templates.map((t) => printTemplate(t.def, t.params, t.name));
+  for (const f of [...new Set(printed.flatMap((t) => t.includes))].sort()) head.push(`include "${f}";`);
+  const functions = new Map(printed.flatMap((t) => [...t.functions]));
+  head.push('', ...functions.values(), ...printed.map((t) => t.text));
   w.line('template Model() {', 0);
   for (const input of program.inputs) w.line(`signal input ${input.signal}[${input.wires.length}];`);
   // Weights as private signals (--param-visibility hashed|private): the prover supplies them (params.json).
@@ -34,9 +37,7 @@ export function emitCircom(program: Program, opts: { publicInputs: boolean; head
     }
     const gadgets = run.gadgets.map((id) => program.gadgets[id]);
     w.line(`component ${run.name}[${gadgets.length}];`);
-    const args = gadgets.map((g) => g.def.templateArgs(g.params).map(String));
-    const argExprs = args[0].map((_, a) => w.indexed(args.map((x) => x[a]), 'q'));
-    w.loop(args.length, (q) => `${run.name}[${q}] = ${run.def.template}(${argExprs.map((x) => x.replace(/\bq\b/g, q)).join(', ')});`);
+    w.loop(gadgets.length, (q) => `${run.name}[${q}] = ${run.template.name}();`);
     run.ports.forEach((port, s) =>
       w.assign(
         gadgets.map((g) => g.inputs[s]),
@@ -81,9 +82,11 @@ const CHUNK_TERMS = 100_000;
 /** Blocks at least this long are summed as a tree: circom copies a growing sum at every `+=`. */
 const TREE_SUM = 16;
 
+/** Counters behind every generated name (tables, templates, vars): a name is never made twice. */
 interface Names {
   tables: number;
   templates: number;
+  vars: number;
 }
 
 class Writer {
@@ -93,8 +96,13 @@ class Writer {
 
   constructor(
     private readonly sources: WireSource[],
-    private readonly names: Names = { tables: 0, templates: 0 },
+    private readonly names: Names = { tables: 0, templates: 0, vars: 0 },
   ) {}
+
+  /** A var name no other statement uses. */
+  private fresh(stem: string): string {
+    return `${stem}${this.names.vars++}`;
+  }
 
   line(s: string, depth = 1): void {
     this.lines.push(s ? '    '.repeat(depth) + s : '');
@@ -248,14 +256,15 @@ class Writer {
   }
 
   /** `lc += Σ_{k < n} term(k)`: a loop, or for long blocks a tree of partial sums (linear, not quadratic, in circom). */
-  private accumulate(n: number, term: string): string[] {
-    if (n === 1) return [`lc += ${term.replace(/\bk\b/g, '0')};`];
-    if (n < TREE_SUM) return [`for (var k = 0; k < ${n}; k++) lc += ${term};`];
+  private accumulate(lc: string, n: number, term: string): string[] {
+    if (n === 1) return [`${lc} += ${term.replace(/\bk\b/g, '0')};`];
+    if (n < TREE_SUM) return [`for (var k = 0; k < ${n}; k++) ${lc} += ${term};`];
+    const part = this.fresh('part');
     return [
-      `var part[${n}];`,
-      `for (var k = 0; k < ${n}; k++) part[k] = ${term};`,
-      `for (var w = 1; w < ${n}; w *= 2) for (var k = 0; k + w < ${n}; k += 2 * w) part[k] += part[k + w];`,
-      'lc += part[0];',
+      `var ${part}[${n}];`,
+      `for (var k = 0; k < ${n}; k++) ${part}[k] = ${term};`,
+      `for (var w = 1; w < ${n}; w *= 2) for (var k = 0; k + w < ${n}; k += 2 * w) ${part}[k] += ${part}[k + w];`,
+      `${lc} += ${part}[0];`,
     ];
   }
 
@@ -305,9 +314,10 @@ class Writer {
     const constant = this.indexed(members.map((q) => consts[q]), 'q');
     const to = target(this.indexed(members, 'q'));
     const plan = blocks();
+    const lc = this.fresh('lc');
     this.loop(members.length, (q) => {
       const sub = (s: string) => s.replace(/\bq\b/g, q);
-      return [`var lc = ${sub(constant)};`, ...plan.flatMap(([n, term]) => this.accumulate(n, sub(term))), `${sub(to)} <== lc;`];
+      return [`var ${lc} = ${sub(constant)};`, ...plan.flatMap(([n, term]) => this.accumulate(lc, n, sub(term))), `${sub(to)} <== ${lc};`];
     });
   }
 

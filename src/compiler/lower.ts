@@ -5,7 +5,7 @@ import type { OpInput, QTensor } from '../ops/op.ts';
 import { FINAL_ACTIVATIONS } from '../ops/softmax.ts';
 import type { QuantOptions } from '../quantize/options.ts';
 import { toFixed } from '../quantize/fixed.ts';
-import { Program } from './program.ts';
+import { Program } from '../ir/program.ts';
 import { range, rangeBits } from '../gadgets/range.ts';
 import { INT_RANGES } from '../quantize/int8.ts';
 import { refuseScaledInputs } from '../ops/common.ts';

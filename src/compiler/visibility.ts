@@ -1,5 +1,5 @@
-import { Expr } from './expr.ts';
-import type { Program, ProgramOutput } from './program.ts';
+import { Expr } from '../ir/expr.ts';
+import type { Program, ProgramOutput } from '../ir/program.ts';
 import { hash } from '../gadgets/hash.ts';
 import { packLayout, type PackLayout } from '../commit/pack.ts';
 import { ZkmlError } from '../util/errors.ts';
@@ -13,7 +13,10 @@ export type OutputVisibility = 'public' | 'hashed';
 export interface VisibilityOptions {
   input: InputVisibility;
   output: OutputVisibility;
-  /** One public signal: Poseidon(model id, input digest, output digest). Implies hashed input and output. */
+  /**
+   * One public signal: Poseidon(model id, input digest, output digest). Implies hashed input and output. With
+   * hashed weights the proven model id stays a public signal before it (two signals).
+   */
   singleSignal: boolean;
   /** How weights enter the circuit (QuantOptions.paramVisibility); absent in older manifests: fixed. */
   params?: ParamVisibility;
@@ -96,15 +99,18 @@ export function applyVisibility(program: Program, opts: VisibilityOptions, model
   }
   const commitments: Commitments = { modelId: modelId.toString(), single: opts.singleSignal };
   const outputs: ProgramOutput[] = [];
-  // Hashed weights: the model id is their digest, computed in the circuit (a public signal of its own, or
-  // folded into the single signal) and outside it here (circomlibjs Poseidon: the caller loads it).
+  // Hashed weights: the model id is their digest, computed in the circuit and outside it here (circomlibjs
+  // Poseidon: the caller loads it). It is always a public signal of its own, the first, single-signal mode
+  // included: the verifying key then fits every model of the architecture, so only that signal says which
+  // one a proof is about. Folded into the commitment alone it would bind nothing a verifier without the
+  // claimed input and output could check, and the registry (which checks signal 0) none at all.
   let modelIdWire = Expr.constant(modelId);
   if (opts.params === 'hashed' && program.params.length) {
     const d = digest(program, program.params.map((p) => ({ name: p.name, exprs: p.wires.map((w) => Expr.wire(w)) })), 'parameter commitment');
     modelIdWire = d.wire;
     commitments.params = d.packing;
     commitments.modelId = packedDigest(d.packing, program.params.map((p) => p.values)).toString();
-    if (!opts.singleSignal) outputs.push({ name: 'model id', signal: 'modelId', shape: [1], exprs: [d.wire] });
+    outputs.push({ name: 'model id', signal: 'modelId', shape: [1], exprs: [d.wire] });
   }
   let outDigest: Expr | undefined;
   let inDigest: Expr | undefined;

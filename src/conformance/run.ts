@@ -21,7 +21,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyze, compile, tensorSpec } from '../compiler/compile.ts';
+import { analyze, compile } from '../compiler/compile.ts';
+import { tensorSpec } from '../compiler/build-manifest.ts';
 import { crossCheck } from '../compiler/crosscheck.ts';
 import { encodeInputs } from '../io/input.ts';
 import type { Manifest } from '../manifest.ts';

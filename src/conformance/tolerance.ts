@@ -39,7 +39,7 @@
  * so there the tolerance is 2·max δ_logit·2^-e + 8u·max(1, |y|).
  */
 import type { Lowered } from '../compiler/lower.ts';
-import type { Expr } from '../compiler/expr.ts';
+import type { Expr } from '../ir/expr.ts';
 
 /** Steps of 2^-scale allowed on top of the bound when a gadget's error is not modelled (see above). */
 export const ASSUMED_STEPS = 4;

@@ -5,6 +5,7 @@
  * of its manifest.json, so a worker proves with artifacts it has checked itself (see prover/worker.ts).
  */
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createHash } from 'node:crypto';
 import type { Groth16Proof } from 'snarkjs';
 import { ZkmlError } from '../util/errors.ts';
@@ -34,7 +35,7 @@ export interface ProveJobResult {
  * Parses `redis://[user:pass@]host:port/db` or `rediss://…` (TLS). Checked here so a typo is one clear error,
  * not ioredis retrying a bad host forever.
  */
-export function redisConnection(url: string): ConnectionOptions {
+export function redisConnection(url: string): ConnectionOptions & RedisOptions {
   let u: URL;
   try {
     u = new URL(url);
@@ -105,6 +106,47 @@ export const JOB_OPTIONS: JobsOptions = {
 
 export function openQueue(url: string): Queue<ProveJobData, ProveJobResult> {
   return new Queue<ProveJobData, ProveJobResult>(QUEUE_NAME, { connection: redisConnection(url) });
+}
+
+/** The reason a connection attempt failed, as short as the system says it: ECONNREFUSED, ENOTFOUND, WRONGPASS… */
+function failureOf(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e.code && /^E[A-Z]+$/.test(e.code)) return e.code;
+  return (e.message ?? String(err)).split('\n')[0];
+}
+
+/**
+ * Connects to Redis once and asks it for a PING, before BullMQ opens its own connections: those retry a refused
+ * connection forever (ioredis' default), and BullMQ reports every attempt, so a wrong URL would cost the
+ * connection timeout and one ECONNREFUSED per retry. Here a refusal, an unknown host or a wrong password fail
+ * at the first answer, with one message (E_QUEUE_UNREACHABLE); a host that never answers fails after
+ * `timeoutMs`. Once Redis has answered, a later outage is retried as usual.
+ */
+export async function probeRedis(url: string, timeoutMs = envInt('ZKML_FLEET_CONNECT_MS', 10_000)): Promise<void> {
+  const options = redisConnection(url);
+  const where = `${options.host}:${options.port}`;
+  const client = new Redis({ ...options, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: timeoutMs });
+  // connect() only says "Connection is closed"; the first 'error' event says why (and without a listener it
+  // would crash the process).
+  let cause: unknown;
+  client.on('error', (err) => (cause ??= err));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no answer within ${timeoutMs / 1000} s`), { code: undefined })), timeoutMs);
+  });
+  try {
+    await Promise.race([client.connect().then(() => client.ping()), timeout]);
+  } catch (err) {
+    const why = failureOf(cause ?? err);
+    throw new ZkmlError(
+      /^E[A-Z]+$/.test(why) || !cause ? `cannot reach Redis at ${where} (${why}): is redis-server running there, and the URL right?` : `Redis at ${where} refused the connection (${why}): check the user, password and database in the URL`,
+      'E_QUEUE_UNREACHABLE',
+      url,
+    );
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
 }
 
 /** Fails fast with a clear message when Redis is not there (ioredis alone would retry silently forever). */

@@ -5,7 +5,7 @@
  */
 import type { JobType } from 'bullmq';
 import { ZkmlError } from '../util/errors.ts';
-import { ensureReachable, jobError, openQueue } from './queue.ts';
+import { ensureReachable, jobError, openQueue, probeRedis } from './queue.ts';
 
 export interface BatchStatusReport {
   batchId: string;
@@ -18,6 +18,7 @@ const STATES: (keyof BatchStatusReport['counts'])[] = ['waiting', 'active', 'del
 
 export async function batchStatus(url: string, batchId: string): Promise<BatchStatusReport> {
   if (!/^[0-9a-f]{16}$/.test(batchId)) throw new ZkmlError('a batch id is 16 hex digits, as `zkml prove --queue` prints it', 'E_USAGE', batchId);
+  await probeRedis(url);
   const queue = openQueue(url);
   try {
     await ensureReachable(queue, url);

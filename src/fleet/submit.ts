@@ -18,9 +18,8 @@ import { encodeInputs, witnessInput } from '../io/input.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
 import { batchTally, commitResult, isCurrent, listInputs, ERRORS_FILE, type BatchError, type BatchEvent } from '../prove/batch.ts';
-import { committedOutputs, outputsHashed } from '../prove/committed.ts';
-import { describeOutputs, openBuildForProving, provenance, writeResult, type ProvingBuild } from '../prove/prove.ts';
-import { batchIdOf, ensureReachable, JOB_OPTIONS, jobError, jobIdOf, openQueue, QUEUE_NAME, redisConnection, type ProveJobData, type ProveJobResult } from './queue.ts';
+import { openBuildForProving, provenance, resultReport, writeResult, type ProvingBuild } from '../prove/prove.ts';
+import { batchIdOf, ensureReachable, JOB_OPTIONS, jobError, jobIdOf, openQueue, probeRedis, QUEUE_NAME, redisConnection, type ProveJobData, type ProveJobResult } from './queue.ts';
 
 export interface SubmitOptions {
   queue: string;
@@ -52,12 +51,11 @@ export interface SubmitSummary {
 const STAGING_PREFIX = '.staging-';
 
 async function writeJobResult(build: ProvingBuild, out: string, id: string, encoded: Record<string, string[]>, r: ProveJobResult): Promise<void> {
-  const committed = outputsHashed(build.manifest) ? await committedOutputs(build.manifest, encoded, r.publicSignals) : undefined;
-  const outputs = describeOutputs(build.manifest, r.publicSignals, committed);
+  const report = await resultReport(build, encoded, r.publicSignals);
   const staging = join(out, `${STAGING_PREFIX}${process.pid}-${id}-${randomBytes(4).toString('hex')}`);
   mkdirSync(staging);
   try {
-    writeResult(staging, r.proof, r.publicSignals, { ...outputs, insecureSetup: build.insecureSetup, provenance: provenance(build, encoded) });
+    writeResult(staging, r.proof, r.publicSignals, report);
     // A stale result (other zkey or input) is replaced, never left partial.
     commitResult(staging, join(out, id));
   } catch (err) {
@@ -69,6 +67,8 @@ async function writeJobResult(build: ProvingBuild, out: string, id: string, enco
 export async function submitBatch(dir: string, inputs: string, opts: SubmitOptions): Promise<SubmitSummary> {
   const started = performance.now();
   const build = openBuildForProving(dir);
+  // Before encoding anything: a wrong URL is one message now, not a wait and a retry loop later.
+  await probeRedis(opts.queue);
   const manifestSha256 = sha256File(buildPaths(dir).manifest);
   const list = listInputs(inputs);
   mkdirSync(opts.out, { recursive: true });

@@ -19,8 +19,8 @@ import { buildPaths } from '../manifest.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
 import { openBuildForProving } from '../prove/prove.ts';
-import { createProverPool } from '../../prover/pool.ts';
-import { ensureReachable, QUEUE_NAME, redisConnection, stallSettings, type ProveJobData, type ProveJobResult } from './queue.ts';
+import { createProverPool, poolWidth } from '../../prover/pool.ts';
+import { ensureReachable, probeRedis, QUEUE_NAME, redisConnection, stallSettings, type ProveJobData, type ProveJobResult } from './queue.ts';
 
 export interface FleetWorkerOptions {
   queue: string;
@@ -33,6 +33,10 @@ export interface FleetWorkerOptions {
 }
 
 export interface FleetWorker {
+  /** The pool width (jobs taken at once). */
+  workers: number;
+  /** Things the operator must hear about (a pool wider than the machine's cores). */
+  warnings: string[];
   /** Stops taking jobs, waits for the running ones, stops the pool and closes the connection. */
   close(): Promise<void>;
 }
@@ -60,7 +64,9 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
   const root = resolve(opts.builds ?? '.');
   if (!existsSync(root)) throw new ZkmlError('no such folder (--builds: where the build folders are)', 'E_USAGE', root);
   let builds = scanBuilds(root);
-  const width = opts.workers ?? 1;
+  const { workers: width, warnings } = poolWidth(opts.workers ?? 1);
+  // Before the pool starts a thread: a wrong URL is one message at once (see probeRedis).
+  await probeRedis(opts.queue);
   const pool = createProverPool({ workers: width });
   const me = `${hostname()}:${process.pid}`;
 
@@ -95,8 +101,14 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
   });
   worker.on('completed', (job) => opts.onEvent?.({ kind: 'completed', jobId: job.id!, inputId: job.data.inputId, attempt: job.attemptsMade, ms: job.finishedOn && job.processedOn ? job.finishedOn - job.processedOn : undefined }));
   worker.on('failed', (job, err) => job && opts.onEvent?.({ kind: 'failed', jobId: job.id!, inputId: job.data.inputId, attempt: job.attemptsMade, error: err.message }));
-  // Connection errors are retried by ioredis; logging them is enough (an unhandled 'error' would crash).
-  worker.on('error', (err) => console.error(`zkml worker: ${err.message}`));
+  // Connection errors are retried by ioredis; logging them is enough (an unhandled 'error' would crash), once
+  // per outage rather than once per retry.
+  let lastError: string | undefined;
+  worker.on('error', (err) => {
+    if (err.message !== lastError) console.error(`zkml worker: ${err.message}`);
+    lastError = err.message;
+  });
+  worker.on('ready', () => (lastError = undefined));
   try {
     await ensureReachable(worker, opts.queue);
   } catch (err) {
@@ -107,6 +119,8 @@ export async function startFleetWorker(opts: FleetWorkerOptions): Promise<FleetW
 
   let closing: Promise<void> | undefined;
   return {
+    workers: width,
+    warnings,
     close: () =>
       (closing ??= (async () => {
         await worker.close();

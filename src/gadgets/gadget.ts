@@ -1,21 +1,25 @@
+import type { GadgetBuilder } from './builder.ts';
+
 /**
- * A gadget is a nonlinear primitive of the integer program: one Circom template in circuits/, its exact
- * integer semantics (the reference executor runs these), the interval of its outputs, and its constraint
- * cost. Ops lower to linear expressions plus gadgets; nothing else creates constraints.
+ * A gadget is a nonlinear primitive of the integer program: its exact integer semantics (`evaluate`: the reference
+ * executor runs these), the interval of its outputs, its constraint cost, and its circuit (`synthesize`, written
+ * once against builder.ts, from which zkml makes the gadget's R1CS constraints, its witness and its Circom template).
+ * Ops lower to linear expressions plus gadgets; nothing else creates constraints.
  */
 export interface GadgetDef<P> {
+  /** Registry key (gadgets/registry.ts): how a build's program file names the gadget. */
   kind: string;
-  /** File in circuits/ and the template's name. */
-  file: string;
+  /** Stem of its Circom templates' names: one template per parameter set, named by the printer. */
   template: string;
-  /** Signal names of the template's scalar inputs (e.g. `in`, or `in[3]` for an array) and outputs, in order. */
+  /** Circom names of the template's scalar inputs (e.g. `in`, or `in[3]` for an array) and outputs, in order. */
   inputs: string[] | ((p: P) => string[]);
-  outputs: string[];
-  templateArgs(p: P): (number | bigint)[];
+  outputs: string[] | ((p: P) => string[]);
+  /** The circuit: the outputs as linear combinations of the signals it creates from `inputs`. */
+  synthesize<L>(b: GadgetBuilder<L>, p: P, inputs: L[]): L[];
   evaluate(p: P, inputs: bigint[]): bigint[];
   /** Output intervals given the input intervals. */
   bounds(p: P, lo: bigint[], hi: bigint[]): [bigint, bigint][];
-  /** Constraints the template costs after circom --O2 (checked against circom in the tests). */
+  /** Constraints the circuit costs (checked against the constraint system and circom in the tests). */
   constraints(p: P): number;
   describe(p: P): string;
   /** Outputs are field elements (digests), not integers: no interval, and no arithmetic may use them. */
@@ -25,6 +29,13 @@ export interface GadgetDef<P> {
 export function inputPorts<P>(def: GadgetDef<P>, p: P): string[] {
   return typeof def.inputs === 'function' ? def.inputs(p) : def.inputs;
 }
+
+export function outputPorts<P>(def: GadgetDef<P>, p: P): string[] {
+  return typeof def.outputs === 'function' ? def.outputs(p) : def.outputs;
+}
+
+/** 2^k as a bigint. */
+export const pow2 = (k: number): bigint => 1n << BigInt(k);
 
 /** Bits needed to write a non-negative integer (bitLength(0) = 0). */
 export function bitLength(v: bigint): number {

@@ -1,13 +1,12 @@
 import type { GadgetDef } from './gadget.ts';
 
-/** out = a · b of two computed values: one constraint. */
+/** out = a · b of two computed values (a product with a constant is linear and needs no gadget): one constraint. */
 export const product: GadgetDef<Record<string, never>> = {
   kind: 'product',
-  file: 'product.circom',
   template: 'ZkProduct',
   inputs: ['a', 'b'],
   outputs: ['out'],
-  templateArgs: () => [],
+  synthesize: (g, _p, [a, b]) => [g.product('prod', a, b)],
   evaluate: (_p, [a, b]) => [a * b],
   bounds(_p, [alo, blo], [ahi, bhi]) {
     const c = [alo * blo, alo * bhi, ahi * blo, ahi * bhi];

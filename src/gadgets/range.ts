@@ -3,7 +3,8 @@ import { type GadgetDef, bitLength } from './gadget.ts';
 /**
  * Range check lo <= x <= hi by decomposing x - lo into b = bitLength(hi - lo) bits. Sound for the interval
  * [lo, lo + 2^b), which contains [lo, hi]; used where the statement needs inputs bounded (hashed inputs, or
- * on request). Cost: b booleans. Output: x itself, so it can be chained.
+ * on request). Cost: b booleans (b <= 250, so the weighted sum of the bits cannot wrap around the field). Output:
+ * x itself, so it can be chained.
  */
 export interface RangeParams {
   lo: bigint;
@@ -14,11 +15,13 @@ export const rangeBits = (p: RangeParams) => Math.max(1, bitLength(p.hi - p.lo))
 
 export const range: GadgetDef<RangeParams> = {
   kind: 'range',
-  file: 'range.circom',
   template: 'ZkRange',
   inputs: ['in'],
   outputs: ['out'],
-  templateArgs: (p) => [rangeBits(p), p.lo],
+  synthesize(g, p, [x]) {
+    g.bits('bits', g.linear([[x, 1n]], -p.lo), rangeBits(p));
+    return [x];
+  },
   evaluate: (_p, [x]) => [x],
   bounds: (_p, [lo], [hi]) => [[lo, hi]],
   constraints: rangeBits,

@@ -1,4 +1,4 @@
-import { type GadgetDef, bitLength, floorShift } from './gadget.ts';
+import { type GadgetDef, bitLength, floorShift, pow2 } from './gadget.ts';
 
 /**
  * Integer requantization as ONNX's QLinear ops and QuantizeLinear define it:
@@ -9,7 +9,7 @@ import { type GadgetDef, bitLength, floorShift } from './gadget.ts';
  * (M = s_a·s_b/s_y, see quantize/int8.ts for how it is written), zp the output zero point, [lo, hi] the output
  * type's range ([qmin, qmax], or [max(qmin, zp), qmax] when a Relu is fused: Q(Relu(v)) = max(Q(v), zp)).
  *
- * The circuit (circuits/requant_int8.circom), sized from the interval of `a`:
+ * The circuit (`synthesize` below), sized from the interval of `a`:
  * - one binary decomposition of w = a·m0 + 2^(n-1) - base·2^n into n + b bits: the low n bits are the remainder,
  *   the high b bits are r_up - base, where r_up = floor((a·m0 + 2^(n-1)) / 2^n) is "round half up";
  * - round half to even differs from half up only at an exact tie (remainder 0 after adding the half) when
@@ -25,6 +25,13 @@ import { type GadgetDef, bitLength, floorShift } from './gadget.ts';
  *   trigger costs nothing. Selection: y - zp = L + sL·(r - L) - sH·(r - H), one product per live side.
  *
  * Cost: n + b booleans, + c for the second comparison, + 2 for ties, + 1 per live clamp side.
+ *
+ * Soundness: every bit is boolean-constrained and the weighted sums equal w (resp. r_up - T + 2^(c-1)), with
+ * n + b <= 250 and c <= 250 (the interval analysis bounds |a·m0| below 2^250), so each decomposition is the unique
+ * binary representation: r_up, the remainder and the comparison bits are fixed by `a`. d is an IsZero of
+ * m = remainder + 1 - parity(r_up) in [0, 2^n]. The output is a fixed polynomial of these signals.
+ * max(r, L) = (r_up >= L + 1 ? r : L) and min(r, H) = (r_up >= H + 1 ? H : r) hold with or without the tie
+ * correction (without it r = r_up, and r_up >= L works as well), so the comparisons use r_up, whose bits are there.
  */
 /** Where a saturation comparison sL = [r_up ≥ tl] or sH = [r_up ≥ H + 1] comes from. */
 export enum Side {
@@ -161,11 +168,38 @@ const live = (s: Side) => s === Side.TopBit || s === Side.Own;
 
 export const requantInt8: GadgetDef<RequantInt8Params> = {
   kind: 'requant-int8',
-  file: 'requant_int8.circom',
   template: 'ZkRequantInt8',
   inputs: ['in'],
   outputs: ['out'],
-  templateArgs: (p) => [p.n, p.m0, p.b, p.base, p.base & 1n, p.tie ? 1 : 0, p.low, p.high, p.c, p.tl, p.lo - p.zp, p.hi - p.zp, p.zp],
+  synthesize(g, p, [a]) {
+    const L = p.lo - p.zp;
+    const H = p.hi - p.zp;
+    const bits = g.bits('bits', g.linear([[a, p.m0]], (p.n > 0 ? pow2(p.n - 1) : 0n) - p.base * pow2(p.n)), p.n + p.b);
+    const rup = g.linear([[bits.sum(p.n, p.b), 1n]], p.base);
+    let r = rup;
+    if (p.tie) {
+      // parity(r_up) = parity(base) xor the lowest quotient bit.
+      const baseOdd = p.base & 1n;
+      const parity = p.b > 0 ? g.linear([[bits.bit(p.n), 1n - 2n * baseOdd]], baseOdd) : g.constant(baseOdd);
+      const d = g.isZero('d', g.linear([[bits.sum(0, p.n), 1n], [parity, -1n]], 1n));
+      r = g.linear([[rup, 1n], [d, -1n]]);
+    }
+    const top = () => bits.bit(p.n + p.b - 1);
+    let sL = p.low === Side.TopBit ? top() : g.constant(p.low === Side.True ? 1n : 0n);
+    let sH = p.high === Side.TopBit ? top() : g.constant(p.high === Side.True ? 1n : 0n);
+    if (p.c > 0) {
+      // The comparison of its own (at most one side needs it): its top bit is [r_up >= T].
+      const own = p.low === Side.Own;
+      const T = own ? p.tl : H + 1n;
+      const cmp = g.bits('cbits', g.linear([[rup, 1n]], pow2(p.c - 1) - T), p.c).bit(p.c - 1);
+      if (own) sL = cmp;
+      else sH = cmp;
+    }
+    // out - zp = L + sL·(r - L) - sH·(r - H): L below, r in between, H above. A constant side is linear.
+    const aL = g.product('pL', sL, g.linear([[r, 1n]], -L));
+    const aH = g.product('pH', sH, g.linear([[r, 1n]], -H));
+    return [g.linear([[aL, 1n], [aH, -1n]], p.zp + L)];
+  },
   evaluate: (p, [a]) => [evaluateRequantInt8(p, a)],
   bounds: (p, [lo], [hi]) => [[evaluateRequantInt8(p, lo), evaluateRequantInt8(p, hi)]],
   constraints: (p) => p.n + p.b + p.c + (p.tie ? 2 : 0) + (live(p.low) ? 1 : 0) + (live(p.high) ? 1 : 0),

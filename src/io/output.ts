@@ -31,7 +31,33 @@ function emptyTensor(spec: TensorSpec): DecodedTensor {
   return { name: spec.name, shape: spec.shape, ints: new Array(size).fill(0n), floats: new Array(size).fill(0) };
 }
 
-/** Reads public.json per the manifest's public-signal layout into integer and dequantized tensors. */
+/** At most this many out-of-range values are named in one error. */
+const MAX_NAMED = 3;
+
+/**
+ * The error for public tensor values outside the manifest's integer ranges. An honest prover never makes one:
+ * zkml's prover refuses inputs outside the declared range, and the interval analysis gives every output the
+ * bounds its gadgets keep it in for inputs in range. Such a value means a prover who built the witness by hand
+ * went where the statement does not hold: without input range checks (--no-check-inputs) a public input can
+ * be any field element, and values near ±p/2 wrap around the field, so the proven outputs are not the integer
+ * model's outputs for the inputs as decoded.
+ */
+function outOfRange(bad: { kind: 'input' | 'output'; name: string; index: number; value: bigint; range: [string, string] }[], manifest: Manifest): ZkmlError {
+  const named = bad.slice(0, MAX_NAMED).map((b) => `public ${b.kind} "${b.name}"[${b.index}] is ${b.value}, outside the build's integer range [${b.range[0]}, ${b.range[1]}]`);
+  const more = bad.length > MAX_NAMED ? `; and ${bad.length - MAX_NAMED} more` : '';
+  const why = bad.some((b) => b.kind === 'input')
+    ? manifest.inputRangeChecked
+      ? "zkml's prover never proves such an input; the statement covers inputs in the declared range only"
+      : "this build does not range-check its inputs (--no-check-inputs), so a hand-made witness can put any field element there, and values that wrap around the field make the proven outputs other than the integer model's for the inputs shown"
+    : 'no input in the declared range gives such an output: the proof was made from a witness outside the statement (an input outside the range), or the manifest is not the one of this circuit';
+  return new ZkmlError(`${named.join('; ')}${more}: ${why}`, 'E_PUBLIC_RANGE');
+}
+
+/**
+ * Reads public.json per the manifest's public-signal layout into integer and dequantized tensors. Public
+ * inputs and outputs must lie within their manifest intRange: anything else is refused (E_PUBLIC_RANGE, see
+ * outOfRange), never decoded into a report.
+ */
 export function decodePublicSignals(manifest: Manifest, publicSignals: string[]): DecodedOutputs {
   if (!Array.isArray(publicSignals) || publicSignals.length !== manifest.publicSignals.length) {
     throw new ZkmlError(`expected ${manifest.publicSignals.length} public signals, got ${Array.isArray(publicSignals) ? publicSignals.length : typeof publicSignals}`, 'E_PUBLIC');
@@ -39,6 +65,7 @@ export function decodePublicSignals(manifest: Manifest, publicSignals: string[])
   const tensors = new Map<string, { spec: TensorSpec; t: DecodedTensor }>();
   for (const spec of [...manifest.outputs, ...manifest.inputs]) tensors.set(spec.name, { spec, t: emptyTensor(spec) });
   const digests: DecodedOutputs['digests'] = {};
+  const bad: Parameters<typeof outOfRange>[0] = [];
   manifest.publicSignals.forEach((sig, i) => {
     if (sig.kind === 'inputDigest' || sig.kind === 'outputDigest' || sig.kind === 'commitment' || sig.kind === 'modelId') {
       const v = BigInt(publicSignals[i]);
@@ -49,9 +76,12 @@ export function decodePublicSignals(manifest: Manifest, publicSignals: string[])
     const entry = tensors.get(sig.tensor);
     if (!entry) throw new ZkmlError(`manifest names unknown tensor ${sig.tensor}`, 'E_BAD_MANIFEST');
     const v = fieldToSigned(publicSignals[i]);
+    const range = entry.spec.intRange;
+    if (v < BigInt(range[0]) || v > BigInt(range[1])) bad.push({ kind: sig.kind, name: sig.tensor, index: sig.index, value: v, range });
     entry.t.ints[sig.index] = v;
     entry.t.floats[sig.index] = dequantizeValue(v, entry.spec.encoding);
   });
+  if (bad.length) throw outOfRange(bad, manifest);
   const pick = (specs: TensorSpec[], kind: 'output' | 'input') =>
     specs.filter((s) => manifest.publicSignals.some((p) => p.kind === kind && p.tensor === s.name)).map((s) => tensors.get(s.name)!.t);
   return { outputs: pick(manifest.outputs, 'output'), inputs: pick(manifest.inputs, 'input'), digests };

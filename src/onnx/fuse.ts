@@ -1,6 +1,6 @@
 import type { Graph, OnnxNode } from './graph.ts';
 import { attrFloat, attrInt } from './graph.ts';
-import type { Tensor } from './tensor.ts';
+import { broadcastIndexer, type Tensor } from './tensor.ts';
 import { batchNormAffine } from '../ops/normalization.ts';
 
 /**
@@ -39,14 +39,14 @@ export function foldBatchNorms(graph: Graph): Graph {
       const transB = attrInt(lin, 'transB', 0) === 1;
       const [r, cols] = W.dims;
       if ((transB ? r : cols) !== N) continue;
-      const w = W.data.map((v, i) => v * a[transB ? Math.floor(i / cols) : i % cols]);
-      const beta = attrFloat(lin, 'beta', 1);
+      const out = graph.shapes.get(x);
       const C = lin.inputs[2] ? c.get(lin.inputs[2]) : undefined;
-      // Fold only a bias that is per column (or scalar): then the new bias is one value per channel.
-      if (lin.inputs[2] && (!C || (C.data.length !== 1 && C.data.length !== N))) continue;
-      const bias = a.map((an, n) => beta * (C ? C.data[C.data.length === 1 ? 0 : n] : 0) * an + b[n]);
+      if (!out || out.length !== 2 || out[1] !== N || (lin.inputs[2] && !C)) continue;
+      const bias = gemmBias(C, attrFloat(lin, 'beta', 1), a, b, out[0]);
+      if (!bias) continue;
+      const w = W.data.map((v, i) => v * a[transB ? Math.floor(i / cols) : i % cols]);
       lin.inputs[1] = fresh('W', { dtype: 'float', dims: W.dims, data: w });
-      lin.inputs[2] = fresh('C', { dtype: 'float', dims: [N], data: bias });
+      lin.inputs[2] = fresh('C', bias);
       lin.attrs.set('beta', 1);
       folded = true;
     } else if (lin.opType === 'MatMul' && W.dims.length === 2 && W.dims[1] === N && graph.shapes.get(lin.inputs[0])?.length === 2) {
@@ -59,7 +59,8 @@ export function foldBatchNorms(graph: Graph): Graph {
       const per = W.data.length / N;
       const w = W.data.map((v, i) => v * a[Math.floor(i / per)]);
       const B = lin.inputs[2] ? c.get(lin.inputs[2]) : undefined;
-      if (lin.inputs[2] && !B) continue;
+      // Conv's bias is one value per output channel; any other length is the Conv's own error to report.
+      if (lin.inputs[2] && (!B || B.data.length !== N)) continue;
       const bias = a.map((an, n) => (B ? B.data[n] : 0) * an + b[n]);
       lin.inputs = [lin.inputs[0], fresh('W', { dtype: 'float', dims: W.dims, data: w }), fresh('B', { dtype: 'float', dims: [N], data: bias })];
       folded = true;
@@ -72,4 +73,23 @@ export function foldBatchNorms(graph: Graph): Graph {
   }
   graph.nodes = graph.nodes.filter((n) => !removed.has(n));
   return graph;
+}
+
+/**
+ * The Gemm bias after folding a BN with per-column affine map (a, b) into it: a[n]·β·C[m, n] + b[n] over the
+ * [M, N] output. C broadcasts to [M, N] by ONNX's unidirectional rule, so it may be a scalar, per column ([N],
+ * [1, N]), per row ([M, 1]) or full ([M, N]); only its dims say which (a [M, 1] C with M == N has as many
+ * values as a per-column one). A bias constant along the rows folds to one value per column, [N]; any other to
+ * the full [M, N]. Undefined when C does not broadcast to [M, N]: the Gemm is left as it is, for its own check.
+ */
+function gemmBias(C: Tensor | undefined, beta: number, a: number[], b: number[], M: number): Tensor | undefined {
+  const N = a.length;
+  if (!C) return { dtype: 'float', dims: [N], data: b.slice() };
+  const dims = C.dims;
+  if (dims.length > 2 || dims.some((d, i) => d !== 1 && d !== [M, N][i + 2 - dims.length])) return undefined;
+  const index = broadcastIndexer([M, N], dims);
+  const perColumn = dims.length < 2 || dims[0] === 1;
+  const rows = perColumn ? 1 : M;
+  const data = Array.from({ length: rows * N }, (_, i) => a[i % N] * beta * C.data[index(i)] + b[i % N]);
+  return { dtype: 'float', dims: perColumn ? [N] : [M, N], data };
 }

@@ -1,6 +1,6 @@
 import type { Graph, OnnxNode } from './graph.ts';
 import { attrFloat, attrInt, nodeLabel } from './graph.ts';
-import type { Tensor } from './tensor.ts';
+import { broadcastIndexer, sizeOf, type Tensor } from './tensor.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -30,6 +30,7 @@ export function rewriteQdq(graph: Graph): Graph {
   return graph;
 }
 
+const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const isOp = (n: OnnxNode | undefined, op: string) => n !== undefined && n.opType === op && (n.domain === '' || n.domain === 'ai.onnx');
 
 /** Producers and consumers of every tensor, recomputed after each rewrite (graphs are small). */
@@ -57,12 +58,16 @@ interface QParams {
   zpName: string;
 }
 
-/** A Q or DQ node's constant parameters, or undefined when they are computed. */
+/**
+ * A Q or DQ node's constant parameters, or undefined when they are computed or a scale is not positive: every
+ * rewrite here relies on x ↦ (x - zp)·scale being increasing (a max of the integers is the max of the values).
+ * onnxruntime accepts a negative scale; left alone, the Q/DQ op refuses it by name when it is lowered.
+ */
 function params(graph: Graph, n: OnnxNode): QParams | undefined {
   const scale = graph.constants.get(n.inputs[1]);
   const zpName = n.inputs[2] ?? '';
   const zp = zpName ? graph.constants.get(zpName) : undefined;
-  if (!scale || (zpName && !zp)) return undefined;
+  if (!scale || (zpName && !zp) || scale.data.some((s) => !(s > 0 && Number.isFinite(s)))) return undefined;
   return { node: n, x: n.inputs[0], scale, zp, scaleName: n.inputs[1], zpName };
 }
 
@@ -177,21 +182,51 @@ function chain(graph: Graph, ix: ReturnType<typeof index>, q: OnnxNode): { lin: 
   return { lin: first };
 }
 
-/** The int32 bias of a QDQ group: DQ(int32, zero point 0) with scale = input scale × weight scale, as ORT requires. */
-function biasOf(graph: Graph, producer: Map<string, OnnxNode>, name: string, inScale: number, wScale: Tensor, channels: number, where: string): string | undefined {
+/** The scale of each element of a DQ'd constant of shape `dims`: per tensor, or per axis (the DQ's `axis`, default 1). */
+function elementScale(p: QParams, dims: number[]): ((e: number) => number) | undefined {
+  if (p.scale.data.length === 1) return () => p.scale.data[0];
+  const declared = attrInt(p.node, 'axis', 1);
+  const axis = declared < 0 ? declared + dims.length : declared;
+  if (axis < 0 || axis >= dims.length || dims[axis] !== p.scale.data.length) return undefined;
+  const inner = sizeOf(dims.slice(axis + 1));
+  return (e) => p.scale.data[Math.floor(e / inner) % dims[axis]];
+}
+
+/**
+ * The int32 bias of a QDQ group: DQ(int32, zero point 0) that broadcasts to the accumulator's `target` shape
+ * ([M] channels for Conv, [M, N] for Gemm), every element with scale input scale × the weight scale of its
+ * channel (`channel` of a target position), as onnxruntime requires: only then is adding the int32 values to
+ * the accumulator the same as adding the dequantized bias. Its dims, not its element count, say where each value
+ * lands: a [M, 1] bias with M == N is per row. Undefined when the bias cannot join the accumulator (it does not
+ * broadcast to `target`, or one value spans channels whose weight scales differ): the group then stays unfused.
+ */
+function biasOf(graph: Graph, producer: Map<string, OnnxNode>, name: string, inScale: number, wScale: Tensor, target: number[], channel: (i: number) => number, where: string): string | undefined {
   const b = dqOfConstant(graph, producer, name);
   if (!b) return undefined;
   const ints = graph.constants.get(b.x)!;
   if (ints.dtype !== 'int32' || (b.zp && b.zp.data.some((z) => z !== 0))) {
     throw new ZkmlError(`the bias "${name}" must be DequantizeLinear of int32 with zero point 0 (got ${ints.dtype})`, 'E_UNSUPPORTED', where);
   }
-  if (ints.data.length !== channels && ints.data.length !== 1) return undefined;
-  for (let c = 0; c < channels; c++) {
-    const expected = Math.fround(inScale * wScale.data[wScale.data.length === 1 ? 0 : c]);
-    const got = b.scale.data[b.scale.data.length === 1 ? 0 : c];
+  const dims = ints.dims;
+  const broadcasts = dims.length <= target.length && dims.every((d, i) => d === 1 || d === target[target.length - dims.length + i]);
+  const scaleAt = elementScale(b, dims);
+  if (!broadcasts || !scaleAt) return undefined;
+  const index = broadcastIndexer(target, dims);
+  const wAt = (c: number) => wScale.data[wScale.data.length === 1 ? 0 : c];
+  const perChannel = new Map<number, number>();
+  for (let i = 0; i < sizeOf(target); i++) {
+    const e = index(i);
+    const w = wAt(channel(i));
+    // One bias value added to accumulators of different weight scales has no single int32 value.
+    if (perChannel.has(e) && perChannel.get(e) !== w) return undefined;
+    perChannel.set(e, w);
+  }
+  for (const [e, w] of perChannel) {
+    const expected = Math.fround(inScale * w);
+    const got = scaleAt(e);
     if (Math.abs(got - expected) > 1e-6 * expected) {
       throw new ZkmlError(
-        `the bias "${name}" has scale ${got} on channel ${c}; an int32 bias must have scale input_scale × weight_scale = ${expected} ` +
+        `the bias "${name}" has scale ${got} at element ${e}; an int32 bias must have scale input_scale × weight_scale = ${expected} ` +
           '(onnxruntime adds the int32 values to the accumulator as they are)',
         'E_UNSUPPORTED',
         where,
@@ -246,7 +281,7 @@ function integerLinear(graph: Graph): void {
       const M = wT?.dims[0] ?? 0;
       const w = weightsOf(graph, ix.producer, lin.inputs[1], 0, M);
       if (!w) continue;
-      const b = lin.inputs[2] ? biasOf(graph, ix.producer, lin.inputs[2], sx, w.scale, M, where) : undefined;
+      const b = lin.inputs[2] ? biasOf(graph, ix.producer, lin.inputs[2], sx, w.scale, [M], (m) => m, where) : undefined;
       if (lin.inputs[2] && !b) continue;
       fused = node(lin, 'QLinearConv', '', [x.x, x.scaleName, x.zpName, w.x, w.scaleName, w.zpName, ...out, ...(b ? [b] : [])], attrs, q);
     } else if (isOp(lin, 'MatMul') || isOp(lin, 'Gemm')) {
@@ -258,7 +293,11 @@ function integerLinear(graph: Graph): void {
       const w = weightsOf(graph, ix.producer, lin.inputs[1], transB ? 0 : 1, N);
       if (!w) continue;
       const biasName = gemm ? lin.inputs[2] : biasInput;
-      const b = biasName ? biasOf(graph, ix.producer, biasName, sx, w.scale, N, where) : undefined;
+      // The accumulator is the MatMul's (or Gemm's) output; an Add whose bias broadcasts it to another shape
+      // (a [1, 1, N] bias makes it rank 3) is not a Gemm bias.
+      const acc = graph.shapes.get(lin.outputs[0]) ?? [];
+      if (biasInput && !sameShape(graph.shapes.get(q.inputs[0]) ?? [], acc)) continue;
+      const b = biasName ? biasOf(graph, ix.producer, biasName, sx, w.scale, acc, (i) => i % N, where) : undefined;
       if (biasName && !b) continue;
       if (gemm && (attrFloat(lin, 'alpha', 1) !== 1 || (b && attrFloat(lin, 'beta', 1) !== 1))) continue;
       if (!gemm && !b) {

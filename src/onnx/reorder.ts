@@ -3,7 +3,7 @@ import { nodeLabel } from './graph.ts';
 import { opFor } from '../ops/registry.ts';
 import type { LowerCtx, QTensor } from '../ops/op.ts';
 import { lowerGraph, type Lowered } from '../compiler/lower.ts';
-import { Program } from '../compiler/program.ts';
+import { Program } from '../ir/program.ts';
 import type { QuantOptions } from '../quantize/options.ts';
 
 /**

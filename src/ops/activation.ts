@@ -4,7 +4,7 @@ import { requantize } from '../quantize/requantize.ts';
 
 /**
  * ReLU: fused with the requantization of the accumulator before it, so one range check yields both the
- * rescaled value and its sign (see circuits/requant.circom).
+ * rescaled value and its sign (see gadgets/requant.ts).
  */
 const relu: OpDef = {
   ops: ['Relu'],

@@ -1,5 +1,5 @@
-import { Expr } from '../compiler/expr.ts';
-import type { Program } from '../compiler/program.ts';
+import { Expr } from '../ir/expr.ts';
+import type { Program } from '../ir/program.ts';
 import { max } from '../gadgets/max.ts';
 import { product } from '../gadgets/product.ts';
 import { signedWidth } from '../gadgets/gadget.ts';

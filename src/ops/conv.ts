@@ -2,7 +2,7 @@ import type { LowerCtx, OpDef, ShapeCtx } from './op.ts';
 import { isConst, optionalConst, qInput } from './common.ts';
 import { attrInt, attrInts } from '../onnx/graph.ts';
 import { sizeOf, type Tensor } from '../onnx/tensor.ts';
-import { Expr } from '../compiler/expr.ts';
+import { Expr } from '../ir/expr.ts';
 import { quantizeTensor, weightExp } from '../quantize/fixed.ts';
 import { taps, windowOf, type Tap, type Window } from './window.ts';
 import { ZkmlError } from '../util/errors.ts';

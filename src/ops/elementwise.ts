@@ -1,7 +1,7 @@
 import type { LowerCtx, OpDef, QTensor } from './op.ts';
 import { isConst, qInput } from './common.ts';
 import { broadcastIndexer, broadcastShapes, isIntegerType, type Tensor } from '../onnx/tensor.ts';
-import { Expr } from '../compiler/expr.ts';
+import { Expr } from '../ir/expr.ts';
 import { liftExp, quantizeTensor, weightExp } from '../quantize/fixed.ts';
 import { product } from '../gadgets/product.ts';
 import { ZkmlError } from '../util/errors.ts';

@@ -2,8 +2,8 @@ import type { LowerCtx, OpDef, QTensor } from './op.ts';
 import { addBias, dot, weights, type Weights } from './params.ts';
 import { constInput, isConst, optionalConst, qInput } from './common.ts';
 import { attrFloat, attrInt } from '../onnx/graph.ts';
-import { broadcastIndexer, broadcastShapes, type Tensor } from '../onnx/tensor.ts';
-import { Expr } from '../compiler/expr.ts';
+import { broadcastIndexer, broadcastShapes, sizeOf, type Tensor } from '../onnx/tensor.ts';
+import { Expr } from '../ir/expr.ts';
 import { quantizeTensor, weightExp } from '../quantize/fixed.ts';
 import { ZkmlError } from '../util/errors.ts';
 
@@ -51,9 +51,32 @@ export function matmulShape(a: number[], b: number[], where: string): number[] {
   return out;
 }
 
+/** Float MatMul of two constants (numpy semantics), for constant folding: weights computed from weights. */
+function matmulFloat(a: Tensor, b: Tensor, where: string): Tensor {
+  const A = a.dims.length === 1 ? [1, a.dims[0]] : a.dims;
+  const B = b.dims.length === 1 ? [b.dims[0], 1] : b.dims;
+  const [M, K] = A.slice(-2);
+  const N = B[B.length - 1];
+  const batch = broadcastShapes(A.slice(0, -2), B.slice(0, -2), where);
+  const ia = broadcastIndexer(batch, A.slice(0, -2));
+  const ib = broadcastIndexer(batch, B.slice(0, -2));
+  const data: number[] = [];
+  for (let t = 0; t < sizeOf(batch); t++) {
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += a.data[ia(t) * M * K + m * K + k] * b.data[ib(t) * K * N + k * N + n];
+        data.push(sum);
+      }
+    }
+  }
+  return { dtype: a.dtype, dims: matmulShape(a.dims, b.dims, where), data };
+}
+
 const matmul: OpDef = {
   ops: ['MatMul'],
   shapes: (ctx) => [matmulShape(ctx.shapes[0], ctx.shapes[1], ctx.where)],
+  fold: (ctx, [a, b]) => [matmulFloat(a, b, ctx.where)],
   lower(ctx) {
     const [left, right] = ctx.inputs;
     const outShape = ctx.outShapes[0];
@@ -95,6 +118,17 @@ const gemm: OpDef = {
     const N = attrInt(ctx.node, 'transB', 0) ? b[0] : b[1];
     if (KA !== KB) throw new ZkmlError(`inner dimensions differ: A' is [${M}, ${KA}], B' is [${KB}, ${N}]`, 'E_SHAPE', ctx.where);
     return [[M, N]];
+  },
+  fold(ctx, [a, b, c]) {
+    // alpha·A'·B' + beta·C, C broadcast to [M, N].
+    const t = (x: Tensor, on: boolean): Tensor => (on ? { ...x, dims: [x.dims[1], x.dims[0]], data: Array.from(x.data, (_, i) => x.data[(i % x.dims[0]) * x.dims[1] + Math.floor(i / x.dims[0])]) } : x);
+    const ab = matmulFloat(t(a, attrInt(ctx.node, 'transA', 0) === 1), t(b, attrInt(ctx.node, 'transB', 0) === 1), ctx.where);
+    const alpha = attrFloat(ctx.node, 'alpha', 1);
+    const beta = attrFloat(ctx.node, 'beta', 1);
+    const [M, N] = ab.dims;
+    if (c) broadcastShapes([M, N], c.dims, ctx.where);
+    const ic = c ? broadcastIndexer([M, N], c.dims) : undefined;
+    return [{ ...ab, data: ab.data.map((v, i) => alpha * v + (c ? beta * c.data[ic!(i)] : 0)) }];
   },
   lower(ctx) {
     const a = qInput(ctx, 0);

@@ -32,6 +32,13 @@ const batchNorm: OpDef = {
     if (attrInt(ctx.node, 'training_mode', 0) === 1) throw new ZkmlError('BatchNormalization in training mode is not supported: export the model in inference mode', 'E_UNSUPPORTED', ctx.where);
     return [ctx.shapes[0]];
   },
+  fold(ctx, [x, scale, bias, mean, variance]) {
+    const { a, b } = batchNormAffine(scale, bias, mean, variance, attrFloat(ctx.node, 'epsilon', 1e-5));
+    const C = x.dims[1] ?? 1;
+    if (a.length !== C) throw new ZkmlError(`${a.length} channel parameters for ${C} channels`, 'E_SHAPE', ctx.where);
+    const inner = sizeOf(x.dims.slice(2));
+    return [{ ...x, data: x.data.map((v, i) => a[Math.floor(i / inner) % C] * v + b[Math.floor(i / inner) % C]) }];
+  },
   lower(ctx) {
     const x = qInput(ctx, 0);
     const { a, b } = batchNormParams(ctx);

@@ -1,7 +1,7 @@
 import type { OnnxNode } from '../onnx/graph.ts';
 import type { Tensor } from '../onnx/tensor.ts';
-import type { Expr } from '../compiler/expr.ts';
-import type { Program } from '../compiler/program.ts';
+import type { Expr } from '../ir/expr.ts';
+import type { Program } from '../ir/program.ts';
 import type { QuantOptions } from '../quantize/options.ts';
 
 /**

@@ -1,5 +1,5 @@
 import type { LowerCtx } from './op.ts';
-import { Expr } from '../compiler/expr.ts';
+import { Expr } from '../ir/expr.ts';
 import { product } from '../gadgets/product.ts';
 import { range } from '../gadgets/range.ts';
 import { signedWidth } from '../gadgets/gadget.ts';

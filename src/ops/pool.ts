@@ -2,7 +2,7 @@ import type { LowerCtx, OpDef, QTensor } from './op.ts';
 import { qInput } from './common.ts';
 import { attrInt, attrInts } from '../onnx/graph.ts';
 import { sizeOf } from '../onnx/tensor.ts';
-import { Expr } from '../compiler/expr.ts';
+import { Expr } from '../ir/expr.ts';
 import { ceilModeOf, taps, tapsInsidePads, windowOf, type Window } from './window.ts';
 import { extremum } from './compare.ts';
 import { divideByCounts } from './reduce.ts';

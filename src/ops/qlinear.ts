@@ -3,7 +3,7 @@ import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
 import { isConst } from './common.ts';
 import { attrFloat, attrInt } from '../onnx/graph.ts';
 import { broadcastIndexer, broadcastShapes, normAxis, sizeOf, type Tensor } from '../onnx/tensor.ts';
-import { Expr } from '../compiler/expr.ts';
+import { Expr } from '../ir/expr.ts';
 import { taps, windowOf } from './window.ts';
 import {
   approxMultiplier, checkInt32, exactMultiplier, f32, intRange, qlinearMultiplier, requantizeInt8, type Multiplier,

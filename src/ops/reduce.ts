@@ -2,7 +2,7 @@ import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
 import { constInput, isConst, qInput } from './common.ts';
 import { attrInt, attrInts } from '../onnx/graph.ts';
 import { broadcastIndexer, broadcastShapes, normAxis, sizeOf, strides, type Tensor } from '../onnx/tensor.ts';
-import { Expr } from '../compiler/expr.ts';
+import { Expr } from '../ir/expr.ts';
 import { liftExp, quantizeTensor, toFixed, weightExp } from '../quantize/fixed.ts';
 import type { QuantOptions } from '../quantize/options.ts';
 import { argExtremum, extremum } from './compare.ts';

@@ -1,8 +1,8 @@
 import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
 import { constInput, isConst } from './common.ts';
 import { attrInt, attrInts, attrString, attrFloat } from '../onnx/graph.ts';
-import { normAxis, sizeOf, strides, type Tensor } from '../onnx/tensor.ts';
-import { Expr } from '../compiler/expr.ts';
+import { DTYPE_NAMES, isIntegerType, normAxis, sizeOf, strides, type Tensor } from '../onnx/tensor.ts';
+import { Expr } from '../ir/expr.ts';
 import { liftExp, toFixed } from '../quantize/fixed.ts';
 import { ZkmlError } from '../util/errors.ts';
 
@@ -238,12 +238,39 @@ const padMap: MapFn = (ctx) => {
   };
 };
 
+/** Widths of the integer types a Cast wraps to (two's complement); int64 values are JS numbers, left whole. */
+const WRAP: Record<string, [bits: number, signed: boolean]> = {
+  int8: [8, true], uint8: [8, false], int16: [16, true], uint16: [16, false], int32: [32, true], uint32: [32, false],
+};
+
+/**
+ * One element cast as onnxruntime does it: to bool, nonzero is 1; to an integer type, truncation toward zero,
+ * then wrapping to the type's width (what an integer-to-integer cast does; a float out of the type's range has no
+ * defined result in ONNX); to float, rounding to float32. The folded tensor carries the target type, which
+ * later readers rely on (e.g. a QuantizeLinear zero point's type sets the output range).
+ */
+function castTo(dtype: string): (v: number) => number {
+  if (dtype === 'bool') return (v) => (v !== 0 ? 1 : 0);
+  if (dtype === 'float') return Math.fround;
+  if (!isIntegerType(dtype)) return (v) => v;
+  const wrap = WRAP[dtype];
+  return (v) => {
+    const t = Math.trunc(v);
+    if (!wrap) return t;
+    const [bits, signed] = wrap;
+    const m = 2 ** bits;
+    const u = ((t % m) + m) % m;
+    return signed && u >= m / 2 ? u - m : u;
+  };
+}
+
 const castOp: OpDef = {
   ...dataOp(['Cast'], (ctx) => identityMap(ctx.shapes[0])),
   fold(ctx, [x]) {
     const to = attrInt(ctx.node, 'to', 1);
-    const integer = [2, 3, 4, 5, 6, 7, 12, 13].includes(to);
-    return [{ dtype: integer ? 'int64' : 'float', dims: x.dims, data: integer ? x.data.map(Math.trunc) : x.data.slice() }];
+    const dtype = DTYPE_NAMES[to];
+    if (!dtype || dtype === 'string') throw new ZkmlError(`Cast to element type ${dtype ?? to} is not supported`, 'E_UNSUPPORTED', ctx.where);
+    return [{ dtype, dims: x.dims, data: x.data.map(castTo(dtype)) }];
   },
   lower(ctx) {
     const to = attrInt(ctx.node, 'to', 1);

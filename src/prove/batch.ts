@@ -13,14 +13,13 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { encodeInputs, readInputFile, witnessInput } from '../io/input.ts';
 import { ZkmlError } from '../util/errors.ts';
-import { createProverPool, type ProverPool } from '../../prover/pool.ts';
+import { createProverPool, poolWidth, type ProverPool } from '../../prover/pool.ts';
 import { chooseThreads, readArtifacts, type ThreadMode } from '../../prover/worker.ts';
-import { committedOutputs, outputsHashed } from './committed.ts';
-import { describeOutputs, openBuildForProving, provenance, RESULT_FILES, writeResult, type OutputFile, type Provenance, type ProvingBuild } from './prove.ts';
+import { openBuildForProving, provenance, RESULT_FILES, resultReport, writeResult, type OutputFile, type Provenance, type ProvingBuild } from './prove.ts';
 
 export const ERRORS_FILE = 'errors.jsonl';
 export const LOCK_FILE = '.zkml-prove.lock';
@@ -35,13 +34,13 @@ export interface BatchError {
 export type BatchStatus = 'proven' | 'skipped' | 'failed';
 
 export type BatchEvent =
-  | { kind: 'start'; total: number; workers: number }
+  | { kind: 'start'; total: number; workers: number; warnings?: string[] }
   | { kind: 'input'; id: string; status: BatchStatus; done: number; total: number; error?: string; witnessMs?: number; proveMs?: number };
 
 export interface BatchOptions {
   /** Output folder: one `<id>/` per input, plus errors.jsonl. */
   out: string;
-  /** Pool width; default: one per core. */
+  /** Pool width; default: one per core. Never more than the inputs; a warning above the core count. */
   workers?: number;
   raw?: boolean;
   /** snarkjs' threading in the workers; default: `chooseThreads()`. */
@@ -221,7 +220,7 @@ export async function proveBatch(dir: string, inputs: string, opts: BatchOptions
   // Stale or foreign artifacts: one clear error now, not one per input from the workers (which check again).
   readArtifacts(build.ref);
   const list = listInputs(inputs);
-  const workers = opts.workers ?? availableParallelism();
+  const { workers, warnings: poolWarnings } = poolWidth(opts.workers, list.length);
   const threads = opts.threads ?? chooseThreads(workers, build.manifest.constraints);
   mkdirSync(opts.out, { recursive: true });
   const release = acquireLock(opts.out);
@@ -231,7 +230,7 @@ export async function proveBatch(dir: string, inputs: string, opts: BatchOptions
     removeStaleStaging(opts.out);
     // errors.jsonl describes the latest run: inputs that failed before are retried now.
     rmSync(join(opts.out, ERRORS_FILE), { force: true });
-    opts.onProgress?.({ kind: 'start', total: list.length, workers });
+    opts.onProgress?.({ kind: 'start', total: list.length, workers, ...(poolWarnings.length ? { warnings: poolWarnings } : {}) });
 
     const fail = (id: string, err: unknown) =>
       finish(id, 'failed', { error: (err as Error).message, code: err instanceof ZkmlError ? err.code : 'E_PROVE' });
@@ -253,7 +252,7 @@ export async function proveBatch(dir: string, inputs: string, opts: BatchOptions
       pool ??= createProverPool({ workers, threads });
       // Keep a few tasks queued per worker, not the whole batch in memory.
       while (inFlight.size >= workers * 2) await Promise.race(inFlight);
-      const task = proveOne(pool, build, item.id, encoded, prov, opts.out)
+      const task = proveOne(pool, build, item.id, encoded, opts.out)
         .then((r) => finish(item.id, 'proven', r), (err) => fail(item.id, err))
         .finally(() => inFlight.delete(task));
       inFlight.add(task);
@@ -271,20 +270,19 @@ export async function proveBatch(dir: string, inputs: string, opts: BatchOptions
     workers,
     threads,
     insecureSetup: build.insecureSetup,
-    warnings: build.warnings,
+    warnings: [...build.warnings, ...poolWarnings],
     elapsedMs: performance.now() - started,
   };
 }
 
-async function proveOne(pool: ProverPool, build: ProvingBuild, id: string, encoded: Record<string, string[]>, prov: Provenance, out: string) {
+async function proveOne(pool: ProverPool, build: ProvingBuild, id: string, encoded: Record<string, string[]>, out: string) {
   const result = await pool.proveInPool(build.ref, encoded);
-  const committed = outputsHashed(build.manifest) ? await committedOutputs(build.manifest, encoded, result.publicSignals) : undefined;
-  const outputs = describeOutputs(build.manifest, result.publicSignals, committed);
+  const report = await resultReport(build, encoded, result.publicSignals, result.reports);
   // Not mkdtemp: its 0700 mode would carry over to the result folder.
   const staging = join(out, `${STAGING_PREFIX}${process.pid}-${id}-${randomBytes(4).toString('hex')}`);
   mkdirSync(staging);
   try {
-    writeResult(staging, result.proof, result.publicSignals, { ...outputs, insecureSetup: build.insecureSetup, provenance: prov });
+    writeResult(staging, result.proof, result.publicSignals, report);
     commitResult(staging, join(out, id));
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });

@@ -8,6 +8,8 @@ import { ZkmlError } from '../util/errors.ts';
 export interface Claims {
   /** Any input form zkml reads (floats quantized per the manifest). */
   input?: unknown;
+  /** Where the claimed input came from (its file), for error messages. */
+  inputSource?: string;
   /** output.json as `zkml prove` writes it, or `{"<output name>": [integers]}`. */
   output?: unknown;
 }
@@ -42,7 +44,7 @@ const equal = (a: bigint[], b: bigint[]) => a.length === b.length && a.every((v,
 export async function checkClaims(manifest: Manifest, publicSignals: string[], claims: Claims): Promise<ClaimCheck> {
   const decoded = decodePublicSignals(manifest, publicSignals);
   const result: ClaimCheck = { reasons: [] };
-  const inputs = claims.input !== undefined ? encodeInputs(manifest, claims.input, { source: 'claimed input' }) : undefined;
+  const inputs = claims.input !== undefined ? encodeInputs(manifest, claims.input, { source: claims.inputSource ?? 'claimed input' }) : undefined;
   const outputs = claims.output !== undefined ? claimedOutputs(manifest, claims.output) : undefined;
   const digests = await recomputeDigests(manifest, { inputs, outputs });
   if (inputs) {

@@ -36,7 +36,7 @@ export function openBuildForProving(dir: string): ProvingBuild {
     manifest,
     ref: {
       dir,
-      wasmSha256: manifest.circuit.wasmSha256,
+      witness: witnessRef(manifest),
       zkeySha256: manifest.setup.zkeySha256,
       constraints: manifest.constraints,
       ...(manifest.circuit.paramsSha256 ? { paramsSha256: manifest.circuit.paramsSha256 } : {}),
@@ -44,6 +44,14 @@ export function openBuildForProving(dir: string): ProvingBuild {
     insecureSetup: manifest.setup.insecure,
     warnings: setupWarnings(manifest),
   };
+}
+
+/** Where a build's witnesses come from: its program file (zkml's back end) or circom's wasm. */
+export function witnessRef(manifest: Manifest): BuildRef['witness'] {
+  const c = manifest.circuit;
+  if (c.backend === 'zkml' && c.programSha256) return { kind: 'program', sha256: c.programSha256 };
+  if (c.backend === 'circom' && c.wasmSha256) return { kind: 'wasm', sha256: c.wasmSha256 };
+  throw new ZkmlError(`manifest.json names no witness source for its ${c.backend} circuit: recompile with zkml compile`, 'E_BAD_MANIFEST');
 }
 
 export function setupWarnings(manifest: Manifest): string[] {
@@ -85,6 +93,11 @@ export interface Provenance {
 export interface OutputFile extends OutputReport {
   insecureSetup: boolean;
   provenance: Provenance;
+  /**
+   * Single-signal builds: the two digests inside the public commitment Poseidon(model id, input digest, output
+   * digest), so that `zkml verify` can check the outputs reported here against it without the input.
+   */
+  opening?: { inputDigest: string; outputDigest: string };
 }
 
 const isVector = (shape: number[]) => shape.filter((d) => d !== 1).length <= 1;
@@ -117,6 +130,23 @@ export function describeOutputs(manifest: Manifest, publicSignals: string[], com
 
 export function provenance(build: ProvingBuild, encodedInput: Record<string, string[]>): Provenance {
   return { modelSha256: build.manifest.model.sha256, zkeySha256: build.ref.zkeySha256, inputSha256: sha256Hex(JSON.stringify(encodedInput)) };
+}
+
+/**
+ * output.json for a proof: its decoded public signals, the output values behind a digest (hashed outputs,
+ * with the commitment's opening for a single signal) and the provenance. The one writer of that report for
+ * local, batch and fleet results.
+ */
+export async function resultReport(build: ProvingBuild, encoded: Record<string, string[]>, publicSignals: string[], reported?: Record<string, string[]>): Promise<OutputFile> {
+  const { manifest } = build;
+  const committed = outputsHashed(manifest) ? await committedOutputs(build, encoded, publicSignals, reported) : undefined;
+  const opening = committed && manifest.visibility.singleSignal ? { inputDigest: String(committed.digests.inputDigest), outputDigest: String(committed.digests.outputDigest) } : undefined;
+  return {
+    ...describeOutputs(manifest, publicSignals, committed?.outputs),
+    ...(opening ? { opening } : {}),
+    insecureSetup: build.insecureSetup,
+    provenance: provenance(build, encoded),
+  };
 }
 
 /** Writes the three result files into `folder`, each atomically. */
@@ -165,14 +195,14 @@ export async function prove(dir: string, input: InputFile | unknown, opts: Prove
   const value = isInputFile(input) ? readInputFile(input.file) : input;
   const encoded = witnessInput(manifest, encodeInputs(manifest, value, { raw: opts.raw, source }));
   const result = await proveInput({ build: build.ref, input: encoded, threads: chooseThreads(1, manifest.constraints) });
-  const committed = outputsHashed(manifest) ? await committedOutputs(manifest, encoded, result.publicSignals) : undefined;
-  const outputs = describeOutputs(manifest, result.publicSignals, committed);
-  writeResult(opts.out, result.proof, result.publicSignals, { ...outputs, insecureSetup: build.insecureSetup, provenance: provenance(build, encoded) });
+  const report = await resultReport(build, encoded, result.publicSignals, result.reports);
+  writeResult(opts.out, result.proof, result.publicSignals, report);
+  const { outputs, publicInputs, digests } = report;
   return {
     out: opts.out,
     proof: result.proof,
     publicSignals: result.publicSignals,
-    outputs,
+    outputs: { outputs, publicInputs, digests },
     insecureSetup: build.insecureSetup,
     warnings: build.warnings,
     threads: result.threads,

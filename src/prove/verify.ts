@@ -11,7 +11,8 @@ import { ZkmlError } from '../util/errors.ts';
 import { loadSnarkjs } from '../util/snark.ts';
 import { readVerified, withThreads } from '../../prover/worker.ts';
 import { checkClaims, type Claims, type ClaimCheck } from './claims.ts';
-import { describeOutputs, RESULT_FILES, setupWarnings, type OutputFile, type OutputReport } from './prove.ts';
+import { RESULT_FILES, setupWarnings, type OutputFile, type OutputReport } from './prove.ts';
+import { checkOutputFile } from './output-check.ts';
 import { ERRORS_FILE, readBatchErrors, type BatchError } from './batch.ts';
 
 export interface ResultVerification {
@@ -21,7 +22,10 @@ export interface ResultVerification {
   valid: boolean;
   /** Why the result is not valid. */
   reason?: string;
-  /** Decoded from the verified public signals (never from output.json, which nothing authenticates). */
+  /**
+   * The proven values, decoded from the verified public signals; for hashed outputs, output.json's values once
+   * they hash to the proven digest (src/prove/output-check.ts). Absent when the result is not valid.
+   */
   outputs?: OutputReport;
   /** Claimed input/output values checked against the public signals (when given). */
   claims?: ClaimCheck;
@@ -32,7 +36,7 @@ export interface VerifyResult {
   valid: boolean;
   kind: 'single' | 'batch';
   insecureSetup: boolean;
-  /** Things the user must hear about, loudly (an insecure setup). */
+  /** Things the user must hear about, loudly (an insecure setup, weights the proof leaves unbound). */
   warnings: string[];
   /** The outputs of a single result folder, when valid. */
   outputs?: OutputReport;
@@ -82,23 +86,50 @@ function provenanceHint(folder: string, manifest: Manifest): string {
   return '';
 }
 
-async function verifyFolder(folder: string, manifest: Manifest, vkey: unknown, id?: string): Promise<ResultVerification> {
-  const { proof, publicSignals } = readProofFiles(folder, manifest);
+/** snarkjs' verdict on a proof, or why it refused to give one. */
+async function groth16Verify(vkey: unknown, publicSignals: string[], proof: Groth16Proof): Promise<{ valid: boolean; error?: string }> {
   const snarkjs = await loadSnarkjs();
-  let valid: boolean;
   try {
     // Verification is one pairing check: a single-threaded curve answers it faster than starting worker threads.
-    valid = await withThreads('single', () => snarkjs.groth16.verify(vkey, publicSignals, proof));
+    return { valid: await withThreads('single', () => snarkjs.groth16.verify(vkey, publicSignals, proof)) };
   } catch (err) {
-    return { id, folder, valid: false, reason: `snarkjs rejected the proof: ${(err as Error).message}` };
+    return { valid: false, error: `snarkjs rejected the proof: ${(err as Error).message}` };
   }
+}
+
+async function verifyFolder(folder: string, manifest: Manifest, vkey: unknown, id?: string): Promise<ResultVerification> {
+  const { proof, publicSignals } = readProofFiles(folder, manifest);
+  const { valid, error } = await groth16Verify(vkey, publicSignals, proof);
+  if (error) return { id, folder, valid: false, reason: error };
   if (!valid) return { id, folder, valid, reason: `the proof does not verify against this build's verification key${provenanceHint(folder, manifest)}` };
   // Hashed weights: the verifying key fits every model of this architecture; the model id signal says which.
   const modelId = manifest.publicSignals.findIndex((s) => s.kind === 'modelId');
   if (modelId >= 0 && publicSignals[modelId] !== manifest.commitments.modelId) {
     return { id, folder, valid: false, reason: `the proof is for model id ${publicSignals[modelId]}, not this build's ${manifest.commitments.modelId} (other weights of the same architecture)` };
   }
-  return { id, folder, valid, outputs: describeOutputs(manifest, publicSignals) };
+  // Public values outside their integer ranges, and an output.json that says anything the proof does not,
+  // make the result invalid: what verify reports, and what people read next to the proof, is what it proves.
+  try {
+    return { id, folder, valid, outputs: await checkOutputFile(manifest, folder, publicSignals) };
+  } catch (err) {
+    if (!(err instanceof ZkmlError)) throw err;
+    return { id, folder, valid: false, reason: err.message };
+  }
+}
+
+/** Whether `folder`'s proof verifies against the build's verification key (nothing else is checked). */
+export async function verifiesOffchain(dir: string, folder: string): Promise<boolean> {
+  const manifest = readManifest(dir);
+  const vkey = readVerificationKey(dir, manifest);
+  const { proof, publicSignals } = readProofFiles(folder, manifest);
+  return (await groth16Verify(vkey, publicSignals, proof)).valid;
+}
+
+/** What a valid proof of this build leaves open by the build's own choice, said with every verdict. */
+function statementWarnings(manifest: Manifest): string[] {
+  return manifest.visibility.params === 'private'
+    ? ['this build\'s weights are private and unbound (--param-visibility private): a valid proof says "some weights of this architecture", not which']
+    : [];
 }
 
 /** Checks that verification_key.json is the one this build's setup produced, then loads it. */
@@ -117,7 +148,7 @@ function readVerificationKey(dir: string, manifest: Manifest): unknown {
 export async function verify(dir: string, out: string, claims: Claims = {}): Promise<VerifyResult> {
   const manifest = readManifest(dir);
   const vkey = readVerificationKey(dir, manifest);
-  const base = { insecureSetup: manifest.setup!.insecure, warnings: setupWarnings(manifest) };
+  const base = { insecureSetup: manifest.setup!.insecure, warnings: [...setupWarnings(manifest), ...statementWarnings(manifest)] };
   if (existsSync(join(out, RESULT_FILES.proof))) {
     const result = await verifyFolder(out, manifest, vkey);
     if (result.valid && (claims.input !== undefined || claims.output !== undefined)) {

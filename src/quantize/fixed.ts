@@ -1,4 +1,4 @@
-import { Expr } from '../compiler/expr.ts';
+import { Expr } from '../ir/expr.ts';
 import type { QTensor } from '../ops/op.ts';
 import type { Tensor } from '../onnx/tensor.ts';
 import { ZkmlError } from '../util/errors.ts';

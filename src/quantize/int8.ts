@@ -1,6 +1,6 @@
-import { Expr } from '../compiler/expr.ts';
-import type { Program } from '../compiler/program.ts';
-import { MAX_ABS_BITS } from '../compiler/program.ts';
+import { Expr } from '../ir/expr.ts';
+import type { Program } from '../ir/program.ts';
+import { MAX_ABS_BITS } from '../ir/program.ts';
 import { planRequantInt8, requantInt8, evaluateRequantInt8, type RequantInt8Spec } from '../gadgets/requant-int8.ts';
 import { ZkmlError } from '../util/errors.ts';
 

@@ -1,7 +1,6 @@
 import type { Graph } from '../onnx/graph.ts';
 import { graphToBytes } from '../onnx/write-graph.ts';
-import { flattenTensor, parseInputJson } from '../io/input.ts';
-import type { TensorSpec } from '../manifest.ts';
+import { readInputValues } from '../io/input.ts';
 import type { Sample } from '../calibrate/samples.ts';
 import { ZkmlError } from '../util/errors.ts';
 
@@ -16,30 +15,10 @@ export interface Ranges {
   samples: number;
 }
 
-/** Graph inputs as the TensorSpecs input.ts parses user inputs against (floats, no encoding needed). */
-export function inputSpecs(graph: Graph): TensorSpec[] {
-  return graph.inputs.map((i) => ({
-    name: i.name,
-    signal: '',
-    shape: i.shape,
-    encoding: { scale: 1, zeroPoint: 0 },
-    intRange: ['0', '0'],
-    visibility: 'private' as const,
-  }));
-}
-
 /** Every model input of a sample as a flat float array, by input name. */
 export function sampleFeeds(graph: Graph, sample: Sample): { name: string; dims: number[]; data: number[] }[] {
-  const specs = inputSpecs(graph);
-  const perInput = parseInputJson(sample.value, specs, sample.source);
-  return specs.map((spec, k) => {
-    const data = flattenTensor(perInput[k], spec, sample.source).map((v) => {
-      const n = Number(v);
-      if (!Number.isFinite(n)) throw new ZkmlError(`input "${spec.name}" holds ${JSON.stringify(v)}, not a finite number`, 'E_INPUT_VALUE', sample.source);
-      return n;
-    });
-    return { name: spec.name, dims: spec.shape, data };
-  });
+  const values = readInputValues(sample.value, graph.inputs, sample.source);
+  return graph.inputs.map((spec, k) => ({ name: spec.name, dims: spec.shape, data: values[k] }));
 }
 
 export async function calibrateRanges(graph: Graph, samples: Sample[], onSample?: (i: number) => void): Promise<Ranges> {

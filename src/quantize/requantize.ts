@@ -1,5 +1,5 @@
-import { Expr } from '../compiler/expr.ts';
-import type { Program } from '../compiler/program.ts';
+import { Expr } from '../ir/expr.ts';
+import type { Program } from '../ir/program.ts';
 import type { QTensor } from '../ops/op.ts';
 import { requant, roundShift, type RequantParams } from '../gadgets/requant.ts';
 import { bitLength, signedWidth } from '../gadgets/gadget.ts';

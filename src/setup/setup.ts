@@ -212,9 +212,24 @@ async function finish(
     createdAt: s.createdAt,
   };
   commitStaging(staging, dir);
-  writeManifest(dir, { ...manifest, setup: info });
+  writeManifest(dir, { ...retireDeployments(dir, manifest), setup: info });
   progress('done', { zkey: buildPaths(dir).zkey, insecure: info.insecure });
   return info;
+}
+
+/**
+ * A new verification key: every verifier deployed for the old one refuses this build's proofs from now on, and
+ * the exported Verifier.sol/Verifier.json are of the old key. The deployments move to retiredDeployments (so
+ * that `verify --onchain` can say why the old addresses no longer serve), the exported verifier is deleted.
+ */
+function retireDeployments(dir: string, manifest: Manifest): Manifest {
+  const paths = buildPaths(dir);
+  for (const f of [paths.verifierSol, paths.verifierArtifact]) rmSync(f, { force: true });
+  const { deployments, ...rest } = manifest;
+  if (!deployments) return rest;
+  const retiredAt = new Date().toISOString();
+  const retired = Object.fromEntries(Object.entries(deployments).map(([network, d]) => [network, { ...d, retiredAt }]));
+  return { ...rest, retiredDeployments: { ...manifest.retiredDeployments, ...retired } };
 }
 
 async function verifyZkey(r1cs: string, ptau: string, zkey: string): Promise<void> {

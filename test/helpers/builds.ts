@@ -3,7 +3,7 @@
  * takes seconds per model, and the same model compiled with the same options and the same compiler gives the
  * same circuit. A build is cached under the checkout's .cache/ (git-ignored; one cache per checkout, so two
  * checkouts never share half-written builds), in one folder per compiler version (a hash of every source
- * compile() reaches, circuits/ and package.json, so any change to the compiler recompiles), keyed by the model's
+ * compile() reaches and package.json, so any change to the compiler recompiles), keyed by the model's
  * bytes and the options. Versions unused for an hour are removed.
  */
 import { createHash } from 'node:crypto';
@@ -13,17 +13,9 @@ import { analyze, analyzeOptionsOf, compile, type CompileOptions } from '../../s
 import { crossCheck, type CrossCheck } from '../../src/compiler/crosscheck.ts';
 import { encodeInputs } from '../../src/io/input.ts';
 import { readManifest, type Manifest } from '../../src/manifest.ts';
-import type { Program } from '../../src/compiler/program.ts';
+import type { Program } from '../../src/ir/program.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-
-function hashTree(h: ReturnType<typeof createHash>, dir: string): void {
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) hashTree(h, path);
-    else if (/\.(ts|js|circom)$/.test(name)) h.update(name).update(readFileSync(path));
-  }
-}
 
 /** Every source file compile() can reach: src/compiler/compile.ts and its relative imports, transitively. */
 function compilerSources(): string[] {
@@ -42,7 +34,6 @@ function compilerVersion(): string {
   if (!compilerHash) {
     const h = createHash('sha256');
     for (const f of compilerSources()) h.update(f).update(readFileSync(f));
-    hashTree(h, join(ROOT, 'circuits'));
     h.update(readFileSync(join(ROOT, 'package.json')));
     compilerHash = h.digest('hex');
   }

@@ -9,7 +9,7 @@ import { compile, analyze, analyzeOptionsOf, type CompileOptions } from '../../s
 import { crossCheck, type CrossCheck } from '../../src/compiler/crosscheck.ts';
 import { encodeInputs } from '../../src/io/input.ts';
 import type { Manifest } from '../../src/manifest.ts';
-import type { Program } from '../../src/compiler/program.ts';
+import type { Program } from '../../src/ir/program.ts';
 import { softmax } from '../../src/io/output.ts';
 
 export const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared');

@@ -1,6 +1,7 @@
 /**
  * A hand-written two-input circuit with a manifest, for testing setup, proving and chains independently of
- * the compiler. out0[i] = 3*in0[i] + 1 and out0[2] = in0[0]*in0[1]; three public signals.
+ * the compiler. out0[i] = 3*in0[i] + 1 and out0[2] = in0[0]*in0[1]; three public signals. `products` adds a
+ * chain of that many private products (one constraint each) for a circuit of a chosen size (benchmarks).
  */
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,22 +9,25 @@ import { compileCircom } from '../../src/circom/compile.ts';
 import { writeManifest, type Manifest, MANIFEST_FORMAT, buildPaths } from '../../src/manifest.ts';
 import { sha256File } from '../../src/util/hash.ts';
 
-const SOURCE = `pragma circom 2.1.0;
+const source = (products: number) => `pragma circom 2.1.0;
 template Tiny() {
   signal input in0[2];
   signal output out0[3];
   out0[0] <== 3 * in0[0] + 1;
   out0[1] <== 3 * in0[1] + 1;
   out0[2] <== in0[0] * in0[1];
-}
+${products > 0 ? `  signal chain[${products}];
+  chain[0] <== in0[0] * in0[1];
+  for (var i = 1; i < ${products}; i++) chain[i] <== chain[i - 1] * in0[1];
+` : ''}}
 component main = Tiny();
 `;
 
-export async function makeTinyBuild(dir: string): Promise<string> {
+export async function makeTinyBuild(dir: string, products = 0): Promise<string> {
   const paths = buildPaths(dir);
   if (existsSync(paths.manifest)) return dir;
   mkdirSync(dir, { recursive: true });
-  writeFileSync(paths.circom, SOURCE);
+  writeFileSync(paths.circom, source(products));
   const r = await compileCircom(paths.circom, dir);
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
@@ -41,7 +45,7 @@ export async function makeTinyBuild(dir: string): Promise<string> {
     visibility: { input: 'private', output: 'public', singleSignal: false },
     modelId: '1',
     commitments: { modelId: '1', single: false },
-    circuit: { circom: 'circuit.circom', r1cs: 'circuit.r1cs', wasm: 'circuit_js/circuit.wasm', sym: 'circuit.sym', r1csSha256: sha256File(paths.r1cs), wasmSha256: sha256File(paths.wasm) },
+    circuit: { backend: 'circom', circom: 'circuit.circom', r1cs: 'circuit.r1cs', wasm: 'circuit_js/circuit.wasm', sym: 'circuit.sym', r1csSha256: sha256File(paths.r1cs), wasmSha256: sha256File(paths.wasm) },
   };
   writeManifest(dir, manifest);
   return dir;

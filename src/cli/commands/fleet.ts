@@ -26,7 +26,8 @@ export function register(program: Command): void {
         builds: o.builds,
         onEvent: (e) => r.event('job', e, `${e.kind} ${e.jobId} (attempt ${e.attempt})${e.ms !== undefined ? ` in ${e.ms} ms` : ''}${e.error ? `: ${e.error}` : ''}`),
       });
-      r.event('worker', { pid: process.pid, workers: o.workers ?? 1 }, `worker ${process.pid} ready (${o.workers ?? 1} proving thread${(o.workers ?? 1) === 1 ? '' : 's'}); SIGTERM to stop`);
+      for (const w of worker.warnings) r.warn(w);
+      r.event('worker', { pid: process.pid, workers: worker.workers }, `worker ${process.pid} ready (${worker.workers} proving thread${worker.workers === 1 ? '' : 's'}); SIGTERM to stop`);
       await new Promise<void>((resolve) => {
         const stop = (signal: string) => {
           r.info(`${signal}: finishing running jobs, then stopping`);

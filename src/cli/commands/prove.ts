@@ -66,16 +66,23 @@ async function proveOne(dir: string, o: ProveCliOptions, r: Reporter): Promise<v
 
 async function proveMany(dir: string, o: ProveCliOptions, r: Reporter): Promise<void> {
   const progress = createProgress(r);
+  const shown = new Set<string>();
   const summary = await proveBatch(dir, o.inputs!, {
     out: o.out,
     workers: o.workers,
     raw: o.raw,
     onProgress: (e) => {
-      if (e.kind === 'start') progress.start(e.total);
-      else progress.update(e.done, e.id, { status: e.status, error: e.error, witnessMs: e.witnessMs, proveMs: e.proveMs });
+      if (e.kind === 'start') {
+        // Said before the proofs start (e.g. a pool wider than the machine), not only once they are done.
+        for (const w of e.warnings ?? []) {
+          r.warn(w);
+          shown.add(w);
+        }
+        progress.start(e.total);
+      } else progress.update(e.done, e.id, { status: e.status, error: e.error, witnessMs: e.witnessMs, proveMs: e.proveMs });
     },
   }).finally(() => progress.stop());
-  for (const w of summary.warnings) r.warn(w);
+  for (const w of summary.warnings) if (!shown.has(w)) r.warn(w);
   for (const e of summary.errors) r.info(`failed: ${e.id}: ${e.error}`);
   const { errors: _errors, warnings: _warnings, ...fields } = summary;
   r.event(

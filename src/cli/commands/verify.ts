@@ -3,8 +3,6 @@ import { verify } from '../../prove/verify.ts';
 import { makeReporter } from '../output.ts';
 import { formatOutputs } from './prove.ts';
 import { readInputFile } from '../../io/input.ts';
-import { connect } from '../../chain/provider.ts';
-import { verifyOnchain } from '../../chain/verify-onchain.ts';
 import { releaseCurve } from '../../util/snark.ts';
 
 export function register(program: Command): void {
@@ -21,7 +19,7 @@ export function register(program: Command): void {
     .option('--json', 'JSON lines on stdout')
     .action(async (dir: string, out: string, o: { json?: boolean; input?: string; output?: string; onchain?: boolean; rpcUrl?: string; privateKey?: string; keystore?: string; registry?: string }) => {
       const r = makeReporter(Boolean(o.json));
-      const claims = { input: o.input ? readInputFile(o.input) : undefined, output: o.output ? readInputFile(o.output) : undefined };
+      const claims = { input: o.input ? readInputFile(o.input) : undefined, inputSource: o.input, output: o.output ? readInputFile(o.output) : undefined };
       const result = await verify(dir, out, claims);
       for (const res of result.results) {
         const name = res.id ?? res.folder;
@@ -49,6 +47,8 @@ export function register(program: Command): void {
       if (o.onchain && result.valid) {
         try {
           const folders = result.kind === 'single' ? [out] : result.results.map((x) => x.folder);
+          // ethers, solc and Hardhat load only when a chain is asked for: an off-chain verify skips their start-up.
+          const [{ connect }, { verifyOnchain }] = await Promise.all([import('../../chain/provider.ts'), import('../../chain/verify-onchain.ts')]);
           const chain = await connect({ rpcUrl: o.rpcUrl, privateKey: o.privateKey, keystore: o.keystore });
           try {
             for (const folder of folders) {
@@ -62,7 +62,7 @@ export function register(program: Command): void {
                     : c.alreadyRecorded
                       ? `on-chain (${chain.label}): valid; already recorded in block ${c.alreadyRecorded.blockNumber}`
                       : `on-chain (${chain.label}): valid`
-                  : `on-chain (${chain.label}): the proof is NOT valid`,
+                  : `on-chain (${chain.label}): the proof is NOT valid: ${c.reason}`,
               );
               if (!c.valid) process.exitCode = 1;
             }

@@ -44,11 +44,24 @@ export interface ProgramOutput {
 }
 
 /**
+ * What the circuit back end needs of a program: its wires, inputs, parameters, gadgets and outputs. A Program is
+ * one; a build's program file (src/circuit/program-file.ts) gives one back without the model.
+ */
+export interface CircuitProgram {
+  readonly nWires: number;
+  readonly inputs: readonly ProgramInput[];
+  /** Parameter signals; their values are the prover's (params.json) and may be absent here. */
+  readonly params: readonly Pick<ProgramParam, 'name' | 'signal' | 'wires'>[];
+  readonly gadgets: readonly GadgetInstance[];
+  readonly outputs: readonly ProgramOutput[];
+}
+
+/**
  * The integer program a model compiles to: input wires, gadgets (each creating wires) in execution order, and
  * output expressions. Every wire carries its integer interval, so each gadget's range checks are sized by
  * what can actually occur, and any value that could leave ±2^250 stops the compilation at the node causing it.
  */
-export class Program {
+export class Program implements CircuitProgram {
   readonly lo: bigint[] = [];
   readonly hi: bigint[] = [];
   readonly gadgets: GadgetInstance[] = [];
@@ -59,6 +72,10 @@ export class Program {
   readonly opaque = new Set<number>();
   /** How messages name each node (file and op), set by the lowering pass. */
   readonly labels = new Map<string, string>();
+
+  get nWires(): number {
+    return this.lo.length;
+  }
 
   addInput(name: string, shape: number[], lo: bigint, hi: bigint): Expr[] {
     const signal = `in${this.inputs.length}`;

@@ -1,0 +1,100 @@
+/**
+ * Writing iden3's binary container (the format of .r1cs, .wtns, .zkey and .ptau files): a 4-byte magic, a version,
+ * a section count, then sections of (type u32, size u64, body). Sections are streamed to the file in chunks, so a
+ * circuit with millions of coefficients is written without holding the file in memory.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { FIELD } from '../gadgets/poseidon.ts';
+
+const CHUNK = 1 << 20;
+
+export class BinWriter {
+  private readonly fd: number;
+  private buf = Buffer.alloc(CHUNK);
+  private pos = 0;
+  private sectionLeft = -1;
+
+  constructor(
+    readonly path: string,
+    magic: string,
+    version: number,
+    sections: number,
+  ) {
+    this.fd = openSync(path, 'w');
+    this.bytes(Buffer.from(magic, 'ascii'));
+    this.u32(version);
+    this.u32(sections);
+  }
+
+  /** Starts a section whose body is exactly `size` bytes (checked when the next section starts or at close). */
+  section(type: number, size: number): void {
+    this.checkSection();
+    this.u32(type);
+    this.u64(size);
+    this.sectionLeft = size;
+  }
+
+  u32(v: number): void {
+    this.room(4);
+    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.advance(4);
+  }
+
+  u64(v: number): void {
+    this.room(8);
+    this.buf.writeBigUInt64LE(BigInt(v), this.pos);
+    this.advance(8);
+  }
+
+  /** A field element (reduced modulo the BN254 scalar field), 32 bytes little-endian. */
+  field(v: bigint): void {
+    this.uint256(((v % FIELD) + FIELD) % FIELD);
+  }
+
+  /** A non-negative integer below 2^256, 32 bytes little-endian (e.g. the prime itself in a header). */
+  uint256(v: bigint): void {
+    let x = v;
+    this.room(32);
+    for (let i = 0; i < 4; i++) {
+      this.buf.writeBigUInt64LE(x & 0xffffffffffffffffn, this.pos + 8 * i);
+      x >>= 64n;
+    }
+    this.advance(32);
+  }
+
+  bytes(b: Uint8Array): void {
+    this.room(b.length);
+    if (b.length > this.buf.length) {
+      this.flush();
+      writeSync(this.fd, b);
+      if (this.sectionLeft >= 0) this.sectionLeft -= b.length;
+      return;
+    }
+    this.buf.set(b, this.pos);
+    this.advance(b.length);
+  }
+
+  close(): void {
+    this.checkSection();
+    this.flush();
+    closeSync(this.fd);
+  }
+
+  private advance(n: number): void {
+    this.pos += n;
+    if (this.sectionLeft >= 0) this.sectionLeft -= n;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n > this.buf.length) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pos > 0) writeSync(this.fd, this.buf, 0, this.pos);
+    this.pos = 0;
+  }
+
+  private checkSection(): void {
+    if (this.sectionLeft > 0 || this.sectionLeft < -1) throw new Error(`${this.path}: a section's size was declared wrong (${this.sectionLeft} bytes off)`);
+  }
+}

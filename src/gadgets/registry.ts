@@ -1,0 +1,22 @@
+/**
+ * Every gadget by its `kind`: a build's program file (src/circuit/program-file.ts) names gadgets by kind, and the
+ * prover finds their circuits here. A new gadget is added to this list and nowhere else.
+ */
+import type { GadgetDef } from './gadget.ts';
+import { hash } from './hash.ts';
+import { max } from './max.ts';
+import { onehot } from './onehot.ts';
+import { product } from './product.ts';
+import { range } from './range.ts';
+import { requant } from './requant.ts';
+import { requantInt8 } from './requant-int8.ts';
+import { requantSplit } from './requant-split.ts';
+
+const ALL: GadgetDef<any>[] = [hash, max, onehot, product, range, requant, requantInt8, requantSplit];
+const BY_KIND = new Map(ALL.map((d) => [d.kind, d]));
+
+export function gadgetByKind(kind: string): GadgetDef<any> | undefined {
+  return BY_KIND.get(kind);
+}
+
+export const GADGETS: readonly GadgetDef<any>[] = ALL;

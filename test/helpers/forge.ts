@@ -1,0 +1,24 @@
+/**
+ * A dishonest prover: proves with nothing but a build's public artifacts (circuit wasm and zkey), on circuit
+ * inputs of its own choosing, bypassing every check zkml's prover makes (input ranges, params.json). What
+ * such a proof is allowed to mean is what the soundness tests below check verify and the registry against.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildPaths } from '../../src/manifest.ts';
+import { RESULT_FILES } from '../../src/prove/prove.ts';
+import { loadSnarkjs } from '../../src/util/snark.ts';
+
+/**
+ * Computes a witness from `signals` (circuit input signal → decimal field elements) with the build's wasm,
+ * proves it with its zkey, and writes proof.json and public.json into `out`. Returns the public signals.
+ */
+export async function forgeProof(build: string, signals: Record<string, string[]>, out: string): Promise<string[]> {
+  const snarkjs = await loadSnarkjs();
+  const paths = buildPaths(build);
+  const { proof, publicSignals } = await snarkjs.groth16.fullProve(signals, paths.wasm, paths.zkey);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, RESULT_FILES.proof), JSON.stringify(proof));
+  writeFileSync(join(out, RESULT_FILES.public), JSON.stringify(publicSignals));
+  return publicSignals;
+}
