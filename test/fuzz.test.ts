@@ -265,7 +265,7 @@ fuzzTest('fuzz: inputs of every wrong kind (NaN, Inf, strings, shapes, ranges, n
   assert.equal(code({ x: [[0.5, 0, 0, -0.25]] }), 'ok');
 });
 
-fuzzTest('fuzz: damaged circuit wasm, r1cs and sym give a ZkmlError from crossCheck (or a checked result)', async () => {
+fuzzTest('fuzz: damaged circuit program, r1cs and sym give a ZkmlError from crossCheck (or a checked result)', async () => {
   const model = join(FIXTURES, 'gemm_basic.onnx');
   const build = await cachedBuild(model, { inputRange: [-1, 1] });
   const manifest = readManifest(build);
@@ -277,21 +277,21 @@ fuzzTest('fuzz: damaged circuit wasm, r1cs and sym give a ZkmlError from crossCh
     writeFileSync(join(dir, file), bytes);
     return outcomeAsync(what, () => crossCheck(dir, manifest, lowered.program, encoded));
   };
-  for (const file of ['circuit_js/circuit.wasm', 'circuit.r1cs']) {
+  for (const file of ['circuit.program', 'circuit.r1cs']) {
     const full = readFileSync(join(build, file));
     for (const n of [0, 4, 16, 64, full.length >> 2, full.length >> 1]) {
       const r = await damaged(file, full.subarray(0, n), `${file} truncated to ${n} bytes`);
       assert.deepEqual(r, { ok: false, code: 'E_ARTIFACT' }, `${file} truncated to ${n} bytes`);
     }
-    // The last byte of an r1cs is in its wire map, which crossCheck does not read: either outcome is fine.
+    // Without its last byte: a clear error or a checked result, never a crash.
     await damaged(file, full.subarray(0, full.length - 1), `${file} without its last byte`);
   }
-  const wasm = readFileSync(join(build, 'circuit_js', 'circuit.wasm'));
+  const programFile = readFileSync(join(build, 'circuit.program'));
   await fc.assert(
     fc.asyncProperty(fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), async (changes) => {
-      const bytes = Uint8Array.from(wasm);
+      const bytes = Uint8Array.from(programFile);
       for (const [at, v] of changes) bytes[at % bytes.length] = v;
-      await damaged('circuit_js/circuit.wasm', bytes, `wasm with bytes ${JSON.stringify(changes)}`);
+      await damaged('circuit.program', bytes, `program with bytes ${JSON.stringify(changes)}`);
     }),
     { seed: SEED, numRuns: 25 },
   );

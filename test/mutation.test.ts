@@ -43,7 +43,9 @@ const MODELS: { name: string; model: string; input: unknown; opts: { inputRange:
   { ...fixture('matmul_add', [-1, 1]), classes: ['output', 'requant quotient bit'] },
   { ...fixture('batchnorm_standalone', [-1, 1]), classes: ['output', 'range-check bit'] },
   { ...fixture('softmax_final', [-1, 1]), classes: ['output', 'requant remainder bit'] },
-  { name: 'product (Mul of two computed tensors)', model: product.model, input: product.input, opts: { inputRange: [-1, 1] }, classes: ['output', 'product output'] },
+  { name: 'product (Mul of two computed tensors)', model: product.model, input: product.input, opts: { inputRange: [-1, 1] }, classes: ['output', 'private input', 'requant remainder bit'] },
+  // (The product wire itself is eliminated: the requantization's bit decomposition is its only linear use, so
+  // the product constraint reads a·b = Σ bits·2^i, and tampering a factor or a bit must break it.)
 ];
 
 for (const m of MODELS) {

@@ -184,14 +184,17 @@ async function agreement(qdqPath: string, inputs: number[][], labels?: number[])
   const l = lower(qdqPath, { checkInputs: false });
   const enc = encodingOf(l);
   const input = l.inputs[0];
-  const session = await ort.InferenceSession.create(qdqPath, { logSeverityLevel: 3 });
+  // Without graph optimizations onnxruntime runs the QDQ graph as written (DequantizeLinear, the float op,
+  // QuantizeLinear): the model's defined meaning. Optimized, it fuses them into int8 kernels whose results
+  // depend on the CPU (AVX2's u8·s8 pair sums saturate at 16 bits; VNNI's do not).
+  const session = await ort.InferenceSession.create(qdqPath, { logSeverityLevel: 3, graphOptimizationLevel: 'disabled' });
   let maxIntDiff = 0;
   let differing = 0;
   let agree = 0;
   let correct = 0;
   try {
     for (const [i, x] of inputs.entries()) {
-      const ints = l.program.execute(encodeInputs(pseudoManifest(l), [x])).outputs.get(l.outputs[0].name)!.map(Number);
+      const ints = l.program.execute(encodeInputs(pseudoManifest(l), x)).outputs.get(l.outputs[0].name)!.map(Number);
       const out = await session.run({ [input.name]: new ort.Tensor('float32', Float32Array.from(x), input.shape) });
       const theirs = Array.from(out[l.outputs[0].name].data as Float32Array, (v) => Math.round(v / enc.scale + enc.zeroPoint));
       theirs.forEach((v, k) => {

@@ -88,7 +88,9 @@ function gadgetClass(kind: string, params: any, name: string, bit: number | unde
     return `${kind} bit`;
   }
   if (kind === 'max' && name === 'sign') return 'comparison bit';
-  if (name === 'out') return kind === 'product' ? 'product output' : 'gadget output';
+  // A gadget's output keeps the name of the signal that made it: `out`, or the product that is its value
+  // (ZkProduct's `prod`, a ReLU requantization's `relu`, ZkMax's `sel` is internal to its linear output).
+  if (name === 'out' || name === 'prod' || (kind === 'requant' && name === 'relu')) return kind === 'product' ? 'product output' : 'gadget output';
   if (name === 'in' || name === 'a' || name === 'b') return 'gadget input';
   return `${kind} signal`;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readR1cs } from 'r1csfile';
 import { FIELD_P } from '../io/output.ts';
 import { ZkmlError } from '../util/errors.ts';
@@ -24,7 +25,27 @@ const plainField = {
   },
 };
 
+/**
+ * The iden3 binary layout ("r1cs", version, sections of (type u32, size u64)) must cover the file exactly:
+ * r1csfile reads only the sections it is asked for, so a file cut after its constraints would pass unnoticed.
+ */
+function checkSections(path: string): void {
+  const bytes = readFileSync(path);
+  const fail = (why: string) => new ZkmlError(`not a readable r1cs file (incomplete: ${why})`, 'E_ARTIFACT', path);
+  if (bytes.length < 12 || bytes.toString('latin1', 0, 4) !== 'r1cs') throw fail('no r1cs header');
+  const nSections = bytes.readUInt32LE(8);
+  let pos = 12;
+  for (let i = 0; i < nSections; i++) {
+    if (pos + 12 > bytes.length) throw fail(`section ${i + 1} of ${nSections} is missing (file of ${bytes.length} bytes)`);
+    const size = Number(bytes.readBigUInt64LE(pos + 4));
+    pos += 12 + size;
+    if (pos > bytes.length) throw fail(`section ${i + 1} of ${nSections} declares ${size} bytes past the end of the file (${bytes.length} bytes)`);
+  }
+  if (pos !== bytes.length) throw fail(`${bytes.length - pos} bytes after the last section`);
+}
+
 export async function loadR1cs(path: string): Promise<R1cs> {
+  checkSections(path);
   let raw: any;
   try {
     raw = await readR1cs(path, { loadConstraints: true, loadMap: false, loadCustomGates: false, F: plainField });

@@ -28,6 +28,12 @@ export interface CircuitResult {
 
 type Progress = (step: string, data?: Record<string, unknown>) => void;
 
+/** The number of constraints the default back end gives a program (what `compile` reports), without writing files. */
+export function constraintCount(program: Program, publicInputs: boolean, elimination: EliminationMode = 'cost'): number {
+  const cs = buildConstraintSystem(program, publicInputs, () => '');
+  return eliminate(cs, elimination).constraints.length;
+}
+
 export async function zkmlBackend(
   staging: string,
   program: Program,
