@@ -11,6 +11,7 @@
 import { Expr } from '../ir/expr.ts';
 import type { CircuitProgram, GadgetInstance, ProgramInput, ProgramOutput } from '../ir/program.ts';
 import { gadgetByKind } from '../gadgets/registry.ts';
+import { inputPorts, outputPorts } from '../gadgets/gadget.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 const MAGIC = 'zkmlprog';
@@ -260,6 +261,14 @@ export function decodeProgram(bytes: Uint8Array, where: string): DecodedProgram 
     };
     const inputs: ProgramInput[] = header.inputs.map((i) => ({ name: i.name, signal: i.signal, shape: i.shape, wires: Array.from({ length: i.size }, wire) }));
     const params = header.params.map((p) => ({ name: p.name, signal: p.signal, wires: Array.from({ length: p.size }, wire) }));
+    // The witness is computed in file order: an expression may only read wires an input, a weight or an
+    // earlier gadget gave a value (a damaged file must be refused here, not fail inside the executor).
+    const defined = new Uint8Array(n);
+    for (const io of [...inputs, ...params]) for (const w of io.wires) defined[w] = 1;
+    const computed = (e: Expr): Expr => {
+      for (const w of e.terms.keys()) if (!defined[w]) throw new Error(`an expression reads wire ${w} before it is computed`);
+      return e;
+    };
     const sets = header.paramSets.map(decodeParams);
     const gadgets: GadgetInstance[] = [];
     for (let i = 0; i < header.gadgets; i++) {
@@ -268,11 +277,20 @@ export function decodeProgram(bytes: Uint8Array, where: string): DecodedProgram 
       if (!def) throw new Error(`unknown gadget kind ${kind}`);
       const params = sets[r.uint()];
       const node = header.nodes[r.uint()];
-      const ins = Array.from({ length: r.uint() }, () => r.expr(n));
+      const ins = Array.from({ length: r.uint() }, () => computed(r.expr(n)));
       const outs = Array.from({ length: r.uint() }, wire);
+      if (!params) throw new Error(`gadget ${i} has no parameter set`);
+      const ports = [inputPorts(def, params).length, outputPorts(def, params).length];
+      if (ins.length !== ports[0] || outs.length !== ports[1]) {
+        throw new Error(`a ${kind} gadget has ${ins.length} inputs and ${outs.length} outputs; it takes ${ports[0]} and gives ${ports[1]}`);
+      }
+      for (const w of outs) {
+        if (defined[w]) throw new Error(`wire ${w} is computed twice`);
+        defined[w] = 1;
+      }
       gadgets.push({ def, params, inputs: ins, outputs: outs, node });
     }
-    const readOutputs = (list: Header['outputs']): ProgramOutput[] => list.map((o) => ({ name: o.name, signal: o.signal, shape: o.shape, exprs: Array.from({ length: o.size }, () => r.expr(n)) }));
+    const readOutputs = (list: Header['outputs']): ProgramOutput[] => list.map((o) => ({ name: o.name, signal: o.signal, shape: o.shape, exprs: Array.from({ length: o.size }, () => computed(r.expr(n))) }));
     const outputs = readOutputs(header.outputs);
     const reports = readOutputs(header.reports ?? []);
     let wireOf: Int32Array | undefined;
