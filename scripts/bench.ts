@@ -179,6 +179,7 @@ console.error('dev ptau:');
 const ptau = attempt('dev ptau', () => runScript('bench-ptau.ts', ['10', quick ? '12' : '16']));
 console.error('start-up and shut-down:');
 const startup = attempt('start-up', () => runJson('bench-startup.ts', ['--runs', quick ? '5' : '15']));
+const scale = attempt('scale', () => runJson('bench-scale.ts', quick ? ['784-256-10,784-1024-256-10'] : ['--prove']));
 
 // ---- figures
 
@@ -392,6 +393,31 @@ section('Development ptau generation', () => {
   w('```');
   w(ptau);
   w('```');
+});
+
+section('Scale: compile, setup and prove against weights (random-weight Gemm/Relu MLPs)', () => {
+  if (failed(scale)) return failure('The scale benchmark', scale);
+  const rows = scale.models as any[];
+  const secs = (ms: number | undefined) => (ms === undefined ? '—' : (ms / 1000).toFixed(1));
+  w(md(
+    ['model', 'weights', 'constraints', 'compile s', 'compile peak RSS MB', 'µs per weight', 'dev setup s', 'setup RSS MB', 'warm prove s', 'prove RSS MB'],
+    rows.map((r) => [r.dims, int(r.weights), int(r.constraints), secs(r.compileMs), r.compileRssMB, (r.compileMs * 1000 / r.weights).toFixed(1), secs(r.setupMs), r.setupRssMB ?? '—', secs(r.proveMs), r.proveRssMB ?? '—']),
+  ));
+  w();
+  w('Each step runs in its own process (`npx tsx scripts/bench-scale.ts --prove`), so the RSS is its own; setup includes generating the development ptau of the size when it is not cached yet. Compile follows weights plus constraints (reading and lowering every weight once); setup and proving follow the constraints (snarkjs, WebAssembly).');
+  writeFileAtomic(join(benchDir, 'scale.svg'), xyPlot({
+    title: 'Against weights: compile, setup and warm prove time (s), this machine',
+    xLabel: 'weights',
+    yLabel: 'seconds',
+    logX: true,
+    series: [
+      { name: 'compile', points: rows.map((r) => ({ x: r.weights, y: r.compileMs / 1000 })), line: true },
+      ...(rows.every((r) => r.setupMs !== undefined) ? [{ name: 'dev setup', points: rows.map((r) => ({ x: r.weights, y: r.setupMs / 1000 })), line: true }] : []),
+      ...(rows.every((r) => r.proveMs !== undefined) ? [{ name: 'warm prove', points: rows.map((r) => ({ x: r.weights, y: r.proveMs / 1000 })), line: true }] : []),
+    ],
+  }));
+  w();
+  w('![time against weights](bench/scale.svg)');
 });
 
 section('Start-up and shut-down', () => {
