@@ -19,8 +19,7 @@
  * (every combination refers only to signals that remain), so the result is exact whatever the order.
  */
 import { Expr } from '../ir/expr.ts';
-import { FIELD } from '../gadgets/poseidon.ts';
-import { normalized } from './field.ts';
+import { inverse, mod, normalized } from './field.ts';
 import type { ConstraintSystem, Quadratic } from './system.ts';
 import { unsatisfiable } from './system.ts';
 
@@ -48,18 +47,6 @@ export interface Reduced {
   rows: number;
 }
 
-const mod = (v: bigint) => ((v % FIELD) + FIELD) % FIELD;
-
-function inverse(a: bigint): bigint {
-  let [r0, r1, s0, s1] = [mod(a), FIELD, 1n, 0n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
-  }
-  if (r0 !== 1n) throw new Error('not invertible');
-  return mod(s0);
-}
 
 
 export function eliminate(cs: ConstraintSystem, mode: EliminationMode): Reduced {

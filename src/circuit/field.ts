@@ -9,6 +9,21 @@ import { FIELD } from '../gadgets/poseidon.ts';
 const LIMIT = 1n << 128n;
 const HALF = FIELD / 2n;
 
+/** The canonical representative of v in [0, p). */
+export const mod = (v: bigint): bigint => ((v % FIELD) + FIELD) % FIELD;
+
+/** a^-1 mod p (extended Euclid); a must not be 0 mod p. */
+export function inverse(a: bigint): bigint {
+  let [r0, r1, s0, s1] = [mod(a), FIELD, 1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  if (r0 !== 1n) throw new Error('not invertible');
+  return mod(s0);
+}
+
 export function reduce(k: bigint): bigint {
   if (k > -LIMIT && k < LIMIT) return k;
   const m = ((k % FIELD) + FIELD) % FIELD;

@@ -11,9 +11,9 @@ import { Expr } from '../ir/expr.ts';
 import type { CircuitProgram } from '../ir/program.ts';
 import type { BitArray, GadgetBuilder, Hint } from '../gadgets/builder.ts';
 import { isqrt } from '../gadgets/arith.ts';
-import { FIELD, poseidonCircuit } from '../gadgets/poseidon.ts';
+import { poseidonCircuit } from '../gadgets/poseidon.ts';
 import { ZkmlError } from '../util/errors.ts';
-import { reduce } from './field.ts';
+import { inverse, mod, reduce } from './field.ts';
 import type { DecodedProgram } from './program-file.ts';
 import { wtnsBytes } from './wtns-file.ts';
 
@@ -35,18 +35,7 @@ export interface Witness {
   outputs: Map<string, bigint[]>;
 }
 
-const mod = (v: bigint) => ((v % FIELD) + FIELD) % FIELD;
 const BIG = 1n << 128n;
-
-function inverse(a: bigint): bigint {
-  let [r0, r1, s0, s1] = [mod(a), FIELD, 1n, 0n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
-  }
-  return mod(s0);
-}
 
 /**
  * Computes the witness. `inputs` holds each model input's integers by name, `params` each parameter tensor's

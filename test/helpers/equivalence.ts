@@ -22,9 +22,8 @@ import { loadR1cs, violatedConstraints } from '../../src/circom/r1cs.ts';
 import { buildConstraintSystem } from '../../src/circuit/system.ts';
 import { eliminate, type EliminationMode } from '../../src/circuit/eliminate.ts';
 import { computeWitness } from '../../src/circuit/witness.ts';
-import { FIELD } from '../../src/gadgets/poseidon.ts';
+import { inverse, mod } from '../../src/circuit/field.ts';
 
-const mod = (v: bigint) => ((v % FIELD) + FIELD) % FIELD;
 
 export interface Equivalence {
   circomConstraints: number;
@@ -208,12 +207,3 @@ function solveLinear(rows: [number, bigint][][], rhs: bigint[], known: Map<numbe
   }
 }
 
-function inverse(a: bigint): bigint {
-  let [r0, r1, s0, s1] = [mod(a), FIELD, 1n, 0n];
-  while (r1 !== 0n) {
-    const q = r0 / r1;
-    [r0, r1] = [r1, r0 - q * r1];
-    [s0, s1] = [s1, s0 - q * s1];
-  }
-  return mod(s0);
-}
