@@ -295,6 +295,25 @@ fuzzTest('fuzz: damaged circuit program, r1cs and sym give a ZkmlError from cros
     }),
     { seed: SEED, numRuns: 25 },
   );
+  // Header damage that still parses as JSON: a bigint parameter turned into text, a parameter renamed away, the
+  // wire map's header entry gone. Each reached the executor as a TypeError before (the first one only with the
+  // program file's bytes of a build in another folder, which is how CI found it).
+  const headerLength = programFile.readUInt32LE(12);
+  const header = programFile.toString('utf8', 16, 16 + headerLength);
+  const withHeader = (edit: (h: string) => string) => {
+    const edited = edit(header);
+    assert.notEqual(edited, header, 'the edit applies');
+    assert.equal(Buffer.byteLength(edited), headerLength, 'the edit keeps the header length');
+    return Uint8Array.from(Buffer.concat([programFile.subarray(0, 16), Buffer.from(edited), programFile.subarray(16 + headerLength)]));
+  };
+  const edits: [string, (h: string) => string][] = [
+    ['a bigint parameter as text', (h) => h.replace(/(\\")(-?\d+)n(\\")/, '$1$2 $3')],
+    ['a parameter renamed', (h) => h.replace(/\{\\"(\w)/, '{\\"Z')],
+    ['the wire map entry renamed', (h) => h.replace('"signals"', '"signalz"')],
+  ];
+  for (const [what, edit] of edits) {
+    assert.deepEqual(await damaged('circuit.program', withHeader(edit), what), { ok: false, code: 'E_ARTIFACT' }, what);
+  }
   // The sym file only names signals: garbage in it loses names, never the check.
   const sym = await damaged('circuit.sym', new TextEncoder().encode('not,a,sym\n\n,,,\n1,2\n'), 'garbage sym');
   assert.deepEqual(sym, { ok: true });

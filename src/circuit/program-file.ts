@@ -47,7 +47,16 @@ export interface ProgramExtras {
 }
 
 const encodeParams = (p: unknown) => JSON.stringify(p, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v));
-const decodeParams = (s: string) => JSON.parse(s, (_k, v) => (typeof v === 'string' && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v));
+/**
+ * Gadget parameters are integers, booleans and arrays or records of them; no gadget takes a string, so a string
+ * left after reading the bigints means a damaged set (it would reach the gadget's arithmetic as text).
+ */
+const decodeParams = (s: string, i: number) =>
+  JSON.parse(s, (_k, v) => {
+    if (typeof v !== 'string') return v;
+    if (!/^-?\d+n$/.test(v)) throw new Error(`parameter set ${i} holds the string ${JSON.stringify(v.slice(0, 40))} where integers are written as 123n`);
+    return BigInt(v.slice(0, -1));
+  });
 
 class VarWriter {
   private buf = Buffer.alloc(1 << 16);
@@ -269,7 +278,7 @@ export function decodeProgram(bytes: Uint8Array, where: string): DecodedProgram 
       for (const w of e.terms.keys()) if (!defined[w]) throw new Error(`an expression reads wire ${w} before it is computed`);
       return e;
     };
-    const sets = header.paramSets.map(decodeParams);
+    const sets = header.paramSets.map((set, i) => decodeParams(set, i));
     const gadgets: GadgetInstance[] = [];
     for (let i = 0; i < header.gadgets; i++) {
       const kind = header.kinds[r.uint()];

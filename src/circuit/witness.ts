@@ -78,7 +78,7 @@ export function computeWitness(
       const single = e.terms.size === 1 && e.c === 0n ? [...e.terms][0] : undefined;
       return new ValueLc(e.evaluate(wires), e.terms.size === 0, single && single[1] === 1n ? wireSignal[single[0]] : -1);
     });
-    const outs = g.def.synthesize(builder, g.params, ins);
+    const outs = runGadget(() => g.def.synthesize(builder, g.params, ins), g.def.kind, where);
     outs.forEach((lc, j) => {
       const w = g.outputs[j];
       wires[w] = lc.v;
@@ -102,6 +102,28 @@ export function computeWitness(
     outputs.set(o.name, values);
   }
   return { signals, wires, outputs };
+}
+
+/**
+ * A gadget's circuit on a program read from a file: parameters that are not what the gadget takes (a damaged or
+ * hand-edited file) fail inside its arithmetic, and are reported as a bad artifact, not as a TypeError.
+ */
+function runGadget<T>(run: () => T, kind: string, where: string): T {
+  try {
+    return run();
+  } catch (err) {
+    if (err instanceof ZkmlError) throw err;
+    throw new ZkmlError(`the ${kind} gadget cannot run on the parameters the program file gives it (${(err as Error).message}): recompile with zkml compile`, 'E_ARTIFACT', where);
+  }
+}
+
+/** The wire map of a build of zkml's own back end (a --circom build has none), checked against the witness size. */
+export function wireMapOf(program: DecodedProgram, signals: number): { wireOf: Int32Array; nWires: number } {
+  if (!program.wireOf || program.nR1csWires === undefined) throw new ZkmlError('this build has no wire map: it was compiled with --circom', 'E_ARTIFACT');
+  if (signals !== program.wireOf.length) {
+    throw new ZkmlError(`the witness has ${signals} signals, the build's wire map ${program.wireOf.length}: recompile with zkml compile`, 'E_ARTIFACT');
+  }
+  return { wireOf: program.wireOf, nWires: program.nR1csWires };
 }
 
 class ValueBuilder implements GadgetBuilder<ValueLc> {
@@ -189,7 +211,7 @@ export interface WitnessFile {
  * integers, `params` the private weights (params.json).
  */
 export function witnessFile(program: DecodedProgram, input: Record<string, readonly string[]>, params: Record<string, readonly string[]>): WitnessFile {
-  if (!program.wireOf || program.nR1csWires === undefined) throw new ZkmlError('this build has no wire map: it was compiled with --circom', 'E_ARTIFACT');
+  if (!program.wireOf) wireMapOf(program, 0); // refused before any work
   const inputs = new Map(
     program.inputs.map((i) => {
       const values = input[i.signal];
@@ -198,10 +220,8 @@ export function witnessFile(program: DecodedProgram, input: Record<string, reado
     }),
   );
   const w = computeWitness(program, inputs, params, program.labels);
-  if (w.signals.length !== program.wireOf.length) {
-    throw new ZkmlError(`the witness has ${w.signals.length} signals, the build's wire map ${program.wireOf.length}: recompile with zkml compile`, 'E_ARTIFACT');
-  }
+  const { wireOf, nWires } = wireMapOf(program, w.signals.length);
   const reports: Record<string, string[]> = {};
   for (const o of program.reports) reports[o.name] = o.exprs.map((e) => e.evaluate(w.wires).toString());
-  return { wtns: wtnsBytes(w.signals, program.wireOf, program.nR1csWires), reports };
+  return { wtns: wtnsBytes(w.signals, wireOf, nWires), reports };
 }

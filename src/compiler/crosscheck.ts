@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { buildPaths, type Manifest } from '../manifest.ts';
 import type { Program } from '../ir/program.ts';
 import { loadWitnessCalculator, computeWitness as computeCircomWitness } from '../circom/witness.ts';
-import { computeWitness } from '../circuit/witness.ts';
+import { computeWitness, wireMapOf } from '../circuit/witness.ts';
 import { decodeProgram } from '../circuit/program-file.ts';
 import { loadSymbols } from '../circom/sym.ts';
 import { loadR1cs, violatedConstraints, type R1cs } from '../circom/r1cs.ts';
@@ -63,8 +63,9 @@ async function buildWitness(dir: string, manifest: Manifest, program: Program, e
   }
   const file = decodeProgram(readFileSync(paths.program), paths.program);
   const { signals, wires: values } = computeWitness(file, encoded, program.paramInputs(), program.labels);
-  const witness: bigint[] = new Array(file.nR1csWires ?? 0);
-  file.wireOf!.forEach((w, s) => {
+  const { wireOf, nWires } = wireMapOf(file, signals.length);
+  const witness: bigint[] = new Array(nWires);
+  wireOf.forEach((w, s) => {
     if (w >= 0) witness[w] = toField(signals[s]);
   });
   const { componentOf } = layoutCircuit(program);
