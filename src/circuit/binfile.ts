@@ -7,10 +7,23 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { FIELD } from '../gadgets/poseidon.ts';
 
 const CHUNK = 1 << 20;
+const SMALL = 1n << 53n;
+
+/** 32 bytes little-endian of a non-negative integer below 2^256. */
+function uint256Bytes(v: bigint): Uint8Array {
+  const out = Buffer.alloc(32);
+  let x = v;
+  for (let i = 0; i < 4; i++) {
+    out.writeBigUInt64LE(x & 0xffffffffffffffffn, 8 * i);
+    x >>= 64n;
+  }
+  return out;
+}
 
 export class BinWriter {
   private readonly fd: number;
   private buf = Buffer.alloc(CHUNK);
+  private readonly negatives = new Map<bigint, Uint8Array>();
   private pos = 0;
   private sectionLeft = -1;
 
@@ -40,26 +53,45 @@ export class BinWriter {
     this.advance(4);
   }
 
+  /** A non-negative safe integer as 8 bytes (two 32-bit halves: no BigInt per value). */
   u64(v: number): void {
     this.room(8);
-    this.buf.writeBigUInt64LE(BigInt(v), this.pos);
+    this.buf.writeUInt32LE(v % 0x100000000, this.pos);
+    this.buf.writeUInt32LE(Math.floor(v / 0x100000000), this.pos + 4);
     this.advance(8);
   }
 
-  /** A field element (reduced modulo the BN254 scalar field), 32 bytes little-endian. */
+  /**
+   * A field element (reduced modulo the BN254 scalar field), 32 bytes little-endian. Nearly every coefficient of
+   * a circuit is a small integer or minus one, so those take a fast path: small non-negative values are written
+   * as two 32-bit halves, and the encodings of negative ones are kept (a few distinct values, each written
+   * thousands of times).
+   */
   field(v: bigint): void {
+    if (v >= 0n && v < SMALL) {
+      this.room(32);
+      this.buf.fill(0, this.pos, this.pos + 32);
+      const n = Number(v);
+      this.buf.writeUInt32LE(n % 0x100000000, this.pos);
+      this.buf.writeUInt32LE(Math.floor(n / 0x100000000), this.pos + 4);
+      this.advance(32);
+      return;
+    }
+    if (v < 0n && v > -SMALL) {
+      let bytes = this.negatives.get(v);
+      if (!bytes) {
+        bytes = uint256Bytes(FIELD + v);
+        if (this.negatives.size < 1 << 16) this.negatives.set(v, bytes);
+      }
+      this.bytes(bytes);
+      return;
+    }
     this.uint256(((v % FIELD) + FIELD) % FIELD);
   }
 
   /** A non-negative integer below 2^256, 32 bytes little-endian (e.g. the prime itself in a header). */
   uint256(v: bigint): void {
-    let x = v;
-    this.room(32);
-    for (let i = 0; i < 4; i++) {
-      this.buf.writeBigUInt64LE(x & 0xffffffffffffffffn, this.pos + 8 * i);
-      x >>= 64n;
-    }
-    this.advance(32);
+    this.bytes(uint256Bytes(v));
   }
 
   bytes(b: Uint8Array): void {
