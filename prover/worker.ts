@@ -186,7 +186,7 @@ async function loadWitnessCalculator(dir: string, wasm: Buffer): Promise<Witness
 }
 
 /** The witness step of a build: zkml's own (from its program file) or circom's wasm. */
-async function witnessStep(dir: string, kind: BuildRef['witness']['kind'], bytes: Buffer): Promise<WitnessStep> {
+export async function witnessStep(dir: string, kind: BuildRef['witness']['kind'], bytes: Buffer): Promise<WitnessStep> {
   if (kind === 'program') {
     const program = decodeProgram(bytes, join(dir, WITNESS_FILES.program));
     return async (input, params) => witnessFile(program, input, params);

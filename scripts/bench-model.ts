@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { compile, analyze, analyzeOptionsOf, type CompileOptions } from '../src/compiler/compile.ts';
 import { setup } from '../src/setup/setup.ts';
 import { openBuildForProving, prove } from '../src/prove/prove.ts';
-import { readParams } from '../prover/worker.ts';
+import { readArtifacts, readParams, witnessStep } from '../prover/worker.ts';
 import { verify } from '../src/prove/verify.ts';
 import { deploy } from '../src/chain/deploy.ts';
 import { verifyOnchain } from '../src/chain/verify-onchain.ts';
@@ -21,7 +21,6 @@ import { exportVerifier } from '../src/chain/solidity.ts';
 import { releaseCurve, loadSnarkjs } from '../src/util/snark.ts';
 import { buildPaths } from '../src/manifest.ts';
 import { encodeInputs, quantizeValue, witnessInput } from '../src/io/input.ts';
-import { loadWitnessCalculator } from '../src/circom/witness.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { FloatModel } from '../src/onnx/ort.ts';
 import { argmax } from '../src/io/output.ts';
@@ -72,16 +71,18 @@ async function accuracyOf(program: import('../src/ir/program.ts').Program, input
 try {
   const watch = watchDescendantsPeakRss();
   const [manifest, compileMs] = await time(() => compile(job.model, dir, job.options));
-  const compileRssMB = watch.stop();
+  // The compile's peak: this process's (zkml's own back end compiles in process, and nothing ran before it),
+  // or circom2's child process for a --circom build.
+  const compileRssMB = Math.max(watch.stop() ?? 0, Math.round(process.resourceUsage().maxRSS / 1024));
   const [setupInfo, setupMs] = await time(() => setup(dir));
 
   // Bare snarkjs on the same zkey and witness, for the overhead figure of zkml prove.
   const snarkjs = await loadSnarkjs();
   // Builds with private weights (--param-visibility) take them as witness data from params.json.
-  const params = readParams(openBuildForProving(dir).ref);
-  const encoded = { ...witnessInput(manifest, encodeInputs(manifest, job.input)), ...params };
-  const wc = await loadWitnessCalculator(buildPaths(dir).wasm);
-  const [wtns, witnessMs] = await time(() => wc.calculateWTNSBin(encoded, true));
+  const ref = openBuildForProving(dir).ref;
+  const params = readParams(ref);
+  const computeWtns = await witnessStep(dir, ref.witness.kind, readArtifacts(ref).witness);
+  const [{ wtns }, witnessMs] = await time(() => computeWtns(witnessInput(manifest, encodeInputs(manifest, job.input)), params));
   const zkey = buildPaths(dir).zkey;
   const bare: number[] = [];
   const zkml: number[] = [];

@@ -268,7 +268,7 @@ if (failures.length) w(`\n**Some measurements failed** (each is reported in its 
 w();
 
 section('Models end to end', () => {
-  w(md(['model', 'constraints', 'public', 'compile s', 'setup s', 'witness ms', 'proofs', 'prove ms (zkml)', 'prove ms (bare snarkjs)', 'verify ms', 'verifyProof gas', 'submit gas', 'peak RSS MB', 'circom peak RSS MB'],
+  w(md(['model', 'constraints', 'public', 'compile s', 'setup s', 'witness ms', 'proofs', 'prove ms (zkml)', 'prove ms (bare snarkjs)', 'verify ms', 'verifyProof gas', 'submit gas', 'peak RSS MB', 'compile peak RSS MB'],
     results.map((r) => failed(r)
       ? [r.name, 'failed (below)', '', '', '', '', '', '', '', '', '', '', '', '']
       : [r.name, int(r.constraints), r.publicSignals, s(r.compileMs), s(r.setupMs), int(Math.round(r.witnessMs)), r.proofs, int(Math.round(r.zkmlProveMs)), int(Math.round(r.bareProveMs)), int(Math.round(r.verifyMs)), int(r.gas?.verifyProof), int(r.gas?.submit), int(r.maxRssMB), int(r.compileRssMB)])));
@@ -277,7 +277,7 @@ section('Models end to end', () => {
   const counts = [...new Set(results.filter((r) => !failed(r)).map((r) => r.proofs))].sort((a, b) => b - a);
   w(`Prove times are medians of the "proofs" column: ${proofs} per model${counts.some((c) => c !== proofs) ? `, fewer for the CNN (${cnnProofs}) because each of its proofs takes tens of seconds here and every count costs two proofs` : ''}. "zkml" is \`prove()\` end to end (input encoding, hash checks of the artifacts, witness, proof, three result files written atomically); "bare snarkjs" is \`groth16.prove\` alone on the same zkey and a precomputed witness, after one warm-up proof. Default visibility (input hashed, output public); inputs range-checked.`);
   w();
-  w('"peak RSS" is the model\'s bench process (setup, proving, verification, the chain); circom2 compiles in a child process, whose own peak is the last column (sampled from /proc, Linux only).');
+  w('"peak RSS" is the model\'s bench process (compile, setup, proving, verification, the chain); "compile peak RSS" is the process at the end of the compile, its first step (zkml writes the r1cs, sym and witness program itself; circom2 is not run).');
 });
 
 section('Accuracy against onnxruntime (MNIST test images)', () => {
@@ -295,7 +295,7 @@ section('The MNIST CNN by layer', () => {
   w(md(['layer', 'op', 'output shape', 'constraints', 'share', 'gadgets'],
     cnn.layers.map((l: any) => [l.node, l.op, l.outputShape.length ? l.outputShape.join('×') : '—', int(l.constraints), pct(l.constraints / total), l.detail ?? ''])));
   w();
-  w(`From the build's manifest (\`layers\`: the gadgets' cost per ONNX node); they add up to ${int(modelled)}, circom's r1cs has ${int(total)}. Conv, Add and MatMul cost nothing: with fixed weights they are linear combinations. "Pool before ReLU" moves each ReLU (and its requantization) after its MaxPool, so it runs once per pooled element, and the MaxPool compares the wider accumulators.`);
+  w(`From the build's manifest (\`layers\`: the gadgets' cost per ONNX node); they add up to ${int(modelled)}, the build's r1cs has ${int(total)}. Conv, Add and MatMul cost nothing: with fixed weights they are linear combinations. "Pool before ReLU" moves each ReLU (and its requantization) after its MaxPool, so it runs once per pooled element, and the MaxPool compares the wider accumulators.`);
   w();
   w('Each conv layer against issue 5\'s floor of `shift bits + output bits + 2` constraints per output element (target: within 1.2×). A conv layer\'s cost is its requantization with the fused ReLU, wherever it sits (on the ReLU after the pooling here); the pooling\'s comparisons are the pooling layer\'s, above. Shift and output bits are read per element from the gadgets\' parameters and the interval analysis of the build (src/bench/conv-floor.ts).');
   w();
