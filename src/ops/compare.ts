@@ -1,6 +1,8 @@
 import { Expr } from '../ir/expr.ts';
 import type { Program } from '../ir/program.ts';
 import { max } from '../gadgets/max.ts';
+import { ge } from '../gadgets/ge.ts';
+import { isZero } from '../gadgets/is-zero.ts';
 import { product } from '../gadgets/product.ts';
 import { signedWidth } from '../gadgets/gadget.ts';
 import { ZkmlError } from '../util/errors.ts';
@@ -18,10 +20,37 @@ export function compare(program: Program, a: Expr, b: Expr, node: string): { max
   const [lo, hi] = program.checkRange(diffOf(a, b), node);
   if (lo >= 0n) return { max: a, ge: Expr.constant(1n) };
   if (hi < 0n) return { max: b, ge: Expr.constant(0n) };
+  const [out, sign] = program.apply(max, { w: comparisonWidth(lo, hi, node) }, [a, b], node);
+  return { max: out, ge: sign };
+}
+
+function comparisonWidth(lo: bigint, hi: bigint, node: string): number {
   const w = signedWidth(lo, hi);
   if (w > 252) throw new ZkmlError(`a comparison would need a ${w}-bit range check; the field allows 252`, 'E_RANGE', node);
-  const [out, sign] = program.apply(max, { w }, [a, b], node);
-  return { max: out, ge: sign };
+  return w;
+}
+
+/** [d >= 0]: one ZkGe sign test sized by d's interval, or a constant where the interval decides it. */
+export function nonNegative(program: Program, d: Expr, node: string): Expr {
+  const [lo, hi] = program.checkRange(d, node);
+  if (lo >= 0n) return Expr.constant(1n);
+  if (hi < 0n) return Expr.constant(0n);
+  return program.apply(ge, { w: comparisonWidth(lo, hi, node) }, [d], node)[0];
+}
+
+/** [d = 0]: one zero test (2 constraints), or a constant where d's interval decides it. */
+export function zeroTest(program: Program, d: Expr, node: string): Expr {
+  const [lo, hi] = program.checkRange(d, node);
+  if (lo === 0n && hi === 0n) return Expr.constant(1n);
+  if (lo > 0n || hi < 0n) return Expr.constant(0n);
+  return program.apply(isZero, {}, [d], node)[0];
+}
+
+/** a · b: linear when either is a constant, else one product constraint. */
+export function times(program: Program, a: Expr, b: Expr, node: string): Expr {
+  if (a.isConstant) return b.scale(a.c);
+  if (b.isConstant) return a.scale(b.c);
+  return program.apply(product, {}, [a, b], node)[0];
 }
 
 export function maxOf(program: Program, a: Expr, b: Expr, node: string): Expr {
@@ -66,11 +95,7 @@ export function argExtremum(program: Program, values: Expr[], node: string, whic
       take = Expr.sum([[Expr.constant(1n), 1n], [c.ge, -1n]]);
     }
     const step = Expr.sum([[Expr.constant(BigInt(i)), 1n], [idx, -1n]]); // i - idx
-    let delta: Expr;
-    if (take.isConstant) delta = step.scale(take.c);
-    else if (step.isConstant) delta = take.scale(step.c);
-    else delta = program.apply(product, {}, [take, step], node)[0];
-    idx = idx.add(delta);
+    idx = idx.add(times(program, take, step, node));
   }
   return idx;
 }

@@ -1,0 +1,68 @@
+import type { LowerCtx, OpDef, QTensor } from './op.ts';
+import { qInput, sameShapes } from './common.ts';
+import { Expr } from '../ir/expr.ts';
+import { maxOf, nonNegative, zeroTest } from './compare.ts';
+import { round, roundInteger, roundParams, type RoundParams } from '../gadgets/round.ts';
+
+/**
+ * Sign-and-integer-part ops on fixed-point tensors (value = X·2^-exp): Neg, Abs, Sign, Floor, Ceil, Round.
+ *
+ * Integer semantics and error bound against the float op (on the grid value the circuit holds; the op adds no
+ * error of its own, every one being exact on the grid):
+ * - Neg: -X at the same exponent. Free.
+ * - Abs: max(X, -X) at the same exponent (ops/compare.ts: one max gadget, w + 1 constraints with w the width
+ *   of 2X's interval; free where the interval has one sign).
+ * - Sign: [X >= 0]·2 - 1 - [X = 0], an integer (exp 0): a sign test and a zero test, w + 2 constraints (less
+ *   where the interval decides either).
+ * - Floor, Ceil, Round (ONNX rounds half to even): the integer floor/ceil/round(X / 2^exp) (exp 0), one
+ *   gadgets/round.ts per element: n constraints for Floor, n + 2 for Ceil, n + 4 for Round (n + 1 at exp 1), n
+ *   the bit width of X's interval. A tensor with exp <= 0 holds integers already: the op is the identity.
+ */
+
+/** ONNX Round on floats: to the nearest integer, halves to the even one. */
+export const halfToEven = (v: number) => {
+  const f = Math.floor(v);
+  return v - f === 0.5 ? (f % 2 === 0 ? f : f + 1) : Math.round(v);
+};
+
+const FLOAT: Record<string, (v: number) => number> = {
+  Neg: (v) => -v,
+  Abs: Math.abs,
+  Sign: Math.sign,
+  Floor: Math.floor,
+  Ceil: Math.ceil,
+  Round: halfToEven,
+};
+
+function lowerRounding(ctx: LowerCtx, mode: RoundParams['mode'], x: QTensor): QTensor {
+  if (x.exp <= 0) return x; // integers (times 2^-exp) already
+  const exprs = x.exprs.map((e) => {
+    const [lo, hi] = ctx.program.checkRange(e, ctx.node.name);
+    const [a, b] = [roundInteger(mode, x.exp, lo), roundInteger(mode, x.exp, hi)];
+    if (a === b) return Expr.constant(a); // the interval decides it
+    return ctx.program.apply(round, roundParams(mode, x.exp, lo, hi), [e], ctx.node.name)[0];
+  });
+  return { shape: x.shape, exp: 0, exprs };
+}
+
+const MODES: Record<string, RoundParams['mode']> = { Floor: 'floor', Ceil: 'ceil', Round: 'round' };
+
+const rounding: OpDef = {
+  ops: Object.keys(FLOAT),
+  shapes: sameShapes,
+  fold: (ctx, [x]) => [{ ...x, data: x.data.map((v) => FLOAT[ctx.node.opType](v) + 0) }], // + 0: no -0
+  lower(ctx) {
+    const x = qInput(ctx, 0);
+    const node = ctx.node.name;
+    const op = ctx.node.opType;
+    if (op === 'Neg') return [{ ...x, exprs: x.exprs.map((e) => e.scale(-1n)) }];
+    if (op === 'Abs') return [{ ...x, exprs: x.exprs.map((e) => maxOf(ctx.program, e, e.scale(-1n), node)) }];
+    if (op === 'Sign') {
+      const exprs = x.exprs.map((e) => Expr.sum([[nonNegative(ctx.program, e, node), 2n], [zeroTest(ctx.program, e, node), -1n]]).addConst(-1n));
+      return [{ shape: x.shape, exp: 0, exprs }];
+    }
+    return [lowerRounding(ctx, MODES[op], x)];
+  },
+};
+
+export const roundingOps: OpDef[] = [rounding];
