@@ -1,13 +1,14 @@
 /**
- * The comparison and rounding gadgets (src/gadgets/ge.ts, is-zero.ts, round.ts) through the same check as every
+ * The comparison and rounding gadgets (src/gadgets/ge.ts, abs.ts, is-zero.ts, round.ts) through the same check as every
  * gadget (test/helpers/gadget-check.ts): exact integer semantics, the cost model, every witness wire tampered by
  * ±1 breaking a constraint, no witness outside the proven range, and equivalence with circom's circuit.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { abs } from '../src/gadgets/abs.ts';
 import { ge } from '../src/gadgets/ge.ts';
 import { isZero } from '../src/gadgets/is-zero.ts';
-import { round, roundInteger, roundParams, type RoundParams } from '../src/gadgets/round.ts';
+import { round, roundInteger, roundParams, type RoundMode } from '../src/gadgets/round.ts';
 import { halfToEven } from '../src/ops/rounding.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
 
@@ -17,6 +18,15 @@ test("ge: [d >= 0] exact, costed, tamper-proof, equivalent to circom's", async (
     const ds = [-half, -1n, 0n, 1n, half - 1n];
     await checkGadget({ def: ge, params: { w }, ranges: [[-half, half - 1n]], inputs: ds.map((d) => [d]), outside: [[-half - 1n], [half]] });
   }
+});
+
+test("abs: |x| exact, costed, tamper-proof, equivalent to circom's", async () => {
+  for (const w of [2, 6]) {
+    const half = 1n << BigInt(w - 1);
+    const xs = [-half, -1n, 0n, 1n, half - 1n];
+    await checkGadget({ def: abs, params: { w }, ranges: [[-half, half - 1n]], inputs: xs.map((x) => [x]), outside: [[-half - 1n], [half]] });
+  }
+  assert.deepEqual(abs.bounds({ w: 6 }, [-20n], [7n]), [[0n, 20n]], 'the interval of |x| starts at 0');
 });
 
 test("iszero: [x = 0] exact, costed, tamper-proof, equivalent to circom's", async () => {
@@ -34,7 +44,7 @@ for (const mode of ['floor', 'ceil', 'round'] as const) {
 }
 
 test('round: floor, ceil and half-to-even agree with the float functions on every grid value', () => {
-  const fns: Record<RoundParams['mode'], (v: number) => number> = { floor: Math.floor, ceil: Math.ceil, round: halfToEven };
+  const fns: Record<RoundMode, (v: number) => number> = { floor: Math.floor, ceil: Math.ceil, round: halfToEven };
   for (const mode of ['floor', 'ceil', 'round'] as const) {
     for (const k of [1, 2, 4]) {
       for (let x = -70n; x <= 70n; x++) {

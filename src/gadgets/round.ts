@@ -20,8 +20,12 @@ import { type GadgetDef, pow2 } from './gadget.ts';
  * Cost per element: floor n; ceil n + 2 (a zero test of r); round n + 1 for k = 1 (r = half is the digit
  * itself), else n + 4 (a zero test and two products).
  */
+export const ROUND_MODES = ['floor', 'ceil', 'round'] as const;
+export type RoundMode = (typeof ROUND_MODES)[number];
+
 export interface RoundParams {
-  mode: 'floor' | 'ceil' | 'round';
+  /** Index in ROUND_MODES (a build's program file holds integers, not strings). */
+  mode: number;
   /** Fractional bits of x. */
   k: number;
   /** Offset, a multiple of 2^(k+1), with x - lo in [0, 2^n). */
@@ -30,12 +34,12 @@ export interface RoundParams {
 }
 
 /** The parameters that cover x in [xlo, xhi]. */
-export function roundParams(mode: RoundParams['mode'], k: number, xlo: bigint, xhi: bigint): RoundParams {
+export function roundParams(mode: RoundMode, k: number, xlo: bigint, xhi: bigint): RoundParams {
   const lo = (xlo >> BigInt(k + 1)) << BigInt(k + 1);
-  return { mode, k, lo, n: Math.max(k + 1, (xhi - lo).toString(2).length) };
+  return { mode: ROUND_MODES.indexOf(mode), k, lo, n: Math.max(k + 1, (xhi - lo).toString(2).length) };
 }
 
-export function roundInteger(mode: RoundParams['mode'], k: number, x: bigint): bigint {
+export function roundInteger(mode: RoundMode, k: number, x: bigint): bigint {
   const q = x >> BigInt(k);
   const r = x - (q << BigInt(k));
   if (mode === 'floor') return q;
@@ -50,18 +54,19 @@ export const round: GadgetDef<RoundParams> = {
   inputs: ['in'],
   outputs: ['out'],
   synthesize(g, p, [x]) {
+    const mode = ROUND_MODES[p.mode];
     const bits = g.bits('bits', g.linear([[x, 1n]], -p.lo), p.n);
     const q = g.linear([[bits.sum(p.k, p.n - p.k), 1n]], p.lo >> BigInt(p.k));
-    if (p.mode === 'floor') return [q];
-    if (p.mode === 'ceil') return [g.linear([[q, 1n], [g.isZero('exact', bits.sum(0, p.k)), -1n]], 1n)];
+    if (mode === 'floor') return [q];
+    if (mode === 'ceil') return [g.linear([[q, 1n], [g.isZero('exact', bits.sum(0, p.k)), -1n]], 1n)];
     const half = bits.bit(p.k - 1);
     const odd = g.linear([[bits.bit(p.k), -1n]], 1n); // 1 - parity
     // r = half exactly when the digits below the half digit are 0 (none of them for k = 1).
     const tie = p.k === 1 ? odd : g.product('tie', g.isZero('low', bits.sum(0, p.k - 1)), odd);
     return [g.linear([[q, 1n], [g.product('up', half, g.linear([[tie, -1n]], 1n)), 1n]])];
   },
-  evaluate: (p, [x]) => [roundInteger(p.mode, p.k, x)],
-  bounds: (p, [lo], [hi]) => [[roundInteger(p.mode, p.k, lo), roundInteger(p.mode, p.k, hi)]],
-  constraints: (p) => p.n + (p.mode === 'floor' ? 0 : p.mode === 'ceil' ? 2 : p.k === 1 ? 1 : 4),
-  describe: (p) => `${p.mode} of ${p.k} fractional bits (${p.n}-bit range)`,
+  evaluate: (p, [x]) => [roundInteger(ROUND_MODES[p.mode], p.k, x)],
+  bounds: (p, [lo], [hi]) => [[roundInteger(ROUND_MODES[p.mode], p.k, lo), roundInteger(ROUND_MODES[p.mode], p.k, hi)]],
+  constraints: (p) => p.n + [0, 2, p.k === 1 ? 1 : 4][p.mode],
+  describe: (p) => `${ROUND_MODES[p.mode]} of ${p.k} fractional bits (${p.n}-bit range)`,
 };

@@ -1,6 +1,7 @@
 import { Expr } from '../ir/expr.ts';
 import type { Program } from '../ir/program.ts';
 import { max } from '../gadgets/max.ts';
+import { abs } from '../gadgets/abs.ts';
 import { ge } from '../gadgets/ge.ts';
 import { isZero } from '../gadgets/is-zero.ts';
 import { product } from '../gadgets/product.ts';
@@ -36,6 +37,14 @@ export function nonNegative(program: Program, d: Expr, node: string): Expr {
   if (lo >= 0n) return Expr.constant(1n);
   if (hi < 0n) return Expr.constant(0n);
   return program.apply(ge, { w: comparisonWidth(lo, hi, node) }, [d], node)[0];
+}
+
+/** |x|: one ZkAbs sized by x's interval, or x or -x where the interval has one sign. */
+export function absOf(program: Program, x: Expr, node: string): Expr {
+  const [lo, hi] = program.checkRange(x, node);
+  if (lo >= 0n) return x;
+  if (hi <= 0n) return x.scale(-1n);
+  return program.apply(abs, { w: comparisonWidth(lo, hi, node) }, [x], node)[0];
 }
 
 /** [d = 0]: one zero test (2 constraints), or a constant where d's interval decides it. */

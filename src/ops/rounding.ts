@@ -1,8 +1,8 @@
 import type { LowerCtx, OpDef, QTensor } from './op.ts';
 import { qInput, sameShapes } from './common.ts';
 import { Expr } from '../ir/expr.ts';
-import { maxOf, nonNegative, zeroTest } from './compare.ts';
-import { round, roundInteger, roundParams, type RoundParams } from '../gadgets/round.ts';
+import { absOf, nonNegative, zeroTest } from './compare.ts';
+import { round, roundInteger, roundParams, type RoundMode } from '../gadgets/round.ts';
 
 /**
  * Sign-and-integer-part ops on fixed-point tensors (value = X·2^-exp): Neg, Abs, Sign, Floor, Ceil, Round.
@@ -10,8 +10,8 @@ import { round, roundInteger, roundParams, type RoundParams } from '../gadgets/r
  * Integer semantics and error bound against the float op (on the grid value the circuit holds; the op adds no
  * error of its own, every one being exact on the grid):
  * - Neg: -X at the same exponent. Free.
- * - Abs: max(X, -X) at the same exponent (ops/compare.ts: one max gadget, w + 1 constraints with w the width
- *   of 2X's interval; free where the interval has one sign).
+ * - Abs: |X| at the same exponent (gadgets/abs.ts: w + 1 constraints, w the signed width of X's interval;
+ *   free where the interval has one sign).
  * - Sign: [X >= 0]·2 - 1 - [X = 0], an integer (exp 0): a sign test and a zero test, w + 2 constraints (less
  *   where the interval decides either).
  * - Floor, Ceil, Round (ONNX rounds half to even): the integer floor/ceil/round(X / 2^exp) (exp 0), one
@@ -34,7 +34,7 @@ const FLOAT: Record<string, (v: number) => number> = {
   Round: halfToEven,
 };
 
-function lowerRounding(ctx: LowerCtx, mode: RoundParams['mode'], x: QTensor): QTensor {
+function lowerRounding(ctx: LowerCtx, mode: RoundMode, x: QTensor): QTensor {
   if (x.exp <= 0) return x; // integers (times 2^-exp) already
   const exprs = x.exprs.map((e) => {
     const [lo, hi] = ctx.program.checkRange(e, ctx.node.name);
@@ -45,7 +45,7 @@ function lowerRounding(ctx: LowerCtx, mode: RoundParams['mode'], x: QTensor): QT
   return { shape: x.shape, exp: 0, exprs };
 }
 
-const MODES: Record<string, RoundParams['mode']> = { Floor: 'floor', Ceil: 'ceil', Round: 'round' };
+const MODES: Record<string, RoundMode> = { Floor: 'floor', Ceil: 'ceil', Round: 'round' };
 
 const rounding: OpDef = {
   ops: Object.keys(FLOAT),
@@ -56,7 +56,7 @@ const rounding: OpDef = {
     const node = ctx.node.name;
     const op = ctx.node.opType;
     if (op === 'Neg') return [{ ...x, exprs: x.exprs.map((e) => e.scale(-1n)) }];
-    if (op === 'Abs') return [{ ...x, exprs: x.exprs.map((e) => maxOf(ctx.program, e, e.scale(-1n), node)) }];
+    if (op === 'Abs') return [{ ...x, exprs: x.exprs.map((e) => absOf(ctx.program, e, node)) }];
     if (op === 'Sign') {
       const exprs = x.exprs.map((e) => Expr.sum([[nonNegative(ctx.program, e, node), 2n], [zeroTest(ctx.program, e, node), -1n]]).addConst(-1n));
       return [{ shape: x.shape, exp: 0, exprs }];
