@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../src/run.ts';
 import { analyze } from '../src/compiler/compile.ts';
+import { audit } from '../src/audit/audit.ts';
 import { inputScaleFor } from '../src/compiler/lower.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import { ZkmlError } from '../src/util/errors.ts';
@@ -56,11 +57,13 @@ async function agreesExactly(path: string, inputs: Record<string, number>, trial
   }
 }
 
-/** Compiles `path`, proves the witness right on one input, and returns the constraints and gadgets per node. */
+/** Compiles `path`, checks the witness on one input and audits the build, and returns the constraints and gadgets per node. */
 async function compiles(path: string, input: Record<string, number[]>) {
   const r = await compileAndCheck(path, input, { inputRange });
   assert.deepEqual(r.check.mismatches, [], 'every gadget output and circuit output equals the reference');
   assert.deepEqual(r.check.violated, [], 'the witness satisfies every constraint');
+  const report = await audit(r.dir);
+  assert.deepEqual(report.findings, [], '`zkml audit` is clean: every signal determined by the inputs');
   const cost = r.program.costByNode();
   return { cost: (node: string) => cost.get(node) ?? 0, gadgets: (node: string) => r.program.gadgets.filter((g) => g.node === node) };
 }
@@ -136,14 +139,19 @@ const logicModel = save({
 
 test('Greater/LessOrEqual/Less, And/Or/Xor/Not and Equal: exact agreement with onnxruntime, and a sound circuit', async () => {
   await agreesExactly(logicModel, { x: 5, y: 5 }, 12, 20);
-  const { cost } = await compiles(logicModel, { x: [0.5, -0.5, 1.5, 0.25, -1], y: [0.5, 1, -2, 0.25, -0.75] });
+  const { cost, gadgets } = await compiles(logicModel, { x: [0.5, -0.5, 1.5, 0.25, -1], y: [0.5, 1, -2, 0.25, -0.75] });
   assert.equal(cost('and'), 5, 'And: one product per element');
   assert.equal(cost('or'), 5, 'Or: one product per element');
   assert.equal(cost('xor'), 5, 'Xor: one product per element');
   assert.equal(cost('not'), 0, 'Not is free');
   assert.equal(cost('and_const'), 0, 'And with a constant is wiring');
-  assert.equal(cost('eq'), 10, 'Equal: one zero test (2 constraints) per element');
-  assert.equal(cost('eq_const'), 10, 'Equal to a grid constant: one zero test per element');
+  // Two sign tests per element, each as wide as the difference's interval (the range check admits inputs up to
+  // lo + 2^bits, so Round(x) - Floor(y) spans a little more than [-4, 4]).
+  for (const node of ['eq', 'eq_const']) {
+    assert.deepEqual(new Set(gadgets(node).map((g) => g.def.kind)), new Set(['ge']), `${node}: sign tests`);
+    assert.equal(gadgets(node).length, 10, `${node}: two sign tests per element`);
+    assert.equal(cost(node), gadgets(node).reduce((a, g) => a + g.params.w, 0), `${node}: 2w per element`);
+  }
   assert.equal(cost('eq_off_grid'), 0, 'Equal to a constant off the grid is constant false');
   // x and y at the same exponent: x - y spans 2^(exp+3) values, so a (exp+4)-bit sign test.
   assert.equal(cost('lt'), 5 * (exp + 4), 'Less of two inputs: w constraints per element');
@@ -171,17 +179,21 @@ const roundingModel = save({
 
 test('Neg/Abs/Sign/Floor/Ceil/Round: exact agreement with onnxruntime (Round halves to even), and a sound circuit', async () => {
   await agreesExactly(roundingModel, { x: 6 }, 12, 30);
-  const { cost } = await compiles(roundingModel, { x: [0.5, -0.5, 1.5, -1.5, 2.5 - 2, -1.96875] });
+  const { cost, gadgets } = await compiles(roundingModel, { x: [0.5, -0.5, 1.5, -1.5, 2.5 - 2, -1.96875] });
   assert.equal(cost('neg'), 0, 'Neg is free');
   // The input's range check admits [-2^(exp+1), -2^(exp+1) + 2^(exp+3)): n = exp + 3 bits.
   const n = exp + 3;
   assert.equal(cost('floor'), 6 * n, 'Floor: n constraints per element');
-  assert.equal(cost('ceil'), 6 * (n + 2), 'Ceil: n + 2 per element');
-  assert.equal(cost('round'), 6 * (n + 4), 'Round: n + 4 per element');
+  // Ceil is -Floor(-x): -x's interval is the mirror image, one bit wider at the offset multiple of 2^(exp+1).
+  assert.equal(cost('ceil'), gadgets('ceil').reduce((a, g) => a + g.params.n, 0), 'Ceil: -Floor(-x), n per element');
+  assert.equal(gadgets('ceil').length, 6);
+  assert.equal(cost('round'), 6 * (n + exp), 'Round: n + exp per element');
   const w = n + 1; // the signed width of that interval (the sign test's range includes negatives)
-  assert.equal(cost('sign'), 6 * (w + 2), 'Sign: a w-bit sign test and a zero test per element');
+  assert.equal(cost('sign'), 6 * 2 * w, 'Sign: two w-bit sign tests per element');
   assert.equal(cost('abs'), 6 * (w + 1), 'Abs: a w-bit sign and one product per element');
-  assert.equal(cost('sign_nonneg'), 2 * 2, 'Sign of a non-negative tensor: only the zero test');
+  // |x| >= 0 decides [x >= 0]: only [-x >= 0] is left, one sign test per element.
+  assert.equal(gadgets('sign_nonneg').length, 2, 'Sign of a non-negative tensor: one sign test per element');
+  assert.equal(cost('sign_nonneg'), gadgets('sign_nonneg').reduce((a, g) => a + g.params.w, 0));
 });
 
 test('all-constant comparisons, logic and Where fold (bool initializers load); Where on a folded mask costs nothing', async () => {

@@ -3,7 +3,6 @@ import type { Program } from '../ir/program.ts';
 import { max } from '../gadgets/max.ts';
 import { abs } from '../gadgets/abs.ts';
 import { ge } from '../gadgets/ge.ts';
-import { isZero } from '../gadgets/is-zero.ts';
 import { product } from '../gadgets/product.ts';
 import { signedWidth } from '../gadgets/gadget.ts';
 import { ZkmlError } from '../util/errors.ts';
@@ -47,12 +46,16 @@ export function absOf(program: Program, x: Expr, node: string): Expr {
   return program.apply(abs, { w: comparisonWidth(lo, hi, node) }, [x], node)[0];
 }
 
-/** [d = 0]: one zero test (2 constraints), or a constant where d's interval decides it. */
+/**
+ * [d = 0] = [d >= 0] + [-d >= 0] - 1: two sign tests (2w constraints), constants where the interval decides.
+ * A zero test (gadgets/is-zero.ts) costs 2, and is sound, but its inverse is free when d = 0 and `zkml audit`'s
+ * static determination (audit/determined.ts) has no rule for that shape, so default builds would not audit clean.
+ */
 export function zeroTest(program: Program, d: Expr, node: string): Expr {
   const [lo, hi] = program.checkRange(d, node);
   if (lo === 0n && hi === 0n) return Expr.constant(1n);
   if (lo > 0n || hi < 0n) return Expr.constant(0n);
-  return program.apply(isZero, {}, [d], node)[0];
+  return Expr.sum([[nonNegative(program, d, node), 1n], [nonNegative(program, d.scale(-1n), node), 1n]]).addConst(-1n);
 }
 
 /** a · b: linear when either is a constant, else one product constraint. */

@@ -1,7 +1,7 @@
 import type { LowerCtx, OpDef, QTensor } from './op.ts';
 import { qInput, sameShapes } from './common.ts';
 import { Expr } from '../ir/expr.ts';
-import { absOf, nonNegative, zeroTest } from './compare.ts';
+import { absOf, nonNegative } from './compare.ts';
 import { round, roundInteger, roundParams, type RoundMode } from '../gadgets/round.ts';
 
 /**
@@ -12,11 +12,11 @@ import { round, roundInteger, roundParams, type RoundMode } from '../gadgets/rou
  * - Neg: -X at the same exponent. Free.
  * - Abs: |X| at the same exponent (gadgets/abs.ts: w + 1 constraints, w the signed width of X's interval;
  *   free where the interval has one sign).
- * - Sign: [X >= 0]·2 - 1 - [X = 0], an integer (exp 0): a sign test and a zero test, w + 2 constraints (less
- *   where the interval decides either).
+ * - Sign: [X >= 0] - [X <= 0], an integer (exp 0): two sign tests, 2w constraints (ops/compare.ts; fewer where
+ *   the interval decides either: w for a tensor known non-negative).
  * - Floor, Ceil, Round (ONNX rounds half to even): the integer floor/ceil/round(X / 2^exp) (exp 0), one
- *   gadgets/round.ts per element: n constraints for Floor, n + 2 for Ceil, n + 4 for Round (n + 1 at exp 1), n
- *   the bit width of X's interval. A tensor with exp <= 0 holds integers already: the op is the identity.
+ *   gadgets/round.ts per element (Ceil is -Floor(-X)): n constraints for Floor and Ceil, n + exp for Round
+ *   (n + 1 at exp 1), n the bit width of X's interval. A tensor with exp <= 0 holds integers: the identity.
  */
 
 /** ONNX Round on floats: to the nearest integer, halves to the even one. */
@@ -34,18 +34,19 @@ const FLOAT: Record<string, (v: number) => number> = {
   Round: halfToEven,
 };
 
+/** Floor or Round of every element: the integer (exp 0), one gadgets/round.ts each unless the interval decides it. */
 function lowerRounding(ctx: LowerCtx, mode: RoundMode, x: QTensor): QTensor {
   if (x.exp <= 0) return x; // integers (times 2^-exp) already
   const exprs = x.exprs.map((e) => {
     const [lo, hi] = ctx.program.checkRange(e, ctx.node.name);
     const [a, b] = [roundInteger(mode, x.exp, lo), roundInteger(mode, x.exp, hi)];
-    if (a === b) return Expr.constant(a); // the interval decides it
+    if (a === b) return Expr.constant(a);
     return ctx.program.apply(round, roundParams(mode, x.exp, lo, hi), [e], ctx.node.name)[0];
   });
   return { shape: x.shape, exp: 0, exprs };
 }
 
-const MODES: Record<string, RoundMode> = { Floor: 'floor', Ceil: 'ceil', Round: 'round' };
+const negate = (q: QTensor): QTensor => ({ ...q, exprs: q.exprs.map((e) => e.scale(-1n)) });
 
 const rounding: OpDef = {
   ops: Object.keys(FLOAT),
@@ -55,13 +56,14 @@ const rounding: OpDef = {
     const x = qInput(ctx, 0);
     const node = ctx.node.name;
     const op = ctx.node.opType;
-    if (op === 'Neg') return [{ ...x, exprs: x.exprs.map((e) => e.scale(-1n)) }];
+    if (op === 'Neg') return [negate(x)];
     if (op === 'Abs') return [{ ...x, exprs: x.exprs.map((e) => absOf(ctx.program, e, node)) }];
     if (op === 'Sign') {
-      const exprs = x.exprs.map((e) => Expr.sum([[nonNegative(ctx.program, e, node), 2n], [zeroTest(ctx.program, e, node), -1n]]).addConst(-1n));
+      const exprs = x.exprs.map((e) => Expr.sum([[nonNegative(ctx.program, e, node), 1n], [nonNegative(ctx.program, e.scale(-1n), node), -1n]]));
       return [{ shape: x.shape, exp: 0, exprs }];
     }
-    return [lowerRounding(ctx, MODES[op], x)];
+    if (op === 'Ceil') return [negate(lowerRounding(ctx, 'floor', negate(x)))]; // ceil(x) = -floor(-x)
+    return [lowerRounding(ctx, op === 'Floor' ? 'floor' : 'round', x)];
   },
 };
 
