@@ -1,5 +1,5 @@
 /**
- * The comparison and rounding gadgets (src/gadgets/ge.ts, abs.ts, is-zero.ts, round.ts) through the same check as every
+ * The comparison and rounding gadgets (src/gadgets/ge.ts, abs.ts, equal.ts, round.ts) through the same check as every
  * gadget (test/helpers/gadget-check.ts): exact integer semantics, the cost model, every witness wire tampered by
  * ±1 breaking a constraint, no witness outside the proven range, and equivalence with circom's circuit.
  */
@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { abs } from '../src/gadgets/abs.ts';
 import { ge } from '../src/gadgets/ge.ts';
-import { isZero } from '../src/gadgets/is-zero.ts';
+import { equal } from '../src/gadgets/equal.ts';
 import { round, roundInteger, roundParams, type RoundMode } from '../src/gadgets/round.ts';
 import { halfToEven } from '../src/ops/rounding.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
@@ -29,8 +29,8 @@ test("abs: |x| exact, costed, tamper-proof, equivalent to circom's", async () =>
   assert.deepEqual(abs.bounds({ w: 6 }, [-20n], [7n]), [[0n, 20n]], 'the interval of |x| starts at 0');
 });
 
-test("iszero: [x = 0] exact, costed, tamper-proof, equivalent to circom's", async () => {
-  await checkGadget({ def: isZero, params: {}, ranges: [[-100n, 100n]], inputs: [[0n], [1n], [-1n], [100n], [-77n]] });
+test("equal: [d = 0] exact, costed, tamper-proof, equivalent to circom's", async () => {
+  await checkGadget({ def: equal, params: { w: 8 }, ranges: [[-100n, 100n]], inputs: [[0n], [1n], [-1n], [100n], [-77n]], outside: [[-128n], [128n]] });
 });
 
 for (const mode of ['floor', 'round'] as const) {

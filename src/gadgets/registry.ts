@@ -5,8 +5,8 @@
 import type { GadgetDef } from './gadget.ts';
 import { abs } from './abs.ts';
 import { hash } from './hash.ts';
+import { equal } from './equal.ts';
 import { ge } from './ge.ts';
-import { isZero } from './is-zero.ts';
 import { max } from './max.ts';
 import { onehot } from './onehot.ts';
 import { product } from './product.ts';
@@ -16,7 +16,7 @@ import { round } from './round.ts';
 import { requantInt8 } from './requant-int8.ts';
 import { requantSplit } from './requant-split.ts';
 
-const ALL: GadgetDef<any>[] = [abs, ge, hash, isZero, max, onehot, product, range, requant, requantInt8, requantSplit, round];
+const ALL: GadgetDef<any>[] = [abs, equal, ge, hash, max, onehot, product, range, requant, requantInt8, requantSplit, round];
 const BY_KIND = new Map(ALL.map((d) => [d.kind, d]));
 
 export function gadgetByKind(kind: string): GadgetDef<any> | undefined {

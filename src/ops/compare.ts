@@ -2,6 +2,7 @@ import { Expr } from '../ir/expr.ts';
 import type { Program } from '../ir/program.ts';
 import { max } from '../gadgets/max.ts';
 import { abs } from '../gadgets/abs.ts';
+import { equal } from '../gadgets/equal.ts';
 import { ge } from '../gadgets/ge.ts';
 import { product } from '../gadgets/product.ts';
 import { signedWidth } from '../gadgets/gadget.ts';
@@ -46,16 +47,13 @@ export function absOf(program: Program, x: Expr, node: string): Expr {
   return program.apply(abs, { w: comparisonWidth(lo, hi, node) }, [x], node)[0];
 }
 
-/**
- * [d = 0] = [d >= 0] + [-d >= 0] - 1: two sign tests (2w constraints), constants where the interval decides.
- * A zero test (gadgets/is-zero.ts) costs 2, and is sound, but its inverse is free when d = 0 and `zkml audit`'s
- * static determination (audit/determined.ts) has no rule for that shape, so default builds would not audit clean.
- */
+/** [d = 0]: one equality test (gadgets/equal.ts, 2w constraints), or a constant where d's interval decides it. */
 export function zeroTest(program: Program, d: Expr, node: string): Expr {
   const [lo, hi] = program.checkRange(d, node);
   if (lo === 0n && hi === 0n) return Expr.constant(1n);
   if (lo > 0n || hi < 0n) return Expr.constant(0n);
-  return Expr.sum([[nonNegative(program, d, node), 1n], [nonNegative(program, d.scale(-1n), node), 1n]]).addConst(-1n);
+  const w = Math.max(comparisonWidth(lo, hi, node), comparisonWidth(-hi, -lo, node));
+  return program.apply(equal, { w }, [d], node)[0];
 }
 
 /** a · b: linear when either is a constant, else one product constraint. */

@@ -27,7 +27,7 @@ import { ZkmlError } from '../util/errors.ts';
  * error at most half a step of that grid; exact for computed branches).
  *
  * Cost per element: Less/Greater(OrEqual) w constraints, w the signed width of the difference's interval
- * (gadgets/ge.ts); Equal 2w (two sign tests, ops/compare.ts zeroTest says why not a 2-constraint zero test); And/Or/Xor 1 product; Not 0; Where 1 product (0 when the
+ * (gadgets/ge.ts); Equal 2w (gadgets/equal.ts: two sign tests; it says why not a 2-constraint zero test); And/Or/Xor 1 product; Not 0; Where 1 product (0 when the
  * condition or x - y is a constant). Any comparison that the intervals decide costs nothing.
  */
 
