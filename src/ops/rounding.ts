@@ -1,6 +1,7 @@
 import type { LowerCtx, OpDef, QTensor } from './op.ts';
 import { qInput, sameShapes } from './common.ts';
 import { Expr } from '../ir/expr.ts';
+import { ZkmlError } from '../util/errors.ts';
 import { absOf, nonNegative } from './compare.ts';
 import { round, roundInteger, roundParams, type RoundMode } from '../gadgets/round.ts';
 
@@ -41,7 +42,10 @@ function lowerRounding(ctx: LowerCtx, mode: RoundMode, x: QTensor): QTensor {
     const [lo, hi] = ctx.program.checkRange(e, ctx.node.name);
     const [a, b] = [roundInteger(mode, x.exp, lo), roundInteger(mode, x.exp, hi)];
     if (a === b) return Expr.constant(a);
-    return ctx.program.apply(round, roundParams(mode, x.exp, lo, hi), [e], ctx.node.name)[0];
+    const p = roundParams(mode, x.exp, lo, hi);
+    // The digits' weighted sum must stay below the field size (builder.ts: n <= 250).
+    if (p.n > 250) throw new ZkmlError(`${ctx.node.opType} would need a ${p.n}-bit range check; the field allows 250`, 'E_RANGE', ctx.where);
+    return ctx.program.apply(round, p, [e], ctx.node.name)[0];
   });
   return { shape: x.shape, exp: 0, exprs };
 }
