@@ -38,6 +38,22 @@ const MIN_PASSED: Record<string, number> = {
   Transpose: 7,
   Concat: 24,
   BatchNormalization: 2,
+  // Comparisons, logic, selection and rounding (ops/logic.ts, ops/rounding.ts).
+  Equal: 4,
+  Less: 8,
+  LessOrEqual: 4,
+  Greater: 8,
+  GreaterOrEqual: 4,
+  And: 8,
+  Or: 8,
+  Xor: 8,
+  Where: 2,
+  Abs: 1,
+  Sign: 1,
+  Neg: 2,
+  Floor: 2,
+  Ceil: 2,
+  Round: 1,
 };
 
 /** Circuits compiled here (each 2–8 s): the ops whose lowering differs most (weights, gadgets, data moves). */

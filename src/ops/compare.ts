@@ -1,6 +1,9 @@
 import { Expr } from '../ir/expr.ts';
 import type { Program } from '../ir/program.ts';
 import { max } from '../gadgets/max.ts';
+import { abs } from '../gadgets/abs.ts';
+import { equal } from '../gadgets/equal.ts';
+import { ge } from '../gadgets/ge.ts';
 import { product } from '../gadgets/product.ts';
 import { signedWidth } from '../gadgets/gadget.ts';
 import { ZkmlError } from '../util/errors.ts';
@@ -18,10 +21,46 @@ export function compare(program: Program, a: Expr, b: Expr, node: string): { max
   const [lo, hi] = program.checkRange(diffOf(a, b), node);
   if (lo >= 0n) return { max: a, ge: Expr.constant(1n) };
   if (hi < 0n) return { max: b, ge: Expr.constant(0n) };
+  const [out, sign] = program.apply(max, { w: comparisonWidth(lo, hi, node) }, [a, b], node);
+  return { max: out, ge: sign };
+}
+
+function comparisonWidth(lo: bigint, hi: bigint, node: string): number {
   const w = signedWidth(lo, hi);
   if (w > 252) throw new ZkmlError(`a comparison would need a ${w}-bit range check; the field allows 252`, 'E_RANGE', node);
-  const [out, sign] = program.apply(max, { w }, [a, b], node);
-  return { max: out, ge: sign };
+  return w;
+}
+
+/** [d >= 0]: one ZkGe sign test sized by d's interval, or a constant where the interval decides it. */
+export function nonNegative(program: Program, d: Expr, node: string): Expr {
+  const [lo, hi] = program.checkRange(d, node);
+  if (lo >= 0n) return Expr.constant(1n);
+  if (hi < 0n) return Expr.constant(0n);
+  return program.apply(ge, { w: comparisonWidth(lo, hi, node) }, [d], node)[0];
+}
+
+/** |x|: one ZkAbs sized by x's interval, or x or -x where the interval has one sign. */
+export function absOf(program: Program, x: Expr, node: string): Expr {
+  const [lo, hi] = program.checkRange(x, node);
+  if (lo >= 0n) return x;
+  if (hi <= 0n) return x.scale(-1n);
+  return program.apply(abs, { w: comparisonWidth(lo, hi, node) }, [x], node)[0];
+}
+
+/** [d = 0]: one equality test (gadgets/equal.ts, 2w constraints), or a constant where d's interval decides it. */
+export function zeroTest(program: Program, d: Expr, node: string): Expr {
+  const [lo, hi] = program.checkRange(d, node);
+  if (lo === 0n && hi === 0n) return Expr.constant(1n);
+  if (lo > 0n || hi < 0n) return Expr.constant(0n);
+  const w = Math.max(comparisonWidth(lo, hi, node), comparisonWidth(-hi, -lo, node));
+  return program.apply(equal, { w }, [d], node)[0];
+}
+
+/** a · b: linear when either is a constant, else one product constraint. */
+export function times(program: Program, a: Expr, b: Expr, node: string): Expr {
+  if (a.isConstant) return b.scale(a.c);
+  if (b.isConstant) return a.scale(b.c);
+  return program.apply(product, {}, [a, b], node)[0];
 }
 
 export function maxOf(program: Program, a: Expr, b: Expr, node: string): Expr {
@@ -66,11 +105,7 @@ export function argExtremum(program: Program, values: Expr[], node: string, whic
       take = Expr.sum([[Expr.constant(1n), 1n], [c.ge, -1n]]);
     }
     const step = Expr.sum([[Expr.constant(BigInt(i)), 1n], [idx, -1n]]); // i - idx
-    let delta: Expr;
-    if (take.isConstant) delta = step.scale(take.c);
-    else if (step.isConstant) delta = take.scale(step.c);
-    else delta = program.apply(product, {}, [take, step], node)[0];
-    idx = idx.add(delta);
+    idx = idx.add(times(program, take, step, node));
   }
   return idx;
 }

@@ -9,7 +9,7 @@ import { ZkmlError } from '../util/errors.ts';
 type FloatFn = (a: number, b: number) => number;
 const FLOAT: Record<string, FloatFn> = { Add: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b, Div: (a, b) => a / b };
 
-function broadcastShape(ctx: { shapes: number[][]; where: string }): number[][] {
+export function broadcastShape(ctx: { shapes: number[][]; where: string }): number[][] {
   return [ctx.shapes.reduce((s, t) => broadcastShapes(s, t, ctx.where))];
 }
 
@@ -28,7 +28,7 @@ function foldBinary(op: string, shape: number[], a: Tensor, b: Tensor): Tensor {
 }
 
 /** Broadcasts a QTensor's expressions to `shape`. */
-function spread(q: QTensor, shape: number[]): Expr[] {
+export function spread(q: QTensor, shape: number[]): Expr[] {
   const index = broadcastIndexer(shape, q.shape);
   return Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => q.exprs[index(i)]);
 }

@@ -24,6 +24,8 @@ export const INT_RANGES: Record<string, [bigint, bigint]> = {
   int16: [-32768n, 32767n],
   uint16: [0n, 65535n],
   int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  // A bool model input is the integers 0/1 at exp 0, what the logic ops take (ops/logic.ts).
+  bool: [0n, 1n],
 };
 
 export function intRange(dtype: string, where: string): [bigint, bigint] {
