@@ -66,9 +66,7 @@ napi_value Prove(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() {
     auto a = args(env, info, 2);
     Bytes z = bytesArg(env, a[0], "zkey"), w = bytesArg(env, a[1], "wtns");
-    std::vector<uint8_t> out(259);
-    zk::prove(z.data, z.size, w.data, w.size, out.data());
-    return makeBuffer(env, out);
+    return makeBuffer(env, zk::prove(z.data, z.size, w.data, w.size));
   });
 }
 

@@ -58,20 +58,28 @@ struct Fp {
   }
   inline Fp neg() const { return zero() - *this; }
   inline Fp dbl() const { return *this + *this; }
-  // CIOS Montgomery multiplication: a*b*R^-1 mod p.
+  // CIOS Montgomery multiplication a*b*R^-1 mod p, in the no-carry form that p's spare top bits allow
+  // (p[3] < 2^62 for both BN254 fields): the running value stays in 4 limbs.
   friend inline Fp operator*(const Fp& a, const Fp& b) {
-    uint64_t t[6] = {0, 0, 0, 0, 0, 0};
+    uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+#define ZK_MAC(out, acc, x, y, carry) { u128 _z = (u128)(x) * (y) + (acc) + (carry); out = (uint64_t)_z; carry = (uint64_t)(_z >> 64); }
     for (int i = 0; i < 4; i++) {
-      u128 c = 0;
-      for (int j = 0; j < 4; j++) { c += (u128)a.v[j] * b.v[i] + t[j]; t[j] = (uint64_t)c; c >>= 64; }
-      c += t[4]; t[4] = (uint64_t)c; t[5] = (uint64_t)(c >> 64);
-      uint64_t m = t[0] * M.inv;
-      c = (u128)m * M.p[0] + t[0]; c >>= 64;
-      for (int j = 1; j < 4; j++) { c += (u128)m * M.p[j] + t[j]; t[j - 1] = (uint64_t)c; c >>= 64; }
-      c += t[4]; t[3] = (uint64_t)c; t[4] = t[5] + (uint64_t)(c >> 64);
+      const uint64_t bi = b.v[i];
+      uint64_t A = 0, C = 0, lo;
+      ZK_MAC(t0, t0, a.v[0], bi, A);
+      const uint64_t m = t0 * M.inv;
+      ZK_MAC(lo, t0, m, M.p[0], C);
+      (void)lo;
+      ZK_MAC(t1, t1, a.v[1], bi, A);
+      ZK_MAC(t0, t1, m, M.p[1], C);
+      ZK_MAC(t2, t2, a.v[2], bi, A);
+      ZK_MAC(t1, t2, m, M.p[2], C);
+      ZK_MAC(t3, t3, a.v[3], bi, A);
+      ZK_MAC(t2, t3, m, M.p[3], C);
+      t3 = C + A;
     }
-    Fp r; memcpy(r.v, t, 32);
-    // t < 2p; t[4] is zero for p < 2^254 and inputs < p.
+#undef ZK_MAC
+    Fp r; r.v[0] = t0; r.v[1] = t1; r.v[2] = t2; r.v[3] = t3;
     reduce(r.v);
     return r;
   }

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 #include "msm.h"
+#include <chrono>
+#include <cstdlib>
 
 namespace zk {
 
@@ -183,7 +185,15 @@ static Jac<F> readPoint(const uint8_t* p) {
   return Jac<F>::fromAffine(a);
 }
 
-void prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, size_t wtSize, uint8_t* out) {
+std::vector<uint8_t> prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, size_t wtSize) {
+  static const bool trace = getenv("ZKML_NATIVE_TRACE") != nullptr;
+  auto t0 = std::chrono::steady_clock::now();
+  auto mark = [&](const char* what) {
+    if (!trace) return;
+    auto t = std::chrono::steady_clock::now();
+    fprintf(stderr, "zkml_native %s %.1f ms\n", what, std::chrono::duration<double, std::milli>(t - t0).count());
+    t0 = t;
+  };
   Reader z{zk, zkSize, "zkey"};
   Reader w{wt, wtSize, "wtns"};
   auto zs = readSections(z, "zkey", 10);
@@ -248,6 +258,7 @@ void prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, size_t wtSize, u
     }
   }
   for (size_t i = 0; i < domainSize; i++) C[i] = A[i] * B[i];
+  mark("abc");
 
   // The odd coset: ifft, multiply by inc^i, fft.
   Fr inc = power == 28 ? frShift : rootsOfUnity[power + 1];
@@ -266,14 +277,20 @@ void prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, size_t wtSize, u
   // (A*B - C) out of Montgomery form: the H scalars (snarkjs' joinABC).
   std::vector<uint64_t> hs((size_t)domainSize * 4);
   for (size_t i = 0; i < domainSize; i++) (A[i] * B[i] - C[i]).fromMont(&hs[4 * i]);
+  mark("ntt");
   std::vector<Fr>().swap(A); std::vector<Fr>().swap(B); std::vector<Fr>().swap(C);
 
   G1 piA = msm<Fq>(zk + zs[5].off, wit.data(), nVars);
+  mark("msm A");
   G1 piB1 = msm<Fq>(zk + zs[6].off, wit.data(), nVars);
+  mark("msm B1");
   G2 piB = msm<Fq2>(zk + zs[7].off, wit.data(), nVars);
+  mark("msm B2");
   G1 piC = msm<Fq>(zk + zs[8].off, wit.data() + 4 * ((size_t)nPublic + 1), nVars - nPublic - 1);
+  mark("msm C");
   G1 resH = msm<Fq>(zk + zs[9].off, hs.data(), domainSize);
 
+  mark("msm H");
   uint64_t r[4], s[4];
   getRandomScalar(r);
   getRandomScalar(s);
@@ -287,10 +304,16 @@ void prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, size_t wtSize, u
   piC = piC.add(resH).add(piA.mulScalar(s)).add(piB1.mulScalar(r)).add(delta1.mulScalar(nrs));
   memset(r, 0, 32); memset(s, 0, 32);
 
+  std::vector<uint8_t> res(259 + 4 + (size_t)nPublic * 32);
+  uint8_t* out = res.data();
   writeAffine(out, piA);
   writeAffine(out + 64, piB);
   writeAffine(out + 192, piC);
   out[256] = piA.isInf(); out[257] = piB.isInf(); out[258] = piC.isInf();
+  memcpy(out + 259, &nPublic, 4);
+  // public signals: the witness bytes 1..nPublic as snarkjs reads them
+  memcpy(out + 263, wt + ws[2].off + 32, (size_t)nPublic * 32);
+  return res;
 }
 
 template <typename F>
