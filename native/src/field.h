@@ -2,6 +2,9 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
 
 namespace zk {
 
@@ -15,6 +18,26 @@ struct Modulus {
 };
 
 // Plain multi-precision helpers (constant time: no data-dependent branches).
+#if defined(__x86_64__)
+static inline uint64_t add4(uint64_t* r, const uint64_t* a, const uint64_t* b) {
+  unsigned long long t0, t1, t2, t3;
+  unsigned char c = _addcarry_u64(0, a[0], b[0], &t0);
+  c = _addcarry_u64(c, a[1], b[1], &t1);
+  c = _addcarry_u64(c, a[2], b[2], &t2);
+  c = _addcarry_u64(c, a[3], b[3], &t3);
+  r[0] = t0; r[1] = t1; r[2] = t2; r[3] = t3;
+  return c;
+}
+static inline uint64_t sub4(uint64_t* r, const uint64_t* a, const uint64_t* b) {
+  unsigned long long t0, t1, t2, t3;
+  unsigned char c = _subborrow_u64(0, a[0], b[0], &t0);
+  c = _subborrow_u64(c, a[1], b[1], &t1);
+  c = _subborrow_u64(c, a[2], b[2], &t2);
+  c = _subborrow_u64(c, a[3], b[3], &t3);
+  r[0] = t0; r[1] = t1; r[2] = t2; r[3] = t3;
+  return c;
+}
+#else
 static inline uint64_t add4(uint64_t* r, const uint64_t* a, const uint64_t* b) {
   u128 c = 0;
   for (int i = 0; i < 4; i++) { c += (u128)a[i] + b[i]; r[i] = (uint64_t)c; c >>= 64; }
@@ -29,6 +52,7 @@ static inline uint64_t sub4(uint64_t* r, const uint64_t* a, const uint64_t* b) {
   }
   return borrow;
 }
+#endif
 // r = mask ? a : b
 static inline void csel4(uint64_t* r, uint64_t mask, const uint64_t* a, const uint64_t* b) {
   for (int i = 0; i < 4; i++) r[i] = (a[i] & mask) | (b[i] & ~mask);

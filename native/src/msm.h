@@ -51,12 +51,58 @@ Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n) {
   }
   std::vector<J> winSum(nwin, J::infinity());
   std::atomic<int> next(0);
+  // Per window, buckets are affine and additions into them are batched: one field inversion (Montgomery's
+  // trick) serves a whole batch, so an addition costs about 6 multiplications instead of a mixed addition's 11.
+  // A point whose bucket already has an addition in the open batch waits for the next batch; one whose x
+  // equals the bucket's (doubling or cancellation) goes to a Jacobian side bucket instead.
   auto work = [&]() {
-    std::vector<J> buckets(half);
+    const size_t BATCH = 1024;
+    struct Add { int32_t b; F x, y; };
+    std::vector<F> bx(half), by(half);
+    std::vector<uint8_t> filled(half);
+    std::vector<J> side(half);
+    std::vector<int64_t> mark(half);
+    std::vector<Add> batch, deferred, again;
+    std::vector<F> pre;
+    batch.reserve(BATCH + 64);
+    int64_t batchId = 0;
+    auto feed = [&](int32_t b, const F& x, const F& y) {
+      if (!filled[b]) { bx[b] = x; by[b] = y; filled[b] = 1; return; }
+      if (mark[b] == batchId) { deferred.push_back({b, x, y}); return; }
+      if (bx[b] == x) { side[b] = side[b].addMixed(x, y); return; }
+      mark[b] = batchId;
+      batch.push_back({b, x, y});
+    };
+    auto flush = [&]() {
+      size_t m = batch.size();
+      if (m > 0) {
+        pre.resize(m);
+        F accp = F::one();
+        for (size_t k = 0; k < m; k++) { pre[k] = accp; accp = accp * (batch[k].x - bx[batch[k].b]); }
+        F inv = accp.inv();
+        for (size_t k = m; k-- > 0;) {
+          const Add& e = batch[k];
+          F d = e.x - bx[e.b];
+          F dinv = inv * pre[k];
+          inv = inv * d;
+          F lambda = (e.y - by[e.b]) * dinv;
+          F x3 = lambda.sqr() - bx[e.b] - e.x;
+          by[e.b] = lambda * (bx[e.b] - x3) - by[e.b];
+          bx[e.b] = x3;
+        }
+        batch.clear();
+      }
+      batchId++;
+      again.swap(deferred);
+      deferred.clear();
+      for (const Add& e : again) feed(e.b, e.x, e.y);
+      again.clear();
+    };
     for (;;) {
       int w = next.fetch_add(1);
       if (w >= nwin) break;
-      for (auto& b : buckets) b = J::infinity();
+      for (int32_t b = 0; b < half; b++) { filled[b] = 0; side[b] = J::infinity(); mark[b] = -1; }
+      batchId = 0;
       for (size_t i = 0; i < n; i++) {
         int32_t d = digits[i * nwin + w];
         if (d == 0) continue;
@@ -64,12 +110,15 @@ Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n) {
         F x, y;
         loadF(x, p); loadF(y, p + psize / 2);
         if (x.isZero() && y.isZero()) continue;
-        if (d > 0) buckets[d - 1] = buckets[d - 1].addMixed(x, y);
-        else buckets[-d - 1] = buckets[-d - 1].addMixed(x, y.neg());
+        if (d > 0) feed(d - 1, x, y);
+        else feed(-d - 1, x, y.neg());
+        if (batch.size() >= BATCH) flush();
       }
+      while (!batch.empty() || !deferred.empty()) flush();
       J run = J::infinity(), acc = J::infinity();
       for (int b = half - 1; b >= 0; b--) {
-        run = run.add(buckets[b]);
+        if (filled[b]) run = run.addMixed(bx[b], by[b]);
+        if (!side[b].isInf()) run = run.add(side[b]);
         acc = acc.add(run);
       }
       winSum[w] = acc;
