@@ -280,15 +280,15 @@ std::vector<uint8_t> prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, 
   mark("ntt");
   std::vector<Fr>().swap(A); std::vector<Fr>().swap(B); std::vector<Fr>().swap(C);
 
-  G1 piA = msm<Fq>(zk + zs[5].off, wit.data(), nVars);
+  G1 piA = msmG1Glv(zk + zs[5].off, wit.data(), nVars);
   mark("msm A");
-  G1 piB1 = msm<Fq>(zk + zs[6].off, wit.data(), nVars);
+  G1 piB1 = msmG1Glv(zk + zs[6].off, wit.data(), nVars);
   mark("msm B1");
   G2 piB = msm<Fq2>(zk + zs[7].off, wit.data(), nVars);
   mark("msm B2");
-  G1 piC = msm<Fq>(zk + zs[8].off, wit.data() + 4 * ((size_t)nPublic + 1), nVars - nPublic - 1);
+  G1 piC = msmG1Glv(zk + zs[8].off, wit.data() + 4 * ((size_t)nPublic + 1), nVars - nPublic - 1);
   mark("msm C");
-  G1 resH = msm<Fq>(zk + zs[9].off, hs.data(), domainSize);
+  G1 resH = msmG1Glv(zk + zs[9].off, hs.data(), domainSize);
 
   mark("msm H");
   uint64_t r[4], s[4];
@@ -325,7 +325,14 @@ static void msmOut(const uint8_t* points, const uint8_t* scalars, size_t n, uint
   writeAffine(out, p);
   out[sizeof(F) * 2] = p.isInf();
 }
-void msmG1(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) { msmOut<Fq>(points, scalars, n, out); }
+void msmG1(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) {
+  std::vector<uint64_t> k(n * 4);
+  memcpy(k.data(), scalars, n * 32);
+  for (size_t i = 0; i < n; i++) reduceScalar(&k[4 * i]);
+  G1 p = msmG1Glv(points, k.data(), n);
+  writeAffine(out, p);
+  out[64] = p.isInf();
+}
 void msmG2(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) { msmOut<Fq2>(points, scalars, n, out); }
 
 void nttBytes(uint8_t* data, size_t n, bool inverse) {

@@ -12,11 +12,11 @@ inline void loadF(Fq2& f, const uint8_t* p) { memcpy(f.c0.v, p, 32); memcpy(f.c1
 
 unsigned threadCount();
 
-// Window width minimising windows * (points + buckets).
-inline int chooseWindow(size_t n) {
+// Window width minimising windows * (points + buckets), for scalars below 2^(bits-1).
+inline int chooseWindow(size_t n, int bits) {
   int best = 2; double bestCost = 1e300;
   for (int c = 2; c <= 16; c++) {
-    double nwin = (255 + c - 1) / c;
+    double nwin = (bits + c - 1) / c;
     double cost = nwin * ((double)n + 2.0 * (double)(1u << (c - 1)));
     if (cost < bestCost) { bestCost = cost; best = c; }
   }
@@ -24,14 +24,14 @@ inline int chooseWindow(size_t n) {
 }
 
 // points: n affine points stored as snarkjs' LEM (x, y; Montgomery, little endian), all-zero bytes meaning
-// infinity. scalars: n plain scalars < 2^254 (4 limbs each).
+// infinity. scalars: n plain scalars < 2^(bits-1) (4 limbs each; 255 bits for any scalar below r).
 template <typename F>
-Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n) {
+Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n, int bits = 255) {
   typedef Jac<F> J;
   const size_t psize = sizeof(F) * 2;
   if (n == 0) return J::infinity();
-  const int c = chooseWindow(n);
-  const int nwin = (255 + c - 1) / c;  // nwin * c >= 255: the top signed digit never carries out
+  const int c = chooseWindow(n, bits);
+  const int nwin = (bits + c - 1) / c;  // nwin * c >= bits: the top signed digit never carries out
   const int32_t half = 1 << (c - 1), full = 1 << c, maskc = full - 1;
   std::vector<int16_t> digits((size_t)n * nwin);
   for (size_t i = 0; i < n; i++) {
@@ -137,6 +137,59 @@ Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n) {
     total = total.add(winSum[w]);
   }
   return total;
+}
+
+// G1 with the GLV endomorphism phi(x, y) = (beta*x, y) = lambda*(x, y): each scalar k splits into k1 + k2*lambda
+// with |k1|, |k2| < 2^127, so the MSM runs over 2n points with 128-bit scalars (half the windows).
+inline G1 msmG1Glv(const uint8_t* points, const uint64_t* scalars, size_t n) {
+  static const uint64_t BETA[4] = {0x5763473177fffffeULL, 0xd4f263f1acdb5c4fULL, 0x59e26bcea0d48bacULL, 0};
+  const Fq beta = Fq::toMont(BETA);
+  // lattice basis (a1, b1), (a2, b2) and g1 = floor(2^256 b2 / r), g2 = floor(-2^256 b1 / r)
+  const u128 a1 = 9931322734385697763ULL;
+  const u128 B1 = ((u128)0x6f4d8248eeb859fcULL << 64) | 0x8211bbeb7d4f1128ULL;  // -b1
+  const u128 a2 = ((u128)0x6f4d8248eeb859fdULL << 64) | 0x0be4e1541221250bULL;
+  const u128 b2 = 9931322734385697763ULL;
+  const uint64_t G1c[2] = {0xd91d232ec7e0b3d7ULL, 0x2ULL};
+  const uint64_t G2c[3] = {0x7a7bd9d4391eb18dULL, 0x4ccef014a773d2cfULL, 0x2ULL};
+  std::vector<uint8_t> pts(2 * n * 64);
+  std::vector<uint64_t> ks(2 * n * 4, 0);
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t* k = scalars + 4 * i;
+    // high part of k * g (k: 4 limbs, g: m limbs), bits 256..383
+    auto mulHigh = [&](const uint64_t* g, int m) -> u128 {
+      uint64_t prod[8] = {0};
+      for (int x = 0; x < 4; x++) {
+        u128 carry = 0;
+        for (int y = 0; y < m; y++) {
+          carry += (u128)k[x] * g[y] + prod[x + y];
+          prod[x + y] = (uint64_t)carry;
+          carry >>= 64;
+        }
+        prod[x + m] = (uint64_t)carry;
+      }
+      return ((u128)prod[5] << 64) | prod[4];
+    };
+    u128 c1 = mulHigh(G1c, 2), c2 = mulHigh(G2c, 3);
+    u128 klo = ((u128)k[1] << 64) | k[0];
+    u128 k1 = klo - c1 * a1 - c2 * a2;   // mod 2^128, |k1| < 2^127
+    u128 k2 = c1 * B1 - c2 * b2;
+    uint64_t n1 = (uint64_t)(k1 >> 127), n2 = (uint64_t)(k2 >> 127);
+    if (n1) k1 = 0 - k1;
+    if (n2) k2 = 0 - k2;
+    ks[8 * i] = (uint64_t)k1; ks[8 * i + 1] = (uint64_t)(k1 >> 64);
+    ks[8 * i + 4] = (uint64_t)k2; ks[8 * i + 5] = (uint64_t)(k2 >> 64);
+    Fq x, y;
+    loadF(x, points + 64 * i); loadF(y, points + 64 * i + 32);
+    Fq ny = y.neg();
+    Fq y1 = y, y2 = y;
+    csel4(y1.v, 0 - n1, ny.v, y.v);
+    csel4(y2.v, 0 - n2, ny.v, y.v);
+    Fq bx = x * beta;
+    uint8_t* o = pts.data() + 128 * i;
+    memcpy(o, x.v, 32); memcpy(o + 32, y1.v, 32);
+    memcpy(o + 64, bx.v, 32); memcpy(o + 96, y2.v, 32);
+  }
+  return msm<Fq>(pts.data(), ks.data(), 2 * n, 128);
 }
 
 }  // namespace zk
