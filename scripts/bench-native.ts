@@ -27,13 +27,15 @@ async function child(backend: string, zkeyPath: string, wtnsPath: string, runs: 
     prove = () => snarkjs.groth16.prove(zkey, wtns);
   }
   await prove();
-  const ms: number[] = [];
+  const ms: number[] = [], cpu: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const t = performance.now();
+    const t = performance.now(), c = process.cpuUsage();
     await prove();
     ms.push(performance.now() - t);
+    const d = process.cpuUsage(c);
+    cpu.push((d.user + d.system) / 1000);
   }
-  process.stdout.write(`${JSON.stringify({ ms, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(`${JSON.stringify({ ms, cpu, maxRssMB: process.resourceUsage().maxRSS / 1024 })}\n`);
   process.exit(0);
 }
 
@@ -49,8 +51,9 @@ async function main(): Promise<void> {
   }
   const from = arg('from', 10), to = arg('to', 16), runs = arg('runs', 3);
   const dir = join(import.meta.dirname, '..', '.cache', 'bench-native');
-  console.log(`| constraints | domain | snarkjs ms (median of ${runs}) | native ms | speed-up | snarkjs peak RSS MB | native peak RSS MB |`);
-  console.log('|---:|---:|---:|---:|---:|---:|---:|');
+  // CPU time (all threads) beside wall time: on a shared machine the wall-clock ratio moves with other load.
+  console.log(`| constraints | domain | snarkjs ms (median of ${runs}) | native ms | speed-up | snarkjs CPU ms | native CPU ms | CPU ratio | snarkjs peak RSS MB | native peak RSS MB |`);
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (let p = from; p <= to; p++) {
     const constraints = 2 ** p - 8;
     const c = await randomCircuit(dir, constraints, 2, p);
@@ -58,11 +61,12 @@ async function main(): Promise<void> {
       const r = spawnSync(process.execPath, ['--import', 'tsx', here, '--child', backend, c.zkey, c.wtns, String(runs)], { encoding: 'utf8', maxBuffer: 1 << 24 });
       const line = r.stdout.trim().split('\n').pop() ?? '';
       if (r.status !== 0 || !line.startsWith('{')) throw new Error(`${backend} child failed: ${r.stderr.slice(-500)}`);
-      return JSON.parse(line) as { ms: number[]; maxRssMB: number };
+      return JSON.parse(line) as { ms: number[]; cpu: number[]; maxRssMB: number };
     };
     const s = run('snarkjs'), n = run('native');
     const ms = median(s.ms), mn = median(n.ms);
-    console.log(`| ${constraints} | 2^${p} | ${ms.toFixed(0)} | ${mn.toFixed(0)} | ${(ms / mn).toFixed(2)}x | ${s.maxRssMB.toFixed(0)} | ${n.maxRssMB.toFixed(0)} |`);
+    const cs = median(s.cpu ?? [NaN]), cn = median(n.cpu ?? [NaN]);
+    console.log(`| ${constraints} | 2^${p} | ${ms.toFixed(0)} | ${mn.toFixed(0)} | ${(ms / mn).toFixed(2)}x | ${cs.toFixed(0)} | ${cn.toFixed(0)} | ${(cs / cn).toFixed(2)}x | ${s.maxRssMB.toFixed(0)} | ${n.maxRssMB.toFixed(0)} |`);
   }
   process.exit(0);
 }

@@ -1,6 +1,7 @@
 // Node-API boundary: every C++ exception becomes a thrown JS Error; nothing here aborts the process.
 #include <node_api.h>
 #include <exception>
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -97,9 +98,70 @@ napi_value Ntt(napi_env env, napi_callback_info info) {
   });
 }
 
+// proveAsync(zkey, wtns) -> Promise<Buffer>: the proof runs on libuv's thread pool; the inputs are held by
+// references until it completes, and errors reject the promise.
+struct ProveJob {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  napi_ref zref = nullptr, wref = nullptr;
+  Bytes z, w;
+  std::vector<uint8_t> out;
+  std::string error;
+};
+
+void ProveExecute(napi_env, void* data) {
+  ProveJob* job = static_cast<ProveJob*>(data);
+  try {
+    job->out = zk::prove(job->z.data, job->z.size, job->w.data, job->w.size);
+  } catch (const std::bad_alloc&) {
+    job->error = "native prover: out of memory";
+  } catch (const std::exception& e) {
+    job->error = std::string("native prover: ") + e.what();
+  } catch (...) {
+    job->error = "native prover: unknown error";
+  }
+}
+
+void ProveComplete(napi_env env, napi_status, void* data) {
+  ProveJob* job = static_cast<ProveJob*>(data);
+  if (job->error.empty()) {
+    napi_resolve_deferred(env, job->deferred, makeBuffer(env, job->out));
+  } else {
+    napi_value msg, code, err;
+    napi_create_string_utf8(env, job->error.c_str(), NAPI_AUTO_LENGTH, &msg);
+    napi_create_string_utf8(env, "E_NATIVE", NAPI_AUTO_LENGTH, &code);
+    napi_create_error(env, code, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+  }
+  napi_delete_reference(env, job->zref);
+  napi_delete_reference(env, job->wref);
+  napi_delete_async_work(env, job->work);
+  delete job;
+}
+
+napi_value ProveAsync(napi_env env, napi_callback_info info) {
+  return guarded(env, [&]() -> napi_value {
+    auto a = args(env, info, 2);
+    std::unique_ptr<ProveJob> job(new ProveJob());
+    job->z = bytesArg(env, a[0], "zkey");
+    job->w = bytesArg(env, a[1], "wtns");
+    napi_value promise, name;
+    if (napi_create_promise(env, &job->deferred, &promise) != napi_ok) throw std::runtime_error("cannot create a promise");
+    napi_create_reference(env, a[0], 1, &job->zref);
+    napi_create_reference(env, a[1], 1, &job->wref);
+    napi_create_string_utf8(env, "zkml_native.prove", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_async_work(env, nullptr, name, ProveExecute, ProveComplete, job.get(), &job->work) != napi_ok ||
+        napi_queue_async_work(env, job->work) != napi_ok)
+      throw std::runtime_error("cannot queue the proof");
+    job.release();
+    return promise;
+  });
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"prove", nullptr, Prove, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"proveAsync", nullptr, ProveAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"msmG1", nullptr, MsmG1, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"msmG2", nullptr, MsmG2, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"ntt", nullptr, Ntt, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -12,6 +12,8 @@ import { ZkmlError } from '../util/errors.ts';
 export interface NativeAddon {
   /** pi_a, pi_b, pi_c as plain little-endian coordinates, infinity flags, nPublic, public signals. */
   prove(zkey: Uint8Array, wtns: Uint8Array): Buffer;
+  /** The same on libuv's thread pool (the event loop keeps running); rejects with code E_NATIVE. */
+  proveAsync(zkey: Uint8Array, wtns: Uint8Array): Promise<Buffer>;
   /** Test hooks: snarkjs LEM affine points, plain 32-byte scalars; affine plain result + infinity flag. */
   msmG1(points: Uint8Array, scalars: Uint8Array): Buffer;
   msmG2(points: Uint8Array, scalars: Uint8Array): Buffer;
@@ -92,7 +94,7 @@ export async function proveNative(zkey: string | Uint8Array, wtns: string | Uint
   const w = typeof wtns === 'string' ? readFileSync(wtns) : wtns;
   let out: Buffer;
   try {
-    out = addon.prove(z, w);
+    out = await addon.proveAsync(z, w);
   } catch (err) {
     throw new ZkmlError((err as Error).message, 'E_NATIVE', typeof zkey === 'string' ? zkey : undefined);
   }
