@@ -284,7 +284,7 @@ std::vector<uint8_t> prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, 
   mark("msm A");
   G1 piB1 = msmG1Glv(zk + zs[6].off, wit.data(), nVars);
   mark("msm B1");
-  G2 piB = msm<Fq2>(zk + zs[7].off, wit.data(), nVars);
+  G2 piB = msmG2Gls(zk + zs[7].off, wit.data(), nVars);
   mark("msm B2");
   G1 piC = msmG1Glv(zk + zs[8].off, wit.data() + 4 * ((size_t)nPublic + 1), nVars - nPublic - 1);
   mark("msm C");
@@ -317,23 +317,16 @@ std::vector<uint8_t> prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, 
 }
 
 template <typename F>
-static void msmOut(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) {
+static void msmOut(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out, Jac<F> (*fn)(const uint8_t*, const uint64_t*, size_t)) {
   std::vector<uint64_t> k(n * 4);
   memcpy(k.data(), scalars, n * 32);
   for (size_t i = 0; i < n; i++) reduceScalar(&k[4 * i]);
-  Jac<F> p = msm<F>(points, k.data(), n);
+  Jac<F> p = fn(points, k.data(), n);
   writeAffine(out, p);
   out[sizeof(F) * 2] = p.isInf();
 }
-void msmG1(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) {
-  std::vector<uint64_t> k(n * 4);
-  memcpy(k.data(), scalars, n * 32);
-  for (size_t i = 0; i < n; i++) reduceScalar(&k[4 * i]);
-  G1 p = msmG1Glv(points, k.data(), n);
-  writeAffine(out, p);
-  out[64] = p.isInf();
-}
-void msmG2(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) { msmOut<Fq2>(points, scalars, n, out); }
+void msmG1(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) { msmOut<Fq>(points, scalars, n, out, msmG1Glv); }
+void msmG2(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) { msmOut<Fq2>(points, scalars, n, out, msmG2Gls); }
 
 void nttBytes(uint8_t* data, size_t n, bool inverse) {
   std::vector<Fr> a(n);

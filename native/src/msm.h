@@ -140,24 +140,24 @@ Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n, int bits = 
   return total;
 }
 
-// G1 with the GLV endomorphism phi(x, y) = (beta*x, y) = lambda*(x, y): each scalar k splits into k1 + k2*lambda
-// with |k1|, |k2| < 2^127, so the MSM runs over 2n points with 128-bit scalars (half the windows).
-inline G1 msmG1Glv(const uint8_t* points, const uint64_t* scalars, size_t n) {
-  static const uint64_t BETA[4] = {0x5763473177fffffeULL, 0xd4f263f1acdb5c4fULL, 0x59e26bcea0d48bacULL, 0};
-  const Fq beta = Fq::toMont(BETA);
-  // lattice basis (a1, b1), (a2, b2) and g1 = floor(2^256 b2 / r), g2 = floor(-2^256 b1 / r)
-  const u128 a1 = 9931322734385697763ULL;
-  const u128 B1 = ((u128)0x6f4d8248eeb859fcULL << 64) | 0x8211bbeb7d4f1128ULL;  // -b1
-  const u128 a2 = ((u128)0x6f4d8248eeb859fdULL << 64) | 0x0be4e1541221250bULL;
-  const u128 b2 = 9931322734385697763ULL;
-  const uint64_t G1c[2] = {0xd91d232ec7e0b3d7ULL, 0x2ULL};
-  const uint64_t G2c[3] = {0x7a7bd9d4391eb18dULL, 0x4ccef014a773d2cfULL, 0x2ULL};
-  std::vector<uint8_t> pts(2 * n * 64);
+// An endomorphism phi with phi(P) = lambda*P splits each scalar k into k1 + k2*lambda (mod r) with
+// |k1|, |k2| < 2^127 (Babai rounding against the short lattice basis (a1, -B1), (a2, b2), with
+// g1 = floor(2^256 b2 / r), g2 = floor(2^256 B1 / r)), so the MSM runs over 2n points with 128-bit scalars:
+// half the windows. Signs go into the points' y.
+struct Lattice {
+  u128 a1, B1, a2, b2;
+  uint64_t g1[3]; int m1;
+  uint64_t g2[3]; int m2;
+};
+
+template <typename F, typename Endo>
+Jac<F> msmSplit(const uint8_t* points, const uint64_t* scalars, size_t n, const Lattice& L, Endo endo) {
+  const size_t psize = 2 * sizeof(F);
+  std::vector<uint8_t> pts(2 * n * psize);
   std::vector<uint64_t> ks(2 * n * 4, 0);
   for (size_t i = 0; i < n; i++) {
     const uint64_t* k = scalars + 4 * i;
-    // high part of k * g (k: 4 limbs, g: m limbs), bits 256..383
-    auto mulHigh = [&](const uint64_t* g, int m) -> u128 {
+    auto mulHigh = [&](const uint64_t* g, int m) -> u128 {  // bits 256..383 of k * g
       uint64_t prod[8] = {0};
       for (int x = 0; x < 4; x++) {
         u128 carry = 0;
@@ -170,27 +170,63 @@ inline G1 msmG1Glv(const uint8_t* points, const uint64_t* scalars, size_t n) {
       }
       return ((u128)prod[5] << 64) | prod[4];
     };
-    u128 c1 = mulHigh(G1c, 2), c2 = mulHigh(G2c, 3);
+    u128 c1 = mulHigh(L.g1, L.m1), c2 = mulHigh(L.g2, L.m2);
     u128 klo = ((u128)k[1] << 64) | k[0];
-    u128 k1 = klo - c1 * a1 - c2 * a2;   // mod 2^128, |k1| < 2^127
-    u128 k2 = c1 * B1 - c2 * b2;
+    u128 k1 = klo - c1 * L.a1 - c2 * L.a2;  // mod 2^128
+    u128 k2 = c1 * L.B1 - c2 * L.b2;
     uint64_t n1 = (uint64_t)(k1 >> 127), n2 = (uint64_t)(k2 >> 127);
-    if (n1) k1 = 0 - k1;
-    if (n2) k2 = 0 - k2;
+    u128 m1 = 0 - (u128)n1, m2 = 0 - (u128)n2;
+    k1 = (k1 ^ m1) - m1;  // |k1| without a branch
+    k2 = (k2 ^ m2) - m2;
     ks[8 * i] = (uint64_t)k1; ks[8 * i + 1] = (uint64_t)(k1 >> 64);
     ks[8 * i + 4] = (uint64_t)k2; ks[8 * i + 5] = (uint64_t)(k2 >> 64);
-    Fq x, y;
-    loadF(x, points + 64 * i); loadF(y, points + 64 * i + 32);
-    Fq ny = y.neg();
-    Fq y1 = y, y2 = y;
-    csel4(y1.v, 0 - n1, ny.v, y.v);
-    csel4(y2.v, 0 - n2, ny.v, y.v);
-    Fq bx = x * beta;
-    uint8_t* o = pts.data() + 128 * i;
-    memcpy(o, x.v, 32); memcpy(o + 32, y1.v, 32);
-    memcpy(o + 64, bx.v, 32); memcpy(o + 96, y2.v, 32);
+    F x, y;
+    loadF(x, points + psize * i); loadF(y, points + psize * i + sizeof(F));
+    F ex = x, ey = y;
+    endo(ex, ey);
+    F ny = y.neg(), eny = ey.neg();
+    Jac<F>::cselF(y, 0 - n1, ny, y);
+    Jac<F>::cselF(ey, 0 - n2, eny, ey);
+    uint8_t* o = pts.data() + 2 * psize * i;
+    memcpy(o, &x, sizeof(F)); memcpy(o + sizeof(F), &y, sizeof(F));
+    memcpy(o + psize, &ex, sizeof(F)); memcpy(o + psize + sizeof(F), &ey, sizeof(F));
   }
-  return msm<Fq>(pts.data(), ks.data(), 2 * n, 128);
+  return msm<F>(pts.data(), ks.data(), 2 * n, 128);
+}
+
+// G1: phi(x, y) = (beta*x, y), beta a cube root of unity in Fq.
+inline G1 msmG1Glv(const uint8_t* points, const uint64_t* scalars, size_t n) {
+  static const uint64_t BETA[4] = {0x5763473177fffffeULL, 0xd4f263f1acdb5c4fULL, 0x59e26bcea0d48bacULL, 0};
+  const Fq beta = Fq::toMont(BETA);
+  static const Lattice L = {
+      9931322734385697763ULL,
+      ((u128)0x6f4d8248eeb859fcULL << 64) | 0x8211bbeb7d4f1128ULL,
+      ((u128)0x6f4d8248eeb859fdULL << 64) | 0x0be4e1541221250bULL,
+      9931322734385697763ULL,
+      {0xd91d232ec7e0b3d7ULL, 0x2ULL, 0}, 2,
+      {0x7a7bd9d4391eb18dULL, 0x4ccef014a773d2cfULL, 0x2ULL}, 3};
+  return msmSplit<Fq>(points, scalars, n, L, [&](Fq& x, Fq&) { x = x * beta; });
+}
+
+// G2: psi(x, y) = (conj(x)*gx, conj(y)*gy) with gx = xi^((q-1)/3), gy = xi^((q-1)/2), xi = 9 + u; on G2
+// psi(P) = (q mod r)*P.
+inline G2 msmG2Gls(const uint8_t* points, const uint64_t* scalars, size_t n) {
+  static const uint64_t GX0[4] = {0x99e39557176f553dULL, 0xb78cc310c2c3330cULL, 0x4c0bec3cf559b143ULL, 0x2fb347984f7911f7ULL};
+  static const uint64_t GX1[4] = {0x1665d51c640fcba2ULL, 0x32ae2a1d0b7c9dceULL, 0x4ba4cc8bd75a0794ULL, 0x16c9e55061ebae20ULL};
+  static const uint64_t GY0[4] = {0xdc54014671a0135aULL, 0xdbaae0eda9c95998ULL, 0xdc5ec698b6e2f9b9ULL, 0x063cf305489af5dcULL};
+  static const uint64_t GY1[4] = {0x82d37f632623b0e3ULL, 0x21807dc98fa25bd2ULL, 0x0704b5a7ec796f2bULL, 0x07c03cbcac41049aULL};
+  const Fq2 gx = {Fq::toMont(GX0), Fq::toMont(GX1)}, gy = {Fq::toMont(GY0), Fq::toMont(GY1)};
+  static const Lattice L = {
+      ((u128)0x6f4d8248eeb859fbULL << 64) | 0xf83e9682e87cfd46ULL,
+      1,
+      ((u128)0x1ULL << 64) | 0x9d797039be763ba7ULL,
+      ((u128)0x6f4d8248eeb859fdULL << 64) | 0x95b806bca6f338efULL,
+      {0x2cb62031c8e01941ULL, 0x4ccef014a773d2d5ULL, 0x2ULL}, 3,
+      {0x5ULL, 0, 0}, 1};
+  return msmSplit<Fq2>(points, scalars, n, L, [&](Fq2& x, Fq2& y) {
+    x = Fq2{x.c0, x.c1.neg()} * gx;
+    y = Fq2{y.c0, y.c1.neg()} * gy;
+  });
 }
 
 }  // namespace zk
