@@ -1,11 +1,11 @@
-// Builds the native Groth16 prover (native/, node-gyp) during `npm ci`. Never fails the install: on any error
-// it prints one line and exits 0, and zkml proves with snarkjs instead.
+// Builds the native Groth16 prover (native/, node-gyp) during `npm ci`, as package.json's install script.
+// Never fails the install: on any error it prints one line and exits 0, and zkml proves with snarkjs instead.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');  // native/install.mjs: the package root
 const native = join(root, 'native');
 
 function nodeGyp() {
