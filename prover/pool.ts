@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { ZkmlError } from '../src/util/errors.ts';
+import type { ProverBackend } from '../src/prove/backend.ts';
 import { chooseThreads, type BuildRef, type ProveOutput, type ProveTask, type TaskOutcome, type ThreadMode } from './worker.ts';
 
 export interface ProverPoolOptions {
@@ -14,6 +15,8 @@ export interface ProverPoolOptions {
   workers?: number;
   /** snarkjs' threading inside each worker; default: `chooseThreads()` (benchmarks compare both). */
   threads?: ThreadMode;
+  /** Groth16 prover in each worker; default native when built. */
+  prover?: ProverBackend;
 }
 
 export interface ProverPool {
@@ -73,7 +76,7 @@ export function createProverPool(opts: ProverPoolOptions = {}): ProverPool {
     workers,
     async proveInPool(build, input) {
       const { constraints, ...ref } = build;
-      const outcome = await piscina.run({ build: ref, input, threads: opts.threads ?? chooseThreads(workers, constraints) });
+      const outcome = await piscina.run({ build: ref, input, threads: opts.threads ?? chooseThreads(workers, constraints), prover: opts.prover });
       if (!outcome.ok) throw new ZkmlError(outcome.message, outcome.code);
       const { ok: _ok, ...output } = outcome;
       return output;

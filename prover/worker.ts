@@ -12,6 +12,8 @@ import { sha256Hex } from '../src/util/hash.ts';
 import { loadFfjavascript, loadSnarkjs, type Bn128 } from '../src/util/snark.ts';
 import { decodeProgram } from '../src/circuit/program-file.ts';
 import { witnessFile } from '../src/circuit/witness.ts';
+import { selectBackend, type ProverBackend } from '../src/prove/backend.ts';
+import { proveNative } from '../src/prove/native.ts';
 
 /** A build folder's proving artifacts and the hashes the manifest records for them. */
 export interface BuildRef {
@@ -37,6 +39,8 @@ export interface ProveTask {
   /** Signal name → decimal strings, as `witnessInput()` makes it. */
   input: Record<string, string[]>;
   threads: ThreadMode;
+  /** Groth16 prover: default native when the addon is built (src/prove/backend.ts). */
+  prover?: ProverBackend;
 }
 
 export interface ProveOutput {
@@ -47,6 +51,7 @@ export interface ProveOutput {
   witnessMs: number;
   proveMs: number;
   threads: ThreadMode;
+  prover?: ProverBackend;
 }
 
 /** What a pool task returns: errors travel as data so their ZkmlError code survives the thread boundary. */
@@ -226,10 +231,11 @@ export async function proveInput(task: ProveTask): Promise<ProveOutput> {
   const t0 = performance.now();
   const { wtns, reports } = await computeWitness(task.input, params);
   const t1 = performance.now();
-  const { proof, publicSignals } = await withThreads(task.threads, () => snarkjs.groth16.prove(zkey, wtns));
+  const prover = selectBackend(task.prover);
+  const { proof, publicSignals } = prover === 'native' ? await proveNative(zkey, wtns) : await withThreads(task.threads, () => snarkjs.groth16.prove(zkey, wtns));
   const t2 = performance.now();
   const ms = (x: number) => Math.round(x * 10) / 10;
-  return { proof, publicSignals, ...(reports && Object.keys(reports).length ? { reports } : {}), witnessMs: ms(t1 - t0), proveMs: ms(t2 - t1), threads: task.threads };
+  return { proof, publicSignals, ...(reports && Object.keys(reports).length ? { reports } : {}), witnessMs: ms(t1 - t0), proveMs: ms(t2 - t1), threads: task.threads, prover };
 }
 
 /** The piscina task handler. */

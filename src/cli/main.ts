@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ZkmlError } from '../util/errors.ts';
 import { VERSION } from '../version.ts';
+import { backendDescription } from '../prove/backend.ts';
 import { registerCommands } from './commands/index.ts';
 
 /** Runs the CLI; returns the exit code (0 ok, 1 failed, 2 usage error). */
@@ -8,6 +9,7 @@ export async function main(argv: string[]): Promise<number> {
   const program = new Command('zkml')
     .description('Prove that an ONNX model produced an output: compile to Circom, Groth16 proofs, EVM verifiers.')
     .version(VERSION)
+    .addHelpText('after', () => `\nGroth16 prover: ${backendDescription()}`)
     .exitOverride()
     .showHelpAfterError();
   await registerCommands(program, argv);

@@ -20,6 +20,7 @@ import { ZkmlError } from '../util/errors.ts';
 import { createProverPool, poolWidth, type ProverPool } from '../../prover/pool.ts';
 import { chooseThreads, readArtifacts, type ThreadMode } from '../../prover/worker.ts';
 import { openBuildForProving, provenance, RESULT_FILES, resultReport, writeResult, type OutputFile, type Provenance, type ProvingBuild } from './prove.ts';
+import type { ProverBackend } from './backend.ts';
 
 export const ERRORS_FILE = 'errors.jsonl';
 export const LOCK_FILE = '.zkml-prove.lock';
@@ -45,6 +46,8 @@ export interface BatchOptions {
   raw?: boolean;
   /** snarkjs' threading in the workers; default: `chooseThreads()`. */
   threads?: ThreadMode;
+  /** Groth16 prover in the workers: 'native' (default when built) or 'snarkjs'. */
+  prover?: ProverBackend;
   onProgress?: (event: BatchEvent) => void;
 }
 
@@ -249,7 +252,7 @@ export async function proveBatch(dir: string, inputs: string, opts: BatchOptions
         finish(item.id, 'skipped');
         continue;
       }
-      pool ??= createProverPool({ workers, threads });
+      pool ??= createProverPool({ workers, threads, prover: opts.prover });
       // Keep a few tasks queued per worker, not the whole batch in memory.
       while (inFlight.size >= workers * 2) await Promise.race(inFlight);
       const task = proveOne(pool, build, item.id, encoded, opts.out)

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Groth16Proof } from 'snarkjs';
+import type { ProverBackend } from './backend.ts';
 import { buildPaths, readManifest, type Manifest } from '../manifest.ts';
 import { dequantizeValue, encodeInputs, readInputFile, witnessInput } from '../io/input.ts';
 import { committedOutputs, outputsHashed } from './committed.ts';
@@ -170,6 +171,8 @@ export interface ProveOptions {
   out: string;
   /** The input values are the circuit's integers already. */
   raw?: boolean;
+  /** Groth16 prover: 'native' (default when the addon is built) or 'snarkjs'. */
+  prover?: ProverBackend;
 }
 
 export interface ProveResult {
@@ -194,7 +197,7 @@ export async function prove(dir: string, input: InputFile | unknown, opts: Prove
   const source = isInputFile(input) ? input.file : 'input';
   const value = isInputFile(input) ? readInputFile(input.file) : input;
   const encoded = witnessInput(manifest, encodeInputs(manifest, value, { raw: opts.raw, source }));
-  const result = await proveInput({ build: build.ref, input: encoded, threads: chooseThreads(1, manifest.constraints) });
+  const result = await proveInput({ build: build.ref, input: encoded, threads: chooseThreads(1, manifest.constraints), prover: opts.prover });
   const report = await resultReport(build, encoded, result.publicSignals, result.reports);
   writeResult(opts.out, result.proof, result.publicSignals, report);
   const { outputs, publicInputs, digests } = report;

@@ -4,6 +4,7 @@ import { proveBatch, ERRORS_FILE } from '../../prove/batch.ts';
 import { releaseCurve } from '../../util/snark.ts';
 import { createProgress } from '../../util/progress.ts';
 import { makeReporter, type Reporter } from '../output.ts';
+import { parseProverBackend, type ProverBackend } from '../../prove/backend.ts';
 
 const MAX_SHOWN = 10;
 
@@ -44,11 +45,12 @@ interface ProveCliOptions {
   json?: boolean;
   queue?: string;
   detach?: boolean;
+  prover?: ProverBackend;
 }
 
 async function proveOne(dir: string, o: ProveCliOptions, r: Reporter): Promise<void> {
   try {
-    const result = await prove(dir, { file: o.input! }, { out: o.out, raw: o.raw });
+    const result = await prove(dir, { file: o.input! }, { out: o.out, raw: o.raw, prover: o.prover });
     for (const w of result.warnings) r.warn(w);
     const ms = (x: number) => `${Math.round(x)} ms`;
     r.event(
@@ -71,6 +73,7 @@ async function proveMany(dir: string, o: ProveCliOptions, r: Reporter): Promise<
     out: o.out,
     workers: o.workers,
     raw: o.raw,
+    prover: o.prover,
     onProgress: (e) => {
       if (e.kind === 'start') {
         // Said before the proofs start (e.g. a pool wider than the machine), not only once they are done.
@@ -103,6 +106,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --out <folder>', 'output folder (a batch writes one <input-id>/ folder per input)')
     .option('--workers <n>', 'worker threads for --inputs (default: one per core)', positiveInt)
     .option('--raw', 'input values are circuit integers already (no quantization)')
+    .option('--prover <name>', 'Groth16 prover: native (default when its addon is built) or snarkjs', parseProverBackend)
     .option('--json', 'JSON lines on stdout')
     .option('--queue <url>', 'with --inputs: enqueue on this Redis (redis://host:port/db) for `zkml worker` processes (docs/fleet.md)')
     .option('--detach', 'with --queue: enqueue, print the batch id and return (see `zkml status`)')

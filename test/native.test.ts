@@ -1,0 +1,137 @@
+/**
+ * The native Groth16 prover (native/, src/prove/native.ts): every proof it makes here is checked by snarkjs'
+ * verifier; its MSMs and NTT against ffjavascript's on random inputs; a tampered witness gives a proof that
+ * does not verify; damaged files are clear errors. Skipped, saying why, when the addon is not built.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { TEST_CACHE } from './helpers/cache.ts';
+import { randomCircuit, R } from './helpers/random-circuit.ts';
+import { nativeProver, nativeUnavailableReason, proveNative } from '../src/prove/native.ts';
+import { loadFfjavascript, loadSnarkjs, releaseCurve } from '../src/util/snark.ts';
+
+const addon = nativeProver();
+const skip = addon ? false : `native prover unavailable: ${nativeUnavailableReason()}`;
+if (skip) console.log(`# native.test.ts skipped: ${skip}`);
+const DIR = join(TEST_CACHE, 'native');
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+let curve: any;
+async function bn128() {
+  curve ??= await (await loadFfjavascript()).buildBn128(true);
+  return curve;
+}
+after(async () => {
+  if (curve) await curve.terminate();
+  await releaseCurve();
+});
+
+function le(v: bigint): Buffer {
+  const b = Buffer.alloc(32);
+  for (let i = 0; i < 32; i++) { b[i] = Number(v & 0xffn); v >>= 8n; }
+  return b;
+}
+function fromLe(b: Uint8Array, off = 0): bigint {
+  let v = 0n;
+  for (let i = 31; i >= 0; i--) v = (v << 8n) | BigInt(b[off + i]);
+  return v;
+}
+const randScalar = () => fromLe(randomBytes(32)) % R;
+
+async function verify(zkey: string, proof: unknown, publicSignals: string[]): Promise<boolean> {
+  const snarkjs = await loadSnarkjs();
+  const vk = await snarkjs.zKey.exportVerificationKey(zkey);
+  return snarkjs.groth16.verify(vk, publicSignals, proof as never);
+}
+
+const circuits: [number, number, number][] = [[40, 0, 1], [300, 1, 2], [1500, 3, 3], [2000, 5, 4]];
+
+test('native proofs of random circuits verify with snarkjs, with the public signals snarkjs reports', { skip }, async () => {
+  const snarkjs = await loadSnarkjs();
+  for (const [n, pub, seed] of circuits) {
+    const c = await randomCircuit(DIR, n, pub, seed);
+    const zkey = readFileSync(c.zkey);
+    for (let k = 0; k < 2; k++) {
+      const { proof, publicSignals } = await proveNative(zkey, c.wtns);
+      assert.equal(await verify(c.zkey, proof, publicSignals), true, `circuit ${n}/${pub}/${seed} proof ${k}`);
+      assert.equal(proof.protocol, 'groth16');
+      assert.equal(proof.curve, 'bn128');
+    }
+    const ref = await snarkjs.groth16.prove(c.zkey, c.wtns);
+    const mine = await proveNative(zkey, c.wtns);
+    assert.deepEqual(mine.publicSignals, ref.publicSignals);
+    assert.notDeepEqual(mine.proof.pi_a, ref.proof.pi_a, 'fresh r, s per proof');
+  }
+});
+
+test('a tampered witness gives a proof that does not verify', { skip }, async () => {
+  const c = await randomCircuit(DIR, 300, 1, 2);
+  const wtns = Buffer.from(readFileSync(c.wtns));
+  // witness section: after the 12-byte file header, section 1 (12 + 40 bytes) and section 2's 12-byte header
+  const witnessStart = 12 + 12 + 40 + 12;
+  const idx = 5; // a private wire
+  const off = witnessStart + idx * 32;
+  wtns.set(le((fromLe(wtns, off) + 1n) % R), off);
+  const { proof, publicSignals } = await proveNative(c.zkey, wtns);
+  assert.equal(await verify(c.zkey, proof, publicSignals), false);
+});
+
+test('truncated, damaged or mismatched files are clear errors, never a crash', { skip }, async () => {
+  const c = await randomCircuit(DIR, 300, 1, 2);
+  const zkey = readFileSync(c.zkey), wtns = readFileSync(c.wtns);
+  const bad = async (z: Uint8Array, w: Uint8Array, re: RegExp) => {
+    await assert.rejects(proveNative(z, w), (e: Error & { code?: string }) => e.code === 'E_NATIVE' && re.test(e.message));
+  };
+  for (const cut of [0, 8, 100, 1000, zkey.length / 2, zkey.length - 1]) await bad(zkey.subarray(0, Math.floor(cut)), wtns, /zkey: /);
+  await bad(zkey, wtns.subarray(0, wtns.length - 32), /wtns: /);
+  const other = await randomCircuit(DIR, 40, 0, 1);
+  await bad(zkey, readFileSync(other.wtns), /witness length/);
+  await bad(wtns, wtns, /not a zkey file/);
+  // random bytes in the middle of the coefficient or point sections: an error or a proof that fails, no crash
+  for (let i = 0; i < 20; i++) {
+    const z = Buffer.from(zkey);
+    const pos = 12 + Math.floor(Math.random() * (z.length - 12));
+    z.writeUInt32LE(Math.floor(Math.random() * 2 ** 32), Math.min(pos, z.length - 4));
+    try {
+      await proveNative(z, wtns);
+    } catch (e) {
+      assert.equal((e as { code?: string }).code, 'E_NATIVE');
+    }
+  }
+});
+
+test('G1 and G2 multi-scalar multiplications match ffjavascript multiExpAffine', { skip }, async () => {
+  const c = await bn128();
+  for (const [G, n8, fn, sizes] of [[c.G1, 64, addon!.msmG1, [1, 7, 600, 3000]], [c.G2, 128, addon!.msmG2, [1, 5, 700]]] as const) {
+    for (const n of sizes) {
+      const bases = new Uint8Array(n * n8);
+      const scalars = Buffer.alloc(n * 32);
+      for (let i = 0; i < n; i++) {
+        // an infinity point and special scalars among random ones
+        const p = i === 3 ? G.zero : G.timesScalar(G.g, randScalar());
+        G.toRprLEM(bases, i * n8, G.toAffine(p));
+        const k = i === 1 ? 0n : i === 2 ? R - 1n : i === 4 ? 1n : randScalar();
+        scalars.set(le(k), i * 32);
+      }
+      const want = G.toObject(G.toAffine(await G.multiExpAffine(bases, scalars)));
+      const got = fn(bases, scalars);
+      const inf = got[n8] === 1;
+      if (n8 === 64) assert.deepEqual(inf ? [0n, 1n, 0n] : [fromLe(got, 0), fromLe(got, 32), 1n], want, `G1 n=${n}`);
+      else assert.deepEqual(inf ? [[0n, 0n], [1n, 0n], [0n, 0n]] : [[fromLe(got, 0), fromLe(got, 32)], [fromLe(got, 64), fromLe(got, 96)], [1n, 0n]], want, `G2 n=${n}`);
+    }
+  }
+});
+
+test('NTT and inverse NTT match ffjavascript Fr.fft / Fr.ifft', { skip }, async () => {
+  const c = await bn128();
+  for (const n of [1, 2, 8, 256, 4096]) {
+    const buf = new Uint8Array(n * 32);
+    for (let i = 0; i < n; i++) buf.set(c.Fr.e(randScalar()), i * 32);
+    assert.deepEqual(Buffer.from(addon!.ntt(buf, false)), Buffer.from(await c.Fr.fft(buf)), `fft n=${n}`);
+    assert.deepEqual(Buffer.from(addon!.ntt(buf, true)), Buffer.from(await c.Fr.ifft(buf)), `ifft n=${n}`);
+  }
+  assert.throws(() => addon!.ntt(new Uint8Array(3 * 32), false), /power of two/);
+});
