@@ -10,9 +10,10 @@ import { poolOps } from './pool.ts';
 import { reduceOps } from './reduce.ts';
 import { nonlinearOps } from './nonlinear.ts';
 import { qlinearOps } from './qlinear.ts';
+import { expandOps } from './expand.ts';
 
 /** Every op zkml understands, by ONNX op type (default domain). One file per op family. */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...expandOps];
 
 export const OPS = new Map<string, OpDef>();
 /** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */
