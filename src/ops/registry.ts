@@ -11,9 +11,10 @@ import { reduceOps } from './reduce.ts';
 import { nonlinearOps } from './nonlinear.ts';
 import { qlinearOps } from './qlinear.ts';
 import { expandOps } from './expand.ts';
+import { indexingOps } from './indexing.ts';
 
 /** Every op zkml understands, by ONNX op type (default domain). One file per op family. */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...expandOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...expandOps, ...indexingOps];
 
 export const OPS = new Map<string, OpDef>();
 /** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */
