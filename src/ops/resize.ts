@@ -1,0 +1,134 @@
+import type { OpDef, ShapeCtx } from './op.ts';
+import { constInput } from './common.ts';
+import { attrInt, attrString } from '../onnx/graph.ts';
+import { strides } from '../onnx/tensor.ts';
+import { coordsOf, dataOp, flatOf, type Mapping } from './shape.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+/**
+ * Spatial rearrangements: DepthToSpace, SpaceToDepth, and Resize/Upsample in nearest mode with constant
+ * scales or sizes. Integer semantics: each output element is one input element's expression, chosen at compile
+ * time — exactly the float op, error bound 0, cost 0 constraints per element. Linear and cubic modes (weighted
+ * sums needing a rescale) and computed scales/sizes are refused.
+ */
+
+/** [N, C, H, W] input with its blocksize, checked. */
+function blocks(ctx: ShapeCtx) {
+  const s = ctx.shapes[0];
+  const b = attrInt(ctx.node, 'blocksize', 0);
+  if (s.length !== 4) throw new ZkmlError(`${ctx.node.opType} input must be [N, C, H, W], got [${s}]`, 'E_SHAPE', ctx.where);
+  if (!Number.isInteger(b) || b < 1) throw new ZkmlError(`${ctx.node.opType} blocksize must be a positive integer, got ${b}`, 'E_ATTR', ctx.where);
+  return { s, b, inStrides: strides(s) };
+}
+
+/**
+ * DepthToSpace: out[n, c, h·b + i, w·b + j] = x[n, channel, h, w], channel = (i·b + j)·C' + c in DCR mode (the
+ * default), c·b² + i·b + j in CRD mode, with C' = C / b².
+ */
+function depthToSpaceMap(ctx: ShapeCtx): Mapping {
+  const { s, b, inStrides } = blocks(ctx);
+  const [N, C, H, W] = s;
+  const mode = attrString(ctx.node, 'mode', 'DCR');
+  if (mode !== 'DCR' && mode !== 'CRD') throw new ZkmlError(`DepthToSpace mode "${mode}" must be DCR or CRD`, 'E_ATTR', ctx.where);
+  if (C % (b * b) !== 0) throw new ZkmlError(`DepthToSpace: ${C} channels do not divide by blocksize² = ${b * b}`, 'E_SHAPE', ctx.where);
+  const c2 = C / (b * b);
+  const shape = [N, c2, H * b, W * b];
+  const st = strides(shape);
+  return {
+    shape,
+    source(flat) {
+      const [n, c, y, x] = coordsOf(flat, shape, st);
+      const [i, j] = [y % b, x % b];
+      const channel = mode === 'DCR' ? (i * b + j) * c2 + c : c * b * b + i * b + j;
+      return { input: 0, index: flatOf([n, channel, Math.floor(y / b), Math.floor(x / b)], inStrides) };
+    },
+  };
+}
+
+/** SpaceToDepth, DepthToSpace's DCR inverse: out[n, (i·b + j)·C + c, h, w] = x[n, c, h·b + i, w·b + j]. */
+function spaceToDepthMap(ctx: ShapeCtx): Mapping {
+  const { s, b, inStrides } = blocks(ctx);
+  const [N, C, H, W] = s;
+  if (H % b !== 0 || W % b !== 0) throw new ZkmlError(`SpaceToDepth: spatial [${H}, ${W}] do not divide by blocksize ${b}`, 'E_SHAPE', ctx.where);
+  const shape = [N, C * b * b, H / b, W / b];
+  const st = strides(shape);
+  return {
+    shape,
+    source(flat) {
+      const [n, channel, h, w] = coordsOf(flat, shape, st);
+      const c = channel % C;
+      const block = Math.floor(channel / C);
+      return { input: 0, index: flatOf([n, c, h * b + Math.floor(block / b), w * b + (block % b)], inStrides) };
+    },
+  };
+}
+
+const f = Math.fround;
+
+/** Output coordinate → input coordinate (as onnxruntime computes it, in float32). */
+function transform(mode: string, ctx: ShapeCtx): (x: number, scale: number, inDim: number, outDim: number) => number {
+  switch (mode) {
+    case 'half_pixel': return (x, s) => f(f(f(x + 0.5) / s) - 0.5);
+    case 'pytorch_half_pixel': return (x, s, _i, o) => (o > 1 ? f(f(f(x + 0.5) / s) - 0.5) : 0);
+    case 'asymmetric': return (x, s) => f(x / s);
+    case 'tf_half_pixel_for_nn': return (x, s) => f(f(x + 0.5) / s);
+    case 'align_corners': return (x, _s, i, o) => (o === 1 ? 0 : f(f(x * (i - 1)) / (o - 1)));
+    default: throw new ZkmlError(`Resize coordinate_transformation_mode "${mode}" is not supported`, 'E_UNSUPPORTED', ctx.where);
+  }
+}
+
+/** The nearest input pixel of a transformed coordinate. */
+function nearest(mode: string, ctx: ShapeCtx): (x: number, scale: number) => number {
+  switch (mode) {
+    case 'round_prefer_floor': return (x) => (x === Math.floor(x) + 0.5 ? Math.floor(x) : Math.round(x));
+    case 'round_prefer_ceil': return (x) => (x === Math.floor(x) + 0.5 ? Math.ceil(x) : Math.round(x));
+    case 'floor': return Math.floor;
+    case 'ceil': return Math.ceil;
+    // Upsample and opset-10 Resize: truncation when upsampling, ceil when downsampling (onnxruntime's rule).
+    case 'simple': return (x, s) => (s < 1 ? Math.ceil(x) : Math.trunc(x));
+    default: throw new ZkmlError(`Resize nearest_mode "${mode}" is not supported`, 'E_UNSUPPORTED', ctx.where);
+  }
+}
+
+/** Resize/Upsample's per-axis output sizes and coordinate scales, from constant sizes or scales. */
+function resizeGeometry(ctx: ShapeCtx): { shape: number[]; scales: number[]; legacy: boolean } {
+  const s = ctx.shapes[0];
+  const op = ctx.node.opType;
+  const mode = attrString(ctx.node, 'mode', 'nearest');
+  if (mode !== 'nearest') throw new ZkmlError(`${op} mode "${mode}" is not supported (only nearest: linear and cubic weights need a proven rescale)`, 'E_UNSUPPORTED', ctx.where);
+  if (ctx.node.attrs.has('axes')) throw new ZkmlError(`${op} with axes is not supported`, 'E_UNSUPPORTED', ctx.where);
+  const legacy = op === 'Upsample' || ctx.opset < 11;
+  const present = (i: number) => Boolean(ctx.node.inputs[i]) && (ctx.consts[i]?.data.length ?? 1) > 0;
+  let scales: number[] | undefined;
+  let sizes: number[] | undefined;
+  if (op === 'Upsample' && ctx.opset < 9) scales = ctx.node.attrs.get('scales') as number[] | undefined;
+  else if (legacy) scales = constInput(ctx, 1, `${op} scales`).data;
+  else if (present(3)) sizes = constInput(ctx, 3, 'Resize sizes').data;
+  else if (present(2)) scales = constInput(ctx, 2, 'Resize scales').data;
+  const given = sizes ?? scales;
+  if (!given || given.length !== s.length) throw new ZkmlError(`${op} needs ${s.length} scales or sizes (one per axis of [${s}]), got ${given ? `[${given}]` : 'none'}`, 'E_SHAPE', ctx.where);
+  if (sizes) return { shape: sizes, scales: sizes.map((o, i) => f(o / s[i])), legacy };
+  if (scales!.some((x) => !(x > 0))) throw new ZkmlError(`${op} scales [${scales}] must be positive`, 'E_BAD_TENSOR', ctx.where);
+  return { shape: s.map((d, i) => Math.floor(f(d * scales![i]))), scales: scales!, legacy };
+}
+
+function resizeMap(ctx: ShapeCtx): Mapping {
+  const s = ctx.shapes[0];
+  const { shape, scales, legacy } = resizeGeometry(ctx);
+  if (attrString(ctx.node, 'coordinate_transformation_mode', 'half_pixel') === 'tf_crop_and_resize') {
+    throw new ZkmlError('Resize coordinate_transformation_mode "tf_crop_and_resize" is not supported', 'E_UNSUPPORTED', ctx.where);
+  }
+  const toInput = transform(legacy ? 'asymmetric' : attrString(ctx.node, 'coordinate_transformation_mode', 'half_pixel'), ctx);
+  const round = nearest(legacy ? 'simple' : attrString(ctx.node, 'nearest_mode', 'round_prefer_floor'), ctx);
+  // Per axis, the input coordinate of each output coordinate, clamped to the input.
+  const pick = shape.map((o, d) => Array.from({ length: o }, (_, x) => Math.min(Math.max(round(toInput(x, scales[d], s[d], o), scales[d]), 0), s[d] - 1)));
+  const st = strides(shape);
+  const inStrides = strides(s);
+  return { shape, source: (flat) => ({ input: 0, index: flatOf(coordsOf(flat, shape, st).map((c, d) => pick[d][c]), inStrides) }) };
+}
+
+export const resizeOps: OpDef[] = [
+  dataOp(['DepthToSpace'], depthToSpaceMap),
+  dataOp(['SpaceToDepth'], spaceToDepthMap),
+  dataOp(['Resize', 'Upsample'], resizeMap),
+];
