@@ -220,3 +220,22 @@ test('computed indices, data-dependent shapes and out-of-range indices are refus
   refuses(indexModel('tile_bad', 'Tile', ['x', 'r'], [b.int64Tensor('r', [1], [2])]), 'E_SHAPE', 'Tile repeats [2] must be 2');
   refuses(indexModel('linear', 'Resize', ['x', '', 's'], [b.floatTensor('s', [2], [1, 2])], { mode: b.attr.string('linear') }), 'E_UNSUPPORTED', 'mode "linear"');
 });
+
+test('ConvTranspose (2-D, strides, pads, output_padding, bias; and grouped 1-D with dilations) is linear: Conv\'s path', async () => {
+  const path = save({
+    name: 'convtranspose',
+    inputs: [b.valueInfo('x', [1, 2, 3, 3])],
+    outputs: [b.valueInfo('y', [1, 3, 6, 6])],
+    initializers: [b.floatTensor('W', [2, 3, 3, 3], values(54, 0.5)), b.floatTensor('B', [3], values(3))],
+    nodes: [b.node('ConvTranspose', ['x', 'W', 'B'], ['y'], { attrs: { strides: b.attr.ints([2, 2]), pads: b.attr.ints([1, 1, 1, 1]), output_padding: b.attr.ints([1, 1]) } })],
+  });
+  await agrees(path, values(18), 0.05);
+  const grouped = save({
+    name: 'convtranspose_grouped',
+    inputs: [b.valueInfo('x', [1, 4, 3])],
+    outputs: [b.valueInfo('y', [1, 2, 7])],
+    initializers: [b.floatTensor('W', [4, 1, 2], values(8, 0.5))],
+    nodes: [b.node('ConvTranspose', ['x', 'W'], ['y'], { attrs: { group: b.attr.int(2), dilations: b.attr.ints([2]), strides: b.attr.ints([2]) } })],
+  });
+  await agrees(grouped, values(12), 0.05);
+});
