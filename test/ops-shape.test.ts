@@ -239,3 +239,21 @@ test('ConvTranspose (2-D, strides, pads, output_padding, bias; and grouped 1-D w
   });
   await agrees(grouped, values(12), 0.05);
 });
+
+test('Einsum with one computed operand (either side, implicit output, a sum) is linear', async () => {
+  const path = save({
+    name: 'einsum',
+    opset: 12,
+    inputs: [b.valueInfo('x', [1, 4])],
+    outputs: [b.valueInfo('e1', [2, 2]), b.valueInfo('e2', [2, 3]), b.valueInfo('e3', [3])],
+    initializers: [gemm(4, 6), b.int64Tensor('shape', [2], [2, 3]), b.floatTensor('C', [3, 2], values(6)), b.floatTensor('D', [2, 2], values(4))],
+    nodes: [
+      b.node('MatMul', ['x', 'W'], ['g']),
+      b.node('Reshape', ['g', 'shape'], ['h']),
+      b.node('Einsum', ['h', 'C'], ['e1'], { attrs: { equation: b.attr.string('ij,jk->ik') } }),
+      b.node('Einsum', ['D', 'h'], ['e2'], { attrs: { equation: b.attr.string('ki,ij') } }),
+      b.node('Einsum', ['h'], ['e3'], { attrs: { equation: b.attr.string('ij->j') } }),
+    ],
+  });
+  await agrees(path, values(4), 0.05);
+});
