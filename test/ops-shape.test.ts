@@ -107,11 +107,12 @@ test('Split by num_outputs (opset 18, last chunk smaller) and by equal parts (op
   }
 });
 
-test('GatherElements, GatherND, ScatterND, ScatterElements and OneHot with constant indices after a Gemm', async () => {
+test('GatherElements, GatherND, ScatterND (none, add), ScatterElements and OneHot with constant indices after a Gemm', async () => {
   const path = save({
     name: 'indexing',
+    opset: 16, // scatter reductions
     inputs: [b.valueInfo('x', [1, 4])],
-    outputs: [b.valueInfo('ge', [3, 2]), b.valueInfo('gn', [2, 2]), b.valueInfo('sn', [3, 2]), b.valueInfo('se', [3, 2]), b.valueInfo('oh', [2, 3])],
+    outputs: [b.valueInfo('ge', [3, 2]), b.valueInfo('gn', [2, 2]), b.valueInfo('sn', [3, 2]), b.valueInfo('se', [3, 2]), b.valueInfo('oh', [2, 3]), b.valueInfo('sa', [3, 2])],
     initializers: [
       gemm(4, 6),
       gemm(4, 2, 'W2'),
@@ -125,6 +126,9 @@ test('GatherElements, GatherND, ScatterND, ScatterElements and OneHot with const
       b.floatTensor('seu', [1, 2], [0.125, 0.75]),
       b.int64Tensor('ohi', [2], [2, -3]),
       b.int64Tensor('depth', [], [3]),
+      gemm(4, 4, 'W3'),
+      b.int64Tensor('ushape', [2], [2, 2]),
+      b.int64Tensor('sai', [2, 1], [1, 1]),
     ],
     nodes: [
       b.node('MatMul', ['x', 'W'], ['g']),
@@ -137,6 +141,10 @@ test('GatherElements, GatherND, ScatterND, ScatterElements and OneHot with const
       b.node('MatMul', ['x', 'W2'], ['v1']),
       b.node('Reshape', ['v1', 'vshape'], ['v']),
       b.node('OneHot', ['ohi', 'depth', 'v'], ['oh']),
+      // ScatterND with reduction add, computed updates and a duplicate index: row 1 gets both update rows.
+      b.node('MatMul', ['x', 'W3'], ['u1']),
+      b.node('Reshape', ['u1', 'ushape'], ['u']),
+      b.node('ScatterND', ['h', 'sai', 'u'], ['sa'], { attrs: { reduction: b.attr.string('add') } }),
     ],
   });
   await agrees(path, values(4));

@@ -9,9 +9,9 @@ import { ZkmlError } from '../util/errors.ts';
  * Indexing with constant indices: GatherElements, GatherND, ScatterND, ScatterElements (and its opset-9 name
  * Scatter), OneHot; NonZero on a constant. Integer semantics: each output element is one input element's
  * expression (or OneHot's off/on value) chosen at compile time — exactly the float op, error bound 0, cost 0
- * constraints per element. A computed index tensor would need a proven selection per element: it is refused
+ * constraints per element (a scatter with reduction "add" sums, also free). A computed index tensor would need a proven selection per element: it is refused
  * (constInput names the node, op and input), as is NonZero of a computed tensor (its output shape depends on
- * the values). Scatter reductions other than "none" are refused.
+ * the values). Scatter reductions other than "none" and "add" are refused.
  */
 
 /** An index into an axis of size `dim`, negative counting from the end, with a clear error out of range. */
@@ -72,30 +72,46 @@ function gatherNDMap(ctx: ShapeCtx): Mapping {
   return { shape: [...prefix, ...s.slice(batchDims + k)], source: (flat) => ({ input: 0, index: offset(Math.floor(flat / slice)) + (flat % slice) }) };
 }
 
-function noReduction(ctx: ShapeCtx) {
+/** Scatter reductions: "none" (later writes win) or "add" (a sum: still linear); the others are refused. */
+function reductionOf(ctx: ShapeCtx): 'none' | 'add' {
   const reduction = attrString(ctx.node, 'reduction', 'none');
-  if (reduction !== 'none') throw new ZkmlError(`${ctx.node.opType} reduction "${reduction}" is not supported (only "none")`, 'E_UNSUPPORTED', ctx.where);
+  if (reduction !== 'none' && reduction !== 'add') {
+    throw new ZkmlError(`${ctx.node.opType} reduction "${reduction}" is not supported (only "none" and "add": the others are not linear)`, 'E_UNSUPPORTED', ctx.where);
+  }
+  return reduction;
 }
 
-/** A scatter as a mapping: data (input 0) everywhere except the written positions, which read updates (input 2). */
-function scatterMap(shape: number[], written: Map<number, number>): Mapping {
-  return { shape, source: (index): Source => (written.has(index) ? { input: 2, index: written.get(index)! } : { input: 0, index }) };
+/**
+ * A scatter as a mapping: data (input 0) everywhere except the written positions, which read updates (input 2):
+ * the last update written there ("none", as the reference does: duplicates have no defined order in ONNX), or
+ * the data plus every update written there ("add").
+ */
+function scatterMap(ctx: ShapeCtx, shape: number[], writes: [to: number, from: number][]): Mapping {
+  const add = reductionOf(ctx) === 'add';
+  const written = new Map<number, number[]>();
+  for (const [to, from] of writes) written.set(to, add ? [...(written.get(to) ?? []), from] : [from]);
+  return {
+    shape,
+    source(index): Source {
+      const from = written.get(index);
+      if (!from) return { input: 0, index };
+      const updates = from.map((i) => ({ input: 2, index: i }));
+      return add ? { sum: [{ input: 0, index }, ...updates] } : updates[0];
+    },
+  };
 }
 
 function scatterNDMap(ctx: ShapeCtx): Mapping {
-  noReduction(ctx);
   const s = ctx.shapes[0];
   const { k, prefix, slice, offset } = ndTuples(ctx, 'ScatterND', s, constInput(ctx, 1, 'ScatterND indices'), 0);
   const expected = [...prefix, ...s.slice(k)];
   if (ctx.shapes[2].join() !== expected.join()) throw new ZkmlError(`ScatterND updates have shape [${ctx.shapes[2]}], expected [${expected}]`, 'E_SHAPE', ctx.where);
-  // Later updates win, as in the reference (duplicate indices have no defined order in ONNX).
-  const written = new Map<number, number>();
-  for (let t = 0; t < sizeOf(prefix); t++) for (let j = 0; j < slice; j++) written.set(offset(t) + j, t * slice + j);
-  return scatterMap(s, written);
+  const writes: [number, number][] = [];
+  for (let t = 0; t < sizeOf(prefix); t++) for (let j = 0; j < slice; j++) writes.push([offset(t) + j, t * slice + j]);
+  return scatterMap(ctx, s, writes);
 }
 
 function scatterElementsMap(ctx: ShapeCtx): Mapping {
-  noReduction(ctx);
   const s = ctx.shapes[0];
   const indices = constInput(ctx, 1, `${ctx.node.opType} indices`);
   const axis = normAxis(attrInt(ctx.node, 'axis', 0), s.length, ctx.where);
@@ -104,13 +120,13 @@ function scatterElementsMap(ctx: ShapeCtx): Mapping {
   }
   const st = strides(indices.dims);
   const inStrides = strides(s);
-  const written = new Map<number, number>();
+  const writes: [number, number][] = [];
   for (let p = 0; p < indices.data.length; p++) {
     const c = coordsOf(p, indices.dims, st);
     c[axis] = indexInto(ctx, ctx.node.opType, indices.data[p], s[axis]);
-    written.set(flatOf(c, inStrides), p);
+    writes.push([flatOf(c, inStrides), p]);
   }
-  return scatterMap(s, written);
+  return scatterMap(ctx, s, writes);
 }
 
 /**

@@ -11,7 +11,9 @@ import { ZkmlError } from '../util/errors.ts';
  * `Mapping`, serves both constant folding (on numbers) and lowering (on expressions), so these ops cost no
  * constraint and have one definition each.
  */
-export type Source = { input: number; index: number } | { constant: number };
+type Element = { input: number; index: number };
+/** An input element, a constant, or (ScatterND/ScatterElements with reduction "add") a sum of input elements. */
+export type Source = Element | { constant: number } | { sum: Element[] };
 export interface Mapping {
   shape: number[];
   source(flat: number): Source;
@@ -21,10 +23,12 @@ export type MapFn = (ctx: ShapeCtx) => Mapping;
 
 export const identityMap = (shape: number[]): Mapping => ({ shape, source: (index) => ({ input: 0, index }) });
 
-function apply(map: Mapping, values: ((s: { input: number; index: number }) => Expr | number), constant: (c: number) => Expr | number) {
+function apply<T>(map: Mapping, values: (s: Element) => T, constant: (c: number) => T, add: (a: T, b: T) => T): T[] {
   return Array.from({ length: sizeOf(map.shape) }, (_, i) => {
     const s = map.source(i);
-    return 'constant' in s ? constant(s.constant) : values(s);
+    if ('constant' in s) return constant(s.constant);
+    if ('sum' in s) return s.sum.map(values).reduce(add);
+    return values(s);
   });
 }
 
@@ -49,7 +53,7 @@ export function dataOpN(ops: string[], mappings: (ctx: ShapeCtx) => Mapping[], w
     shapes: (ctx) => mappings(ctx).map((m) => m.shape),
     fold(ctx, inputs) {
       return mappings(ctx).map((map) => {
-        const data = apply(map, (s) => inputs[s.input].data[s.index], (c) => c) as number[];
+        const data = apply(map, (s) => inputs[s.input].data[s.index], (c) => c, (a, b) => a + b);
         return { dtype: inputs[dataInputsOf(ctx.node)[0]]?.dtype ?? 'float', dims: map.shape, data };
       });
     },
@@ -68,7 +72,7 @@ export function dataOpN(ops: string[], mappings: (ctx: ShapeCtx) => Mapping[], w
       });
       const slot = new Map(dataInputs.map((input, k) => [input, k]));
       return mappings(shapeCtx).map((map) => {
-        const exprs = apply(map, (s) => data[slot.get(s.input)!][s.index], (c) => Expr.constant(toFixed(c, exp, ctx.where))) as Expr[];
+        const exprs = apply(map, (s) => data[slot.get(s.input)!][s.index], (c) => Expr.constant(toFixed(c, exp, ctx.where)), (a, b) => a.add(b));
         return { shape: map.shape, exp, exprs };
       });
     },
