@@ -3,8 +3,7 @@ import { isConst } from './common.ts';
 import { attrString } from '../onnx/graph.ts';
 import { sizeOf, strides, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import { toFixed, weightExp } from '../quantize/fixed.ts';
-import { dot, weights } from './params.ts';
+import { linearMap } from './params.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -114,19 +113,7 @@ export const einsumOps: OpDef[] = [
         const exprs = coeff.map((m) => Expr.sum([...m].map(([i, c]) => [x.exprs[i], BigInt(c)])));
         return [{ shape: outShape(spec), exp: x.exp, exprs }];
       }
-      const flat = coeff.flatMap((m) => [...m.values()]);
-      const wExp = weightExp(flat, ctx.opts.weightBits, ctx.opts.maxWeightExp);
-      const w = weights(ctx, 'weight', flat.map((v) => toFixed(v, wExp, ctx.where)), ctx.opts.weightBits);
-      let k = 0;
-      const exprs = coeff.map((m) => {
-        const terms: [Expr, number][] = [];
-        for (const i of m.keys()) {
-          if (w.signals || w.ints[k] !== 0n) terms.push([x.exprs[i], k]);
-          k++;
-        }
-        return dot(ctx, w, terms);
-      });
-      return [{ shape: outShape(spec), exp: x.exp + wExp, exprs }];
+      return [linearMap(ctx, x, outShape(spec), coeff)];
     },
   },
 ];
