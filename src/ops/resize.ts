@@ -1,15 +1,17 @@
 import type { OpDef, ShapeCtx } from './op.ts';
 import { constInput } from './common.ts';
 import { attrInt, attrString } from '../onnx/graph.ts';
-import { strides } from '../onnx/tensor.ts';
-import { coordsOf, dataOp, flatOf, type Mapping } from './shape.ts';
+import { sizeOf, strides } from '../onnx/tensor.ts';
+import { coordsOf, dataOp, flatOf, shapeCtxOf, type Mapping } from './shape.ts';
+import { qInput } from './common.ts';
+import { linearMap } from './params.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
  * Spatial rearrangements: DepthToSpace, SpaceToDepth, and Resize/Upsample in nearest mode with constant
- * scales or sizes. Integer semantics: each output element is one input element's expression, chosen at compile
- * time — exactly the float op, error bound 0, cost 0 constraints per element. Linear and cubic modes (weighted
- * sums needing a rescale) and computed scales/sizes are refused.
+ * scales or sizes (linear mode too: a linear map, see `resize` below). Integer semantics: each output element is
+ * one input element's expression, chosen at compile time — exactly the float op, error bound 0, cost 0
+ * constraints per element. Cubic mode, tf_crop_and_resize, antialias and computed scales/sizes are refused.
  */
 
 /** [N, C, H, W] input with its blocksize, checked. */
@@ -90,12 +92,22 @@ function nearest(mode: string, ctx: ShapeCtx): (x: number, scale: number) => num
   }
 }
 
+/** nearest, or linear (also Upsample's older name bilinear); cubic is refused. */
+function modeOf(ctx: ShapeCtx): 'nearest' | 'linear' {
+  const mode = attrString(ctx.node, 'mode', 'nearest');
+  if (mode === 'nearest') return mode;
+  if (mode === 'linear' || mode === 'bilinear') {
+    if (attrInt(ctx.node, 'antialias', 0) !== 0) throw new ZkmlError(`${ctx.node.opType} with antialias is not supported`, 'E_UNSUPPORTED', ctx.where);
+    return 'linear';
+  }
+  throw new ZkmlError(`${ctx.node.opType} mode "${mode}" is not supported (only nearest and linear)`, 'E_UNSUPPORTED', ctx.where);
+}
+
 /** Resize/Upsample's per-axis output sizes and coordinate scales, from constant sizes or scales. */
-function resizeGeometry(ctx: ShapeCtx): { shape: number[]; scales: number[]; legacy: boolean } {
+function resizeGeometry(ctx: ShapeCtx): { shape: number[]; scales: number[]; legacy: boolean; whole: boolean } {
   const s = ctx.shapes[0];
   const op = ctx.node.opType;
-  const mode = attrString(ctx.node, 'mode', 'nearest');
-  if (mode !== 'nearest') throw new ZkmlError(`${op} mode "${mode}" is not supported (only nearest: linear and cubic weights need a proven rescale)`, 'E_UNSUPPORTED', ctx.where);
+  modeOf(ctx);
   if (ctx.node.attrs.has('axes')) throw new ZkmlError(`${op} with axes is not supported`, 'E_UNSUPPORTED', ctx.where);
   const legacy = op === 'Upsample' || ctx.opset < 11;
   const present = (i: number) => Boolean(ctx.node.inputs[i]) && (ctx.consts[i]?.data.length ?? 1) > 0;
@@ -107,18 +119,30 @@ function resizeGeometry(ctx: ShapeCtx): { shape: number[]; scales: number[]; leg
   else if (present(2)) scales = constInput(ctx, 2, 'Resize scales').data;
   const given = sizes ?? scales;
   if (!given || given.length !== s.length) throw new ZkmlError(`${op} needs ${s.length} scales or sizes (one per axis of [${s}]), got ${given ? `[${given}]` : 'none'}`, 'E_SHAPE', ctx.where);
-  if (sizes) return { shape: sizes, scales: sizes.map((o, i) => f(o / s[i])), legacy };
+  if (sizes) return { shape: sizes, scales: sizes.map((o, i) => f(o / s[i])), legacy, whole: true };
   if (scales!.some((x) => !(x > 0))) throw new ZkmlError(`${op} scales [${scales}] must be positive`, 'E_BAD_TENSOR', ctx.where);
-  return { shape: s.map((d, i) => Math.floor(f(d * scales![i]))), scales: scales!, legacy };
+  // `whole`: every input size × scale is an integer (the output size exactly).
+  const whole = s.every((d, i) => Number.isInteger(f(d * scales![i])));
+  return { shape: s.map((d, i) => Math.floor(f(d * scales![i]))), scales: scales!, legacy, whole };
+}
+
+/** The input coordinate transformation of the node (asymmetric for Upsample and opset-10 Resize). */
+function transformOf(ctx: ShapeCtx, g: { legacy: boolean; whole: boolean }) {
+  const mode = g.legacy ? 'asymmetric' : attrString(ctx.node, 'coordinate_transformation_mode', 'half_pixel');
+  if (mode === 'tf_crop_and_resize') throw new ZkmlError('Resize coordinate_transformation_mode "tf_crop_and_resize" is not supported', 'E_UNSUPPORTED', ctx.where);
+  // align_corners divides by the resized length: onnxruntime takes the integer output size, the ONNX reference
+  // the unrounded input size × scale. They differ unless that product is whole, so such a model is refused.
+  if (mode === 'align_corners' && !g.whole) {
+    throw new ZkmlError('Resize align_corners with scales whose input size × scale is not an integer is ambiguous (onnxruntime and the ONNX reference differ): give sizes instead', 'E_UNSUPPORTED', ctx.where);
+  }
+  return transform(mode, ctx);
 }
 
 function resizeMap(ctx: ShapeCtx): Mapping {
   const s = ctx.shapes[0];
-  const { shape, scales, legacy } = resizeGeometry(ctx);
-  if (attrString(ctx.node, 'coordinate_transformation_mode', 'half_pixel') === 'tf_crop_and_resize') {
-    throw new ZkmlError('Resize coordinate_transformation_mode "tf_crop_and_resize" is not supported', 'E_UNSUPPORTED', ctx.where);
-  }
-  const toInput = transform(legacy ? 'asymmetric' : attrString(ctx.node, 'coordinate_transformation_mode', 'half_pixel'), ctx);
+  const g = resizeGeometry(ctx);
+  const { shape, scales, legacy } = g;
+  const toInput = transformOf(ctx, g);
   const round = nearest(legacy ? 'simple' : attrString(ctx.node, 'nearest_mode', 'round_prefer_floor'), ctx);
   // Per axis, the input coordinate of each output coordinate, clamped to the input.
   const pick = shape.map((o, d) => Array.from({ length: o }, (_, x) => Math.min(Math.max(round(toInput(x, scales[d], s[d], o), scales[d]), 0), s[d] - 1)));
@@ -127,8 +151,64 @@ function resizeMap(ctx: ShapeCtx): Mapping {
   return { shape, source: (flat) => ({ input: 0, index: flatOf(coordsOf(flat, shape, st).map((c, d) => pick[d][c]), inStrides) }) };
 }
 
+/**
+ * Linear mode: per axis, the input coordinate clamped to [0, in − 1] falls between pixels x0 and x0 + 1 with
+ * weights 1 − r and r; an output element is the product of its axes' weights over the 2^rank corners. Returns
+ * each output element's coefficients by input flat index.
+ */
+function linearCoefficients(ctx: ShapeCtx): { shape: number[]; coeff: Map<number, number>[] } {
+  const s = ctx.shapes[0];
+  const g = resizeGeometry(ctx);
+  const { shape, scales } = g;
+  const toInput = transformOf(ctx, g);
+  const perAxis = shape.map((o, d) =>
+    Array.from({ length: o }, (_, c) => {
+      const x = Math.min(Math.max(toInput(c, scales[d], s[d], o), 0), s[d] - 1);
+      const x0 = Math.floor(x);
+      const r = x - x0;
+      return r === 0 ? [[x0, 1]] : [[x0, 1 - r], [Math.min(x0 + 1, s[d] - 1), r]];
+    }),
+  );
+  const st = strides(shape);
+  const inStrides = strides(s);
+  const coeff = Array.from({ length: sizeOf(shape) }, (_, flat) => {
+    let terms = new Map<number, number>([[0, 1]]);
+    coordsOf(flat, shape, st).forEach((c, d) => {
+      const next = new Map<number, number>();
+      for (const [at, w] of terms) for (const [x, v] of perAxis[d][c]) next.set(at + x * inStrides[d], (next.get(at + x * inStrides[d]) ?? 0) + w * v);
+      terms = next;
+    });
+    return terms;
+  });
+  return { shape, coeff };
+}
+
+const nearestResize = dataOp(['Resize', 'Upsample'], resizeMap);
+
+/**
+ * Resize/Upsample: nearest is wiring (0 constraints, exact); linear is a linear map with constant weights,
+ * quantized to weightBits like a MatMul's (error: their rounding times the inputs, below 2^-(weightBits-1)
+ * relative for weights in [0, 1]; exact for the power-of-two weights of 2× scaling), 0 constraints per element.
+ */
+const resize: OpDef = {
+  ops: ['Resize', 'Upsample'],
+  shapes: (ctx) => [resizeGeometry(ctx).shape],
+  fold(ctx, inputs) {
+    if (modeOf(ctx) === 'nearest') return nearestResize.fold!(ctx, inputs);
+    const { shape, coeff } = linearCoefficients(ctx);
+    const data = coeff.map((m) => [...m].reduce((a, [i, w]) => a + w * inputs[0].data[i], 0));
+    return [{ dtype: inputs[0].dtype, dims: shape, data }];
+  },
+  lower(ctx) {
+    const shapeCtx = shapeCtxOf(ctx);
+    if (modeOf(shapeCtx) === 'nearest') return nearestResize.lower!(ctx);
+    const { shape, coeff } = linearCoefficients(shapeCtx);
+    return [linearMap(ctx, qInput(ctx, 0), shape, coeff)];
+  },
+};
+
 export const resizeOps: OpDef[] = [
   dataOp(['DepthToSpace'], depthToSpaceMap),
   dataOp(['SpaceToDepth'], spaceToDepthMap),
-  dataOp(['Resize', 'Upsample'], resizeMap),
+  resize,
 ];

@@ -37,6 +37,13 @@ export const coordsOf = (flat: number, shape: number[], st = strides(shape)) => 
 /** The row-major flat index of coordinates in a tensor with strides `st`. */
 export const flatOf = (coords: number[], st: number[]) => coords.reduce((a, c, i) => a + c * st[i], 0);
 
+/** The shape view of a lowering context: what `shapes`, and the mappings, read. */
+export function shapeCtxOf(ctx: LowerCtx): ShapeCtx {
+  const consts = ctx.inputs.map((v) => (isConst(v) ? v.tensor : undefined));
+  const shapes = ctx.inputs.map((v) => (v ? (isConst(v) ? v.tensor.dims : v.q.shape) : []));
+  return { node: ctx.node, opset: ctx.opset, where: ctx.where, shapes, consts };
+}
+
 /** Builds an OpDef from a mapping function. */
 export function dataOp(ops: string[], mapping: MapFn, which: number[] | 'all' = [0]): OpDef {
   return dataOpN(ops, (ctx) => [mapping(ctx)], which);
@@ -58,8 +65,7 @@ export function dataOpN(ops: string[], mappings: (ctx: ShapeCtx) => Mapping[], w
       });
     },
     lower(ctx: LowerCtx): QTensor[] {
-      const shapeCtx: ShapeCtx = { node: ctx.node, opset: ctx.opset, where: ctx.where, shapes: [], consts: ctx.inputs.map((v) => (isConst(v) ? v.tensor : undefined)) };
-      shapeCtx.shapes = ctx.inputs.map((v) => (v ? (isConst(v) ? v.tensor.dims : v.q.shape) : []));
+      const shapeCtx = shapeCtxOf(ctx);
       const dataInputs = dataInputsOf(ctx.node);
       // Common exponent of the computed data inputs; constant data inputs are quantized at it.
       const exps = dataInputs.map((i) => ctx.inputs[i]).filter((v) => v && !isConst(v)).map((v) => (v as { q: QTensor }).q.exp);
