@@ -236,6 +236,7 @@ test('computed indices, data-dependent shapes and out-of-range indices are refus
   });
   refuses(computedIdx, 'E_UNSUPPORTED', 'node "ge" (GatherElements)', 'GatherElements indices (input 1) must be a constant');
   refuses(indexModel('nonzero', 'NonZero', ['x']), 'E_UNSUPPORTED', '(NonZero)', 'output shape depends on');
+  refuses(indexModel('range', 'Range', ['d', 'x', 'd']), 'E_UNSUPPORTED', '(Range)', 'computed limit (input 1)', 'output shape depends on');
   refuses(indexModel('oob', 'GatherElements', ['x', 'i'], [b.int64Tensor('i', [2, 2], [0, 2, 1, 0])]), 'E_BAD_TENSOR', '(GatherElements)', 'index 2 is out of range for an axis of size 2');
   refuses(indexModel('neg_oob', 'ScatterElements', ['x', 'i', 'd'], [b.int64Tensor('i', [2, 2], [0, -3, 1, 0])]), 'E_BAD_TENSOR', 'index -3 is out of range');
   refuses(indexModel('scatter_add', 'ScatterND', ['x', 'i', 'u'], [b.int64Tensor('i', [1, 1], [0]), b.floatTensor('u', [1, 2], [1, 1])], { reduction: b.attr.string('mul') }), 'E_UNSUPPORTED', 'reduction "mul"');

@@ -114,7 +114,11 @@ const constantOfShape: OpDef = {
 
 /** Range's length, max(ceil((limit - start) / delta), 0): it depends on the values, so they must be constant. */
 function rangeOf(ctx: ShapeCtx) {
-  const [start, limit, delta] = ['start', 'limit', 'delta'].map((what, i) => constInput(ctx, i, `Range ${what}`).data[0]);
+  const computed = [0, 1, 2].find((i) => !ctx.consts[i]);
+  if (computed !== undefined) {
+    throw new ZkmlError(`Range of a computed ${['start', 'limit', 'delta'][computed]} (input ${computed}) is not supported: its output shape depends on the values (start, limit and delta must be constants)`, 'E_UNSUPPORTED', ctx.where);
+  }
+  const [start, limit, delta] = ctx.consts.map((t) => t!.data[0]);
   if (delta === 0) throw new ZkmlError('Range delta must not be 0', 'E_BAD_TENSOR', ctx.where);
   return { start, delta, n: Math.max(Math.ceil((limit - start) / delta), 0) };
 }
