@@ -50,7 +50,7 @@ const MIN_PASSED: Record<string, number> = {
   ScatterND: 2,
   DepthToSpace: 4,
   SpaceToDepth: 2,
-  Resize: 11,
+  Resize: 18,
   Upsample: 1,
   ConvTranspose: 10,
   Einsum: 5,

@@ -150,7 +150,7 @@ test('GatherElements, GatherND, ScatterND (none, add), ScatterElements and OneHo
   await agrees(path, values(4));
 });
 
-test('DepthToSpace (CRD) → nearest Resize (scales, asymmetric floor) → SpaceToDepth, Upsample (opset 9), linear Resize', async () => {
+test('DepthToSpace (CRD) → nearest Resize (scales, asymmetric floor) → SpaceToDepth, Upsample (opset 9), linear and cubic Resize', async () => {
   const path = save({
     name: 'spatial',
     inputs: [b.valueInfo('x', [1, 4, 2, 2])],
@@ -172,10 +172,12 @@ test('DepthToSpace (CRD) → nearest Resize (scales, asymmetric floor) → Space
     nodes: [b.node('Upsample', ['x', 'scales'], ['y'])],
   });
   await agrees(up, values(6), 2 ** -7);
-  // Linear mode: a linear map with constant weights (half_pixel scales, and align_corners sizes).
+  // Linear and cubic modes: linear maps with constant weights (scales or sizes, several coordinate modes).
   for (const [label, extra, attrs] of [
     ['half_pixel', ['', 's'], {}],
     ['align_corners', ['', '', 'z'], { coordinate_transformation_mode: b.attr.string('align_corners') }],
+    ['cubic', ['', 's'], { mode: b.attr.string('cubic') }],
+    ['cubic_exclude', ['', '', 'z'], { mode: b.attr.string('cubic'), cubic_coeff_a: b.attr.float(-0.5), exclude_outside: b.attr.int(1) }],
   ] as const) {
     const lin = save({
       name: `resize_linear_${label}`,
@@ -241,7 +243,7 @@ test('computed indices, data-dependent shapes and out-of-range indices are refus
   refuses(indexModel('neg_oob', 'ScatterElements', ['x', 'i', 'd'], [b.int64Tensor('i', [2, 2], [0, -3, 1, 0])]), 'E_BAD_TENSOR', 'index -3 is out of range');
   refuses(indexModel('scatter_add', 'ScatterND', ['x', 'i', 'u'], [b.int64Tensor('i', [1, 1], [0]), b.floatTensor('u', [1, 2], [1, 1])], { reduction: b.attr.string('mul') }), 'E_UNSUPPORTED', 'reduction "mul"');
   refuses(indexModel('tile_bad', 'Tile', ['x', 'r'], [b.int64Tensor('r', [1], [2])]), 'E_SHAPE', 'Tile repeats [2] must be 2');
-  refuses(indexModel('cubic', 'Resize', ['x', '', 's'], [b.floatTensor('s', [2], [1, 2])], { mode: b.attr.string('cubic') }), 'E_UNSUPPORTED', 'mode "cubic"');
+  refuses(indexModel('crop', 'Resize', ['x', '', 's'], [b.floatTensor('s', [2], [1, 2])], { coordinate_transformation_mode: b.attr.string('tf_crop_and_resize') }), 'E_UNSUPPORTED', 'tf_crop_and_resize');
 });
 
 test('ConvTranspose (2-D, strides, pads, output_padding, bias; and grouped 1-D with dilations) is linear: Conv\'s path', async () => {

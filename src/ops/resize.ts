@@ -1,6 +1,6 @@
 import type { OpDef, ShapeCtx } from './op.ts';
 import { constInput } from './common.ts';
-import { attrInt, attrString } from '../onnx/graph.ts';
+import { attrFloat, attrInt, attrString } from '../onnx/graph.ts';
 import { sizeOf, strides } from '../onnx/tensor.ts';
 import { coordsOf, dataOp, flatOf, shapeCtxOf, type Mapping } from './shape.ts';
 import { qInput } from './common.ts';
@@ -9,9 +9,9 @@ import { ZkmlError } from '../util/errors.ts';
 
 /**
  * Spatial rearrangements: DepthToSpace, SpaceToDepth, and Resize/Upsample in nearest mode with constant
- * scales or sizes (linear mode too: a linear map, see `resize` below). Integer semantics: each output element is
+ * scales or sizes (linear and cubic modes too: linear maps, see `resize` below). Integer semantics: each output element is
  * one input element's expression, chosen at compile time — exactly the float op, error bound 0, cost 0
- * constraints per element. Cubic mode, tf_crop_and_resize, antialias and computed scales/sizes are refused.
+ * constraints per element. tf_crop_and_resize, antialias and computed scales/sizes are refused.
  */
 
 /** [N, C, H, W] input with its blocksize, checked. */
@@ -92,15 +92,22 @@ function nearest(mode: string, ctx: ShapeCtx): (x: number, scale: number) => num
   }
 }
 
-/** nearest, or linear (also Upsample's older name bilinear); cubic is refused. */
-function modeOf(ctx: ShapeCtx): 'nearest' | 'linear' {
+/** nearest, linear (also Upsample's older name bilinear) or cubic. */
+function modeOf(ctx: ShapeCtx): 'nearest' | 'linear' | 'cubic' {
   const mode = attrString(ctx.node, 'mode', 'nearest');
   if (mode === 'nearest') return mode;
-  if (mode === 'linear' || mode === 'bilinear') {
+  if (mode === 'linear' || mode === 'bilinear' || mode === 'cubic') {
     if (attrInt(ctx.node, 'antialias', 0) !== 0) throw new ZkmlError(`${ctx.node.opType} with antialias is not supported`, 'E_UNSUPPORTED', ctx.where);
-    return 'linear';
+    return mode === 'cubic' ? 'cubic' : 'linear';
   }
-  throw new ZkmlError(`${ctx.node.opType} mode "${mode}" is not supported (only nearest and linear)`, 'E_UNSUPPORTED', ctx.where);
+  throw new ZkmlError(`${ctx.node.opType} mode "${mode}" is not supported (only nearest, linear and cubic)`, 'E_UNSUPPORTED', ctx.where);
+}
+
+/** Keys's cubic convolution weights of the 4 pixels x0 − 1 .. x0 + 2 at fraction r (cubic_coeff_a = A). */
+function cubicWeights(r: number, A: number): number[] {
+  const far = (t: number) => ((A * t - 5 * A) * t + 8 * A) * t - 4 * A; // 1 <= t < 2
+  const near = (t: number) => ((A + 2) * t - (A + 3)) * t * t + 1; // 0 <= t < 1
+  return [far(r + 1), near(r), near(1 - r), far(2 - r)];
 }
 
 /** Resize/Upsample's per-axis output sizes and coordinate scales, from constant sizes or scales. */
@@ -152,21 +159,35 @@ function resizeMap(ctx: ShapeCtx): Mapping {
 }
 
 /**
- * Linear mode: per axis, the input coordinate clamped to [0, in − 1] falls between pixels x0 and x0 + 1 with
- * weights 1 − r and r; an output element is the product of its axes' weights over the 2^rank corners. Returns
- * each output element's coefficients by input flat index.
+ * Linear and cubic modes: per axis, the pixels around the input coordinate x (x0 = floor x) with their weights:
+ * linear, x clamped to [0, in − 1], x0 and x0 + 1 with 1 − r and r; cubic, x0 − 1 .. x0 + 2 with Keys's weights
+ * (pixels beyond the edge read the edge pixel, or with exclude_outside get weight 0 and the rest renormalized).
+ * An output element is the product of its axes' weights over the corners. Returns each output element's
+ * coefficients by input flat index.
  */
-function linearCoefficients(ctx: ShapeCtx): { shape: number[]; coeff: Map<number, number>[] } {
+function weightedCoefficients(ctx: ShapeCtx): { shape: number[]; coeff: Map<number, number>[] } {
   const s = ctx.shapes[0];
   const g = resizeGeometry(ctx);
   const { shape, scales } = g;
   const toInput = transformOf(ctx, g);
+  const cubic = modeOf(ctx) === 'cubic';
+  const A = attrFloat(ctx.node, 'cubic_coeff_a', -0.75);
+  const excludeOutside = attrInt(ctx.node, 'exclude_outside', 0) === 1;
   const perAxis = shape.map((o, d) =>
-    Array.from({ length: o }, (_, c) => {
-      const x = Math.min(Math.max(toInput(c, scales[d], s[d], o), 0), s[d] - 1);
+    Array.from({ length: o }, (_, c): [number, number][] => {
+      const raw = toInput(c, scales[d], s[d], o);
+      const x = cubic ? raw : Math.min(Math.max(raw, 0), s[d] - 1);
       const x0 = Math.floor(x);
       const r = x - x0;
-      return r === 0 ? [[x0, 1]] : [[x0, 1 - r], [Math.min(x0 + 1, s[d] - 1), r]];
+      const clamp = (i: number) => Math.min(Math.max(i, 0), s[d] - 1);
+      if (!cubic) return r === 0 ? [[x0, 1]] : [[x0, 1 - r], [clamp(x0 + 1), r]];
+      let taps = cubicWeights(r, A).map((w, j): [number, number] => [x0 - 1 + j, w]);
+      if (excludeOutside) {
+        taps = taps.filter(([i]) => i >= 0 && i < s[d]);
+        const total = taps.reduce((a, [, w]) => a + w, 0);
+        taps = taps.map(([i, w]) => [i, w / total]);
+      }
+      return taps.map(([i, w]) => [clamp(i), w]);
     }),
   );
   const st = strides(shape);
@@ -186,23 +207,23 @@ function linearCoefficients(ctx: ShapeCtx): { shape: number[]; coeff: Map<number
 const nearestResize = dataOp(['Resize', 'Upsample'], resizeMap);
 
 /**
- * Resize/Upsample: nearest is wiring (0 constraints, exact); linear is a linear map with constant weights,
- * quantized to weightBits like a MatMul's (error: their rounding times the inputs, below 2^-(weightBits-1)
- * relative for weights in [0, 1]; exact for the power-of-two weights of 2× scaling), 0 constraints per element.
+ * Resize/Upsample: nearest is wiring (0 constraints, exact); linear and cubic are linear maps with constant
+ * weights, quantized to weightBits like a MatMul's (error: each weight's rounding, ½·2^-e, times its input,
+ * summed; exact for power-of-two weights such as 2× linear upsampling), 0 constraints per element.
  */
 const resize: OpDef = {
   ops: ['Resize', 'Upsample'],
   shapes: (ctx) => [resizeGeometry(ctx).shape],
   fold(ctx, inputs) {
     if (modeOf(ctx) === 'nearest') return nearestResize.fold!(ctx, inputs);
-    const { shape, coeff } = linearCoefficients(ctx);
+    const { shape, coeff } = weightedCoefficients(ctx);
     const data = coeff.map((m) => [...m].reduce((a, [i, w]) => a + w * inputs[0].data[i], 0));
     return [{ dtype: inputs[0].dtype, dims: shape, data }];
   },
   lower(ctx) {
     const shapeCtx = shapeCtxOf(ctx);
     if (modeOf(shapeCtx) === 'nearest') return nearestResize.lower!(ctx);
-    const { shape, coeff } = linearCoefficients(shapeCtx);
+    const { shape, coeff } = weightedCoefficients(shapeCtx);
     return [linearMap(ctx, qInput(ctx, 0), shape, coeff)];
   },
 };
