@@ -1,17 +1,17 @@
 import type { OpDef, ShapeCtx } from './op.ts';
-import { constInput } from './common.ts';
+import { constInput, qInput } from './common.ts';
 import { attrFloat, attrInt, attrString } from '../onnx/graph.ts';
 import { sizeOf, strides } from '../onnx/tensor.ts';
 import { coordsOf, dataOp, flatOf, shapeCtxOf, type Mapping } from './shape.ts';
-import { qInput } from './common.ts';
 import { linearMap } from './params.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
  * Spatial rearrangements: DepthToSpace, SpaceToDepth, and Resize/Upsample in nearest mode with constant
- * scales or sizes (linear and cubic modes too: linear maps, see `resize` below). Integer semantics: each output element is
- * one input element's expression, chosen at compile time — exactly the float op, error bound 0, cost 0
- * constraints per element. tf_crop_and_resize, antialias and computed scales/sizes are refused.
+ * scales or sizes. Integer semantics: each output element is one input element's expression, chosen at compile
+ * time — exactly the float op, error bound 0, cost 0 constraints per element. Resize's linear and cubic modes
+ * are linear maps with constant weights (see `resize` below). tf_crop_and_resize, antialias and computed
+ * scales/sizes are refused.
  */
 
 /** [N, C, H, W] input with its blocksize, checked. */
