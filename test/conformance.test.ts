@@ -47,7 +47,7 @@ const MIN_PASSED: Record<string, number> = {
   GatherND: 3,
   ScatterElements: 4,
   Scatter: 2,
-  ScatterND: 2,
+  ScatterND: 3,
   DepthToSpace: 4,
   SpaceToDepth: 2,
   Resize: 18,

@@ -107,12 +107,12 @@ test('Split by num_outputs (opset 18, last chunk smaller) and by equal parts (op
   }
 });
 
-test('GatherElements, GatherND, ScatterND (none, add), ScatterElements and OneHot with constant indices after a Gemm', async () => {
+test('GatherElements, GatherND, ScatterND (none, add), ScatterElements (none, mul) and OneHot with constant indices after a Gemm', async () => {
   const path = save({
     name: 'indexing',
     opset: 16, // scatter reductions
     inputs: [b.valueInfo('x', [1, 4])],
-    outputs: [b.valueInfo('ge', [3, 2]), b.valueInfo('gn', [2, 2]), b.valueInfo('sn', [3, 2]), b.valueInfo('se', [3, 2]), b.valueInfo('oh', [2, 3]), b.valueInfo('sa', [3, 2])],
+    outputs: [b.valueInfo('ge', [3, 2]), b.valueInfo('gn', [2, 2]), b.valueInfo('sn', [3, 2]), b.valueInfo('se', [3, 2]), b.valueInfo('oh', [2, 3]), b.valueInfo('sa', [3, 2]), b.valueInfo('sm', [3, 2])],
     initializers: [
       gemm(4, 6),
       gemm(4, 2, 'W2'),
@@ -145,6 +145,8 @@ test('GatherElements, GatherND, ScatterND (none, add), ScatterElements and OneHo
       b.node('MatMul', ['x', 'W3'], ['u1']),
       b.node('Reshape', ['u1', 'ushape'], ['u']),
       b.node('ScatterND', ['h', 'sai', 'u'], ['sa'], { attrs: { reduction: b.attr.string('add') } }),
+      // ScatterElements with reduction mul by constant updates: a constant factor per element.
+      b.node('ScatterElements', ['h', 'sei', 'seu'], ['sm'], { attrs: { axis: b.attr.int(0), reduction: b.attr.string('mul') } }),
     ],
   });
   await agrees(path, values(4));
@@ -241,7 +243,7 @@ test('computed indices, data-dependent shapes and out-of-range indices are refus
   refuses(indexModel('range', 'Range', ['d', 'x', 'd']), 'E_UNSUPPORTED', '(Range)', 'computed limit (input 1)', 'output shape depends on');
   refuses(indexModel('oob', 'GatherElements', ['x', 'i'], [b.int64Tensor('i', [2, 2], [0, 2, 1, 0])]), 'E_BAD_TENSOR', '(GatherElements)', 'index 2 is out of range for an axis of size 2');
   refuses(indexModel('neg_oob', 'ScatterElements', ['x', 'i', 'd'], [b.int64Tensor('i', [2, 2], [0, -3, 1, 0])]), 'E_BAD_TENSOR', 'index -3 is out of range');
-  refuses(indexModel('scatter_add', 'ScatterND', ['x', 'i', 'u'], [b.int64Tensor('i', [1, 1], [0]), b.floatTensor('u', [1, 2], [1, 1])], { reduction: b.attr.string('mul') }), 'E_UNSUPPORTED', 'reduction "mul"');
+  refuses(indexModel('scatter_add', 'ScatterND', ['x', 'i', 'u'], [b.int64Tensor('i', [1, 1], [0]), b.floatTensor('u', [1, 2], [1, 1])], { reduction: b.attr.string('max') }), 'E_UNSUPPORTED', 'reduction "max"');
   refuses(indexModel('tile_bad', 'Tile', ['x', 'r'], [b.int64Tensor('r', [1], [2])]), 'E_SHAPE', 'Tile repeats [2] must be 2');
   refuses(indexModel('crop', 'Resize', ['x', '', 's'], [b.floatTensor('s', [2], [1, 2])], { coordinate_transformation_mode: b.attr.string('tf_crop_and_resize') }), 'E_UNSUPPORTED', 'tf_crop_and_resize');
 });

@@ -1,17 +1,19 @@
 import type { OpDef, ShapeCtx } from './op.ts';
-import { constInput } from './common.ts';
+import { constInput, qInput } from './common.ts';
+import { linearMap } from './params.ts';
 import { attrInt, attrString } from '../onnx/graph.ts';
 import { normAxis, sizeOf, strides, type Tensor } from '../onnx/tensor.ts';
-import { coordsOf, dataOp, flatOf, type Mapping, type Source } from './shape.ts';
+import { coordsOf, dataOp, flatOf, shapeCtxOf, type Mapping, type Source } from './shape.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
  * Indexing with constant indices: GatherElements, GatherND, ScatterND, ScatterElements (and its opset-9 name
  * Scatter), OneHot; NonZero on a constant. Integer semantics: each output element is one input element's
  * expression (or OneHot's off/on value) chosen at compile time — exactly the float op, error bound 0, cost 0
- * constraints per element (a scatter with reduction "add" sums, also free). A computed index tensor would need a proven selection per element: it is refused
- * (constInput names the node, op and input), as is NonZero of a computed tensor (its output shape depends on
- * the values). Scatter reductions other than "none" and "add" are refused.
+ * constraints per element. A scatter with reduction "add" sums, also free; "mul" by constant updates scales each
+ * element by a constant quantized like a weight (error: its rounding times the element). A computed index
+ * tensor would need a proven selection per element: it is refused (constInput names the node, op and input),
+ * as is NonZero of a computed tensor (its output shape depends on the values). Scatter reductions max and min, and "mul" by computed updates, are refused.
  */
 
 /** An index into an axis of size `dim`, negative counting from the end, with a clear error out of range. */
@@ -72,11 +74,16 @@ function gatherNDMap(ctx: ShapeCtx): Mapping {
   return { shape: [...prefix, ...s.slice(batchDims + k)], source: (flat) => ({ input: 0, index: offset(Math.floor(flat / slice)) + (flat % slice) }) };
 }
 
-/** Scatter reductions: "none" (later writes win) or "add" (a sum: still linear); the others are refused. */
-function reductionOf(ctx: ShapeCtx): 'none' | 'add' {
+type Writes = [to: number, from: number][];
+
+/**
+ * Scatter reductions: "none" (later writes win), "add" (a sum: still linear) and "mul" with constant updates (a
+ * constant factor per element: a linear map); max and min are refused.
+ */
+function reductionOf(ctx: ShapeCtx): 'none' | 'add' | 'mul' {
   const reduction = attrString(ctx.node, 'reduction', 'none');
-  if (reduction !== 'none' && reduction !== 'add') {
-    throw new ZkmlError(`${ctx.node.opType} reduction "${reduction}" is not supported (only "none" and "add": the others are not linear)`, 'E_UNSUPPORTED', ctx.where);
+  if (reduction !== 'none' && reduction !== 'add' && reduction !== 'mul') {
+    throw new ZkmlError(`${ctx.node.opType} reduction "${reduction}" is not supported (only "none", "add" and "mul": the others are not linear)`, 'E_UNSUPPORTED', ctx.where);
   }
   return reduction;
 }
@@ -86,7 +93,7 @@ function reductionOf(ctx: ShapeCtx): 'none' | 'add' {
  * the last update written there ("none", as the reference does: duplicates have no defined order in ONNX), or
  * the data plus every update written there ("add").
  */
-function scatterMap(ctx: ShapeCtx, shape: number[], writes: [to: number, from: number][]): Mapping {
+function scatterMap(ctx: ShapeCtx, shape: number[], writes: Writes): Mapping {
   const add = reductionOf(ctx) === 'add';
   const written = new Map<number, number[]>();
   for (const [to, from] of writes) written.set(to, add ? [...(written.get(to) ?? []), from] : [from]);
@@ -101,17 +108,49 @@ function scatterMap(ctx: ShapeCtx, shape: number[], writes: [to: number, from: n
   };
 }
 
-function scatterNDMap(ctx: ShapeCtx): Mapping {
+/** reduction "mul": each data element times the product of the (constant) updates written to it. */
+function scatterFactors(size: number, writes: Writes, updates: number[]): number[] {
+  const factor = new Array(size).fill(1);
+  for (const [to, from] of writes) factor[to] *= updates[from];
+  return factor;
+}
+
+/**
+ * A scatter op from its write list (output position ← update position): wiring for "none" and "add"; for
+ * "mul" with constant updates, a linear map with one constant coefficient per element (quantized like weights).
+ * Computed updates under "mul" would multiply two activations: refused.
+ */
+function scatterOp(ops: string[], writesOf: (ctx: ShapeCtx) => Writes): OpDef {
+  const wiring = dataOp(ops, (ctx) => scatterMap(ctx, ctx.shapes[0], writesOf(ctx)), [0, 2]);
+  return {
+    ...wiring,
+    fold(ctx, inputs) {
+      if (reductionOf(ctx) !== 'mul') return wiring.fold!(ctx, inputs);
+      const factor = scatterFactors(inputs[0].data.length, writesOf(ctx), inputs[2].data);
+      return [{ ...inputs[0], data: inputs[0].data.map((v, i) => v * factor[i]) }];
+    },
+    lower(ctx) {
+      const shapeCtx = shapeCtxOf(ctx);
+      if (reductionOf(shapeCtx) !== 'mul') return wiring.lower!(ctx);
+      const updates = constInput(ctx, 2, `${ctx.node.opType} updates (reduction "mul")`);
+      const x = qInput(ctx, 0);
+      const factor = scatterFactors(x.exprs.length, writesOf(shapeCtx), updates.data);
+      return [linearMap(ctx, x, x.shape, factor.map((f, i) => new Map([[i, f]])))];
+    },
+  };
+}
+
+function scatterNDWrites(ctx: ShapeCtx): Writes {
   const s = ctx.shapes[0];
   const { k, prefix, slice, offset } = ndTuples(ctx, 'ScatterND', s, constInput(ctx, 1, 'ScatterND indices'), 0);
   const expected = [...prefix, ...s.slice(k)];
   if (ctx.shapes[2].join() !== expected.join()) throw new ZkmlError(`ScatterND updates have shape [${ctx.shapes[2]}], expected [${expected}]`, 'E_SHAPE', ctx.where);
-  const writes: [number, number][] = [];
+  const writes: Writes = [];
   for (let t = 0; t < sizeOf(prefix); t++) for (let j = 0; j < slice; j++) writes.push([offset(t) + j, t * slice + j]);
-  return scatterMap(ctx, s, writes);
+  return writes;
 }
 
-function scatterElementsMap(ctx: ShapeCtx): Mapping {
+function scatterElementsWrites(ctx: ShapeCtx): Writes {
   const s = ctx.shapes[0];
   const indices = constInput(ctx, 1, `${ctx.node.opType} indices`);
   const axis = normAxis(attrInt(ctx.node, 'axis', 0), s.length, ctx.where);
@@ -120,13 +159,13 @@ function scatterElementsMap(ctx: ShapeCtx): Mapping {
   }
   const st = strides(indices.dims);
   const inStrides = strides(s);
-  const writes: [number, number][] = [];
+  const writes: Writes = [];
   for (let p = 0; p < indices.data.length; p++) {
     const c = coordsOf(p, indices.dims, st);
     c[axis] = indexInto(ctx, ctx.node.opType, indices.data[p], s[axis]);
     writes.push([flatOf(c, inStrides), p]);
   }
-  return scatterMap(ctx, s, writes);
+  return writes;
 }
 
 /**
@@ -176,8 +215,8 @@ const nonZero: OpDef = {
 export const indexingOps: OpDef[] = [
   dataOp(['GatherElements'], gatherElementsMap),
   dataOp(['GatherND'], gatherNDMap),
-  dataOp(['ScatterND'], scatterNDMap, [0, 2]),
-  dataOp(['ScatterElements', 'Scatter'], scatterElementsMap, [0, 2]),
+  scatterOp(['ScatterND'], scatterNDWrites),
+  scatterOp(['ScatterElements', 'Scatter'], scatterElementsWrites),
   dataOp(['OneHot'], oneHotMap, [2]),
   nonZero,
 ];
