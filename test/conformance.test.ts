@@ -54,10 +54,26 @@ const MIN_PASSED: Record<string, number> = {
   Floor: 2,
   Ceil: 2,
   Round: 1,
+  // Wiring ops (expand.ts, indexing.ts, resize.ts) and the linear ConvTranspose and Einsum.
+  Expand: 2,
+  Tile: 2,
+  Trilu: 11,
+  Split: 6,
+  GatherElements: 3,
+  GatherND: 3,
+  ScatterElements: 4,
+  Scatter: 2,
+  ScatterND: 3,
+  DepthToSpace: 4,
+  SpaceToDepth: 2,
+  Resize: 18,
+  Upsample: 1,
+  ConvTranspose: 10,
+  Einsum: 5,
 };
 
 /** Circuits compiled here (each 2–8 s): the ops whose lowering differs most (weights, gadgets, data moves). */
-const CIRCUIT_OPS = ['Gemm', 'Relu', 'Mul', 'Transpose', 'BatchNormalization'];
+const CIRCUIT_OPS = ['Gemm', 'Relu', 'Mul', 'Transpose', 'BatchNormalization', 'GatherElements', 'ConvTranspose'];
 
 /** Node tests with more input elements than this are left to scripts/conformance.ts (3-D pools take minutes). */
 const MAX_INPUT_ELEMENTS = 4096;

@@ -73,36 +73,55 @@ function biasOf(ctx: { where: string }, b: Tensor | undefined, M: number): Tenso
   return b;
 }
 
-const conv: OpDef = {
-  ops: ['Conv'],
-  shapes: (ctx) => [geometry(ctx, ctx.shapes[0], ctx.shapes[1]).outShape],
-  fold(ctx, [x, w, b]) {
-    const g = geometry(ctx, x.dims, w.dims);
-    const bias = biasOf(ctx, b, g.M);
-    const outSize = sizeOf(g.window.output);
-    const data = Array.from({ length: sizeOf(g.outShape) }, (_, o) => (bias ? bias.data[Math.floor(o / outSize) % g.M] : 0));
-    forEachProduct(g, (o, i, k) => (data[o] += x.data[i] * w.data[k]));
-    return [{ dtype: 'float', dims: g.outShape, data }];
-  },
-  lower(ctx: LowerCtx) {
-    const W = ctx.inputs[1];
-    if (!isConst(W)) throw new ZkmlError('Conv weights must be constant (an initializer or folded from constants); computed weights are not supported', 'E_UNSUPPORTED', ctx.where);
-    const x = qInput(ctx, 0);
-    const g = geometry(ctx, x.shape, W.tensor.dims);
-    const wExp = weightExp(W.tensor.data, ctx.opts.weightBits, ctx.opts.maxWeightExp);
-    const w = weights(ctx, 'weight', quantizeTensor(W.tensor, wExp, ctx.where), ctx.opts.weightBits);
-    const exp = x.exp + wExp;
-    const b = biasOf(ctx, optionalConst(ctx, 2, 'Conv bias B'), g.M);
-    const bias = b ? weights(ctx, 'bias', quantizeTensor(b, exp, ctx.where)) : undefined;
-    // Zero weights drop out as constants; as parameters they stay (the circuit must not depend on values).
-    const terms: [Expr, number][][] = Array.from({ length: sizeOf(g.outShape) }, () => []);
-    forEachProduct(g, (o, i, k) => {
-      if (w.signals || w.ints[k] !== 0n) terms[o].push([x.exprs[i], k]);
-    });
-    const outSize = sizeOf(g.window.output);
-    const exprs = terms.map((t, o) => addBias(dot(ctx, w, t), bias, Math.floor(o / outSize) % g.M));
-    return [{ shape: g.outShape, exp, exprs }];
-  },
-};
+/** What the shared fold/lower of a weighted op needs: output channels (bias length) and the output shape. */
+export interface WeightedGeometry {
+  M: number;
+  outShape: number[];
+}
+
+/**
+ * The OpDef of a linear op with constant weights [and a per-output-channel bias], given its geometry and its
+ * products (output o += input i · weight k): Conv here, ConvTranspose in conv-transpose.ts. Constant folding
+ * and lowering (weight quantization, parameters, requantization left to the next nonlinearity) are this one code.
+ */
+export function weightedOp<G extends WeightedGeometry>(
+  op: string,
+  geometryOf: (ctx: { node: ShapeCtx['node']; where: string }, x: number[], w: number[]) => G,
+  products: (g: G, visit: (o: number, i: number, k: number) => void) => void,
+): OpDef {
+  return {
+    ops: [op],
+    shapes: (ctx) => [geometryOf(ctx, ctx.shapes[0], ctx.shapes[1]).outShape],
+    fold(ctx, [x, w, b]) {
+      const g = geometryOf(ctx, x.dims, w.dims);
+      const bias = biasOf(ctx, b, g.M);
+      const outSize = sizeOf(g.outShape.slice(2));
+      const data = Array.from({ length: sizeOf(g.outShape) }, (_, o) => (bias ? bias.data[Math.floor(o / outSize) % g.M] : 0));
+      products(g, (o, i, k) => (data[o] += x.data[i] * w.data[k]));
+      return [{ dtype: 'float', dims: g.outShape, data }];
+    },
+    lower(ctx: LowerCtx) {
+      const W = ctx.inputs[1];
+      if (!isConst(W)) throw new ZkmlError(`${op} weights must be constant (an initializer or folded from constants); computed weights are not supported`, 'E_UNSUPPORTED', ctx.where);
+      const x = qInput(ctx, 0);
+      const g = geometryOf(ctx, x.shape, W.tensor.dims);
+      const wExp = weightExp(W.tensor.data, ctx.opts.weightBits, ctx.opts.maxWeightExp);
+      const w = weights(ctx, 'weight', quantizeTensor(W.tensor, wExp, ctx.where), ctx.opts.weightBits);
+      const exp = x.exp + wExp;
+      const b = biasOf(ctx, optionalConst(ctx, 2, `${op} bias B`), g.M);
+      const bias = b ? weights(ctx, 'bias', quantizeTensor(b, exp, ctx.where)) : undefined;
+      // Zero weights drop out as constants; as parameters they stay (the circuit must not depend on values).
+      const terms: [Expr, number][][] = Array.from({ length: sizeOf(g.outShape) }, () => []);
+      products(g, (o, i, k) => {
+        if (w.signals || w.ints[k] !== 0n) terms[o].push([x.exprs[i], k]);
+      });
+      const outSize = sizeOf(g.outShape.slice(2));
+      const exprs = terms.map((t, o) => addBias(dot(ctx, w, t), bias, Math.floor(o / outSize) % g.M));
+      return [{ shape: g.outShape, exp, exprs }];
+    },
+  };
+}
+
+const conv = weightedOp('Conv', geometry, forEachProduct);
 
 export const convOps: OpDef[] = [conv];

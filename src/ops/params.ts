@@ -1,4 +1,5 @@
-import type { LowerCtx } from './op.ts';
+import type { LowerCtx, QTensor } from './op.ts';
+import { toFixed, weightExp } from '../quantize/fixed.ts';
 import { Expr } from '../ir/expr.ts';
 import { product } from '../gadgets/product.ts';
 import { range } from '../gadgets/range.ts';
@@ -39,4 +40,26 @@ export function dot(ctx: LowerCtx, w: Weights, terms: [Expr, number][]): Expr {
 export function addBias(e: Expr, bias: Weights | undefined, i: number): Expr {
   if (!bias) return e;
   return bias.signals ? e.add(bias.signals[i]) : e.addConst(bias.ints[i]);
+}
+
+/**
+ * A linear map with constant real coefficients: output o = Σ_i coeff[o](i) · x_i (Einsum with constant
+ * operands, linear Resize). The coefficients are quantized together as one weight tensor (weightBits; parameter
+ * signals when weights are private), so the result has exponent x.exp + theirs and the next nonlinearity
+ * requantizes it, as after a MatMul.
+ */
+export function linearMap(ctx: LowerCtx, x: QTensor, shape: number[], coeff: Map<number, number>[]): QTensor {
+  const flat = coeff.flatMap((m) => [...m.values()]);
+  const wExp = weightExp(flat, ctx.opts.weightBits, ctx.opts.maxWeightExp);
+  const w = weights(ctx, 'weight', flat.map((v) => toFixed(v, wExp, ctx.where)), ctx.opts.weightBits);
+  let k = 0;
+  const exprs = coeff.map((m) => {
+    const terms: [Expr, number][] = [];
+    for (const i of m.keys()) {
+      if (w.signals || w.ints[k] !== 0n) terms.push([x.exprs[i], k]);
+      k++;
+    }
+    return dot(ctx, w, terms);
+  });
+  return { shape, exp: x.exp + wExp, exprs };
 }

@@ -12,9 +12,14 @@ import { nonlinearOps } from './nonlinear.ts';
 import { qlinearOps } from './qlinear.ts';
 import { logicOps } from './logic.ts';
 import { roundingOps } from './rounding.ts';
+import { expandOps } from './expand.ts';
+import { indexingOps } from './indexing.ts';
+import { resizeOps } from './resize.ts';
+import { convTransposeOps } from './conv-transpose.ts';
+import { einsumOps } from './einsum.ts';
 
 /** Every op zkml understands, by ONNX op type (default domain). One file per op family. */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps];
 
 export const OPS = new Map<string, OpDef>();
 /** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */

@@ -11,38 +11,61 @@ import { ZkmlError } from '../util/errors.ts';
  * `Mapping`, serves both constant folding (on numbers) and lowering (on expressions), so these ops cost no
  * constraint and have one definition each.
  */
-type Source = { input: number; index: number } | { constant: number };
-interface Mapping {
+type Element = { input: number; index: number };
+/** An input element, a constant, or (ScatterND/ScatterElements with reduction "add") a sum of input elements. */
+export type Source = Element | { constant: number } | { sum: Element[] };
+export interface Mapping {
   shape: number[];
   source(flat: number): Source;
 }
 
-type MapFn = (ctx: ShapeCtx) => Mapping;
+export type MapFn = (ctx: ShapeCtx) => Mapping;
 
-const identityMap = (shape: number[]): Mapping => ({ shape, source: (index) => ({ input: 0, index }) });
+export const identityMap = (shape: number[]): Mapping => ({ shape, source: (index) => ({ input: 0, index }) });
 
-function apply(map: Mapping, values: ((s: { input: number; index: number }) => Expr | number), constant: (c: number) => Expr | number) {
+function apply<T>(map: Mapping, values: (s: Element) => T, constant: (c: number) => T, add: (a: T, b: T) => T): T[] {
   return Array.from({ length: sizeOf(map.shape) }, (_, i) => {
     const s = map.source(i);
-    return 'constant' in s ? constant(s.constant) : values(s);
+    if ('constant' in s) return constant(s.constant);
+    if ('sum' in s) return s.sum.map(values).reduce(add);
+    return values(s);
   });
 }
 
+/** The coordinates of row-major flat index `flat` in `shape` (whose strides are `st`). */
+export const coordsOf = (flat: number, shape: number[], st = strides(shape)) => shape.map((d, i) => Math.floor(flat / st[i]) % d);
+/** The row-major flat index of coordinates in a tensor with strides `st`. */
+export const flatOf = (coords: number[], st: number[]) => coords.reduce((a, c, i) => a + c * st[i], 0);
+
+/** The shape view of a lowering context: what `shapes`, and the mappings, read. */
+export function shapeCtxOf(ctx: LowerCtx): ShapeCtx {
+  const consts = ctx.inputs.map((v) => (isConst(v) ? v.tensor : undefined));
+  const shapes = ctx.inputs.map((v) => (v ? (isConst(v) ? v.tensor.dims : v.q.shape) : []));
+  return { node: ctx.node, opset: ctx.opset, where: ctx.where, shapes, consts };
+}
+
 /** Builds an OpDef from a mapping function. */
-function dataOp(ops: string[], mapping: MapFn, which: number[] | 'all' = [0]): OpDef {
+export function dataOp(ops: string[], mapping: MapFn, which: number[] | 'all' = [0]): OpDef {
+  return dataOpN(ops, (ctx) => [mapping(ctx)], which);
+}
+
+/**
+ * Builds an OpDef with one output per mapping (Split). `which` lists the data inputs (the others are shapes,
+ * indices or axes); the folded tensors carry the first data input's element type.
+ */
+export function dataOpN(ops: string[], mappings: (ctx: ShapeCtx) => Mapping[], which: number[] | 'all' = [0]): OpDef {
   const dataInputsOf = (n: { inputs: string[] }) => (which === 'all' ? n.inputs.map((_, i) => i) : which);
   return {
     ops,
-    shapes: (ctx) => [mapping(ctx).shape],
+    shapes: (ctx) => mappings(ctx).map((m) => m.shape),
     fold(ctx, inputs) {
-      const map = mapping(ctx);
-      const data = apply(map, (s) => inputs[s.input].data[s.index], (c) => c) as number[];
-      return [{ dtype: inputs[dataInputsOf(ctx.node)[0]]?.dtype ?? 'float', dims: map.shape, data }];
+      return mappings(ctx).map((map) => {
+        const data = apply(map, (s) => inputs[s.input].data[s.index], (c) => c, (a, b) => a + b);
+        return { dtype: inputs[dataInputsOf(ctx.node)[0]]?.dtype ?? 'float', dims: map.shape, data };
+      });
     },
     lower(ctx: LowerCtx): QTensor[] {
-      const shapeCtx: ShapeCtx = { node: ctx.node, opset: ctx.opset, where: ctx.where, shapes: [], consts: ctx.inputs.map((v) => (isConst(v) ? v.tensor : undefined)) };
-      shapeCtx.shapes = ctx.inputs.map((v) => (v ? (isConst(v) ? v.tensor.dims : v.q.shape) : []));
-      const map = mapping(shapeCtx);
+      const shapeCtx = shapeCtxOf(ctx);
       const dataInputs = dataInputsOf(ctx.node);
       // Common exponent of the computed data inputs; constant data inputs are quantized at it.
       const exps = dataInputs.map((i) => ctx.inputs[i]).filter((v) => v && !isConst(v)).map((v) => (v as { q: QTensor }).q.exp);
@@ -54,14 +77,16 @@ function dataOp(ops: string[], mapping: MapFn, which: number[] | 'all' = [0]): O
         return liftExp(v.q, exp).exprs;
       });
       const slot = new Map(dataInputs.map((input, k) => [input, k]));
-      const exprs = apply(map, (s) => data[slot.get(s.input)!][s.index], (c) => Expr.constant(toFixed(c, exp, ctx.where))) as Expr[];
-      return [{ shape: map.shape, exp, exprs }];
+      return mappings(shapeCtx).map((map) => {
+        const exprs = apply(map, (s) => data[slot.get(s.input)!][s.index], (c) => Expr.constant(toFixed(c, exp, ctx.where)), (a, b) => a.add(b));
+        return { shape: map.shape, exp, exprs };
+      });
     },
   };
 }
 
 /** Axes given as an attribute (older opsets) or as a constant input (newer ones). */
-function axesOf(ctx: ShapeCtx, inputIndex: number): number[] | undefined {
+export function axesOf(ctx: ShapeCtx, inputIndex: number): number[] | undefined {
   const attr = attrInts(ctx.node, 'axes');
   if (attr) return attr;
   if (ctx.node.inputs[inputIndex]) return constInput(ctx, inputIndex, 'axes').data;
