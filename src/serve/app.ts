@@ -43,7 +43,7 @@ export class RequestError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const checkOptions = ajv.compile(compileOptions);
 
 /** The field an ajv error is about: the missing or unexpected property, else the path to the bad value. */
@@ -82,7 +82,12 @@ export function modelId(bytes: Uint8Array, options: Record<string, unknown>): st
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { store, jobs, key } = opts;
-  const app = Fastify({ bodyLimit: opts.bodyLimit ?? 1024 * 1024, logger: false, ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: true } } });
+  const app = Fastify({ bodyLimit: opts.bodyLimit ?? 1024 * 1024, logger: false, forceCloseConnections: 'idle', ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: true, allowUnionTypes: true } } });
+  // Long polls waiting for a proof: answered at once when the server closes.
+  const waiting = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const done of waiting) done();
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: { instancePath: string; params: Record<string, unknown> }[]; validationContext?: string; field?: string }, _req, reply) => {
     if (err.validation?.length) {
@@ -186,8 +191,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       const id = randomBytes(16).toString('hex');
       const jobId = randomBytes(16).toString('hex');
       store.addInference({ id, modelId: m.id, output: executed.output, expectedSignals: executed.publicSignals }, jobId, executed.encoded);
+      const answer = inferenceView(store.getInference(id)!);
       jobs.enqueue(jobId);
-      return reply.status(202).send(inferenceView(store.getInference(id)!));
+      return reply.status(202).send(answer);
     },
   );
 
@@ -208,6 +214,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       if (wait > 0 && row.status !== 'proven' && row.status !== 'failed') {
         await new Promise<void>((resolve) => {
           const done = () => {
+            waiting.delete(done);
             clearTimeout(timer);
             jobs.off('inference', onEvent);
             req.raw.off('close', done);
@@ -217,6 +224,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           const timer = setTimeout(done, wait * 1000);
           jobs.on('inference', onEvent);
           req.raw.on('close', done);
+          waiting.add(done);
         });
         row = store.getInference(id)!;
       }

@@ -103,6 +103,8 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    // A deleted payload (a private input) is overwritten with zeros, not left in a free page.
+    this.db.pragma('secure_delete = ON');
     this.db.exec(SCHEMA);
   }
 
