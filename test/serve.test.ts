@@ -195,6 +195,26 @@ test('after a restart the models and inferences are there, and a proof job inter
   assert.deepEqual(await client.verify(model, done.proof, done.publicSignals), { valid: true });
 });
 
+test('request size and rate limits answer 413 and 429 as JSON errors', async () => {
+  const dir = tempDir('serve-limits');
+  const small = await serve({ dataDir: dir, port: 0, apiKey: KEY, rateLimit: 5, bodyLimit: 1024 });
+  try {
+    const big = await fetch(`${small.url}/v1/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ modelId: model, proof: first.proof, publicSignals: Array(200).fill('1') }) });
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as { error: string }).error, 'FST_ERR_CTP_BODY_TOO_LARGE');
+    // Five requests a minute: the one above and four more pass, the sixth is refused.
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${small.url}/v1/health`)).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
+    const refused = await fetch(`${small.url}/v1/health`);
+    assert.equal(refused.status, 429);
+    assert.equal(typeof ((await refused.json()) as { message: string }).message, 'string');
+  } finally {
+    await small.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('zkml serve: prints the generated key once, listens, stops on SIGTERM', async () => {
   const dir = tempDir('serve-cli');
   const env = { ...process.env, ZKML_API_KEY: '' };
