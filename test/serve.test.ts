@@ -10,7 +10,7 @@ process.env.ZKML_CACHE = TEST_CACHE;
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { tempDir } from './helpers/models.ts';
@@ -193,6 +193,37 @@ test('after a restart the models and inferences are there, and a proof job inter
   assert.equal(done.status, 'proven');
   assert.deepEqual(done.output, r.output);
   assert.deepEqual(await client.verify(model, done.proof, done.publicSignals), { valid: true });
+});
+
+test('a build interrupted by a stop (job left running, partial folders) starts over and ends ready', async () => {
+  const dir = tempDir('serve-build');
+  try {
+    // What a server killed mid-build leaves: the model and its job marked running, a partial build and staging folder.
+    const { Store } = await import('../src/serve/store.ts');
+    const store = new Store(dir);
+    const id = modelId(MODEL, OPTIONS);
+    mkdirSync(join(store.buildDir(id)), { recursive: true });
+    writeFileSync(join(store.buildDir(id), 'manifest.json'), '{"partial');
+    mkdirSync(join(store.modelDir(id), '.build.staging-x'));
+    writeFileSync(store.modelFile(id), MODEL);
+    store.addModel({ id, options: OPTIONS, modelSha256: 'x' }, 'job1');
+    store.startJob('job1');
+    store.close();
+
+    const again = await serve({ dataDir: dir, port: 0, apiKey: KEY, workers: 1 });
+    try {
+      assert.equal(again.resumed, 1);
+      const c = new Client(again.url, { apiKey: KEY });
+      assert.equal((await c.waitForModel(id)).status, 'ready');
+      assert.deepEqual(readdirSync(again.store.modelDir(id)).sort(), ['build', 'model.onnx']);
+      const r = await c.infer(id, INPUT);
+      assert.equal((await r.proof).status, 'proven');
+    } finally {
+      await again.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('request size and rate limits answer 413 and 429 as JSON errors', async () => {
