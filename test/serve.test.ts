@@ -14,7 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { tempDir } from './helpers/models.ts';
-import { ZKML } from './helpers/cli.ts';
+import { ZKML, zkml } from './helpers/cli.ts';
 import { serve, modelId, type Server } from '../src/serve/index.ts';
 import { Client, ZkmlServeError } from '../src/client/index.ts';
 import { proveInput } from '../prover/worker.ts';
@@ -272,6 +272,10 @@ test('zkml serve: prints the generated key once, listens, stops on SIGTERM', asy
     assert.doesNotMatch(readFileSync(join(dir, 'zkml.db')).toString('latin1'), new RegExp(key.apiKey), 'only its hash is stored');
     const b = await run();
     assert.equal(b.events.some((e) => e.event === 'api-key'), false, 'printed once');
+    const bad = zkml(['serve', '--port', '0', '--data', join(dir, 'zkml.db')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /give --data a writable folder/);
+    assert.equal(zkml(['serve', '--port', 'x']).status, 2);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

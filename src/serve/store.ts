@@ -10,6 +10,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { ZkmlError } from '../util/errors.ts';
 
 export type ModelStatus = 'queued' | 'building' | 'ready' | 'failed';
 export type InferenceStatus = 'unproven' | 'proving' | 'proven' | 'failed';
@@ -94,10 +95,14 @@ export class Store {
   readonly db: Database.Database;
 
   constructor(readonly dataDir: string) {
-    mkdirSync(join(dataDir, 'models'), { recursive: true });
     const file = join(dataDir, 'zkml.db');
     const fresh = !existsSync(file);
-    this.db = new Database(file);
+    try {
+      mkdirSync(join(dataDir, 'models'), { recursive: true });
+      this.db = new Database(file);
+    } catch (err) {
+      throw new ZkmlError(`cannot open the data folder's database (${(err as Error).message}): give --data a writable folder`, 'E_DATA_DIR', dataDir);
+    }
     // The database holds private inputs of pending proof jobs and the API key's hash: the owner's only.
     if (fresh) chmodSync(file, 0o600);
     this.db.pragma('journal_mode = WAL');
