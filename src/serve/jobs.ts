@@ -2,7 +2,8 @@
  * The service's jobs: a model's build (compile, setup, Solidity verifier) and an inference's proof. Every job is a
  * row of the jobs table before it is started, so a restart finds what was queued or running and runs it again
  * (`resume()`): a build starts over in a fresh staging folder, a proof is proven again from its stored witness
- * input. Builds run one at a time in this process; proofs run on the library's piscina prover pool.
+ * input. Builds run one at a time in a worker thread (src/serve/build-worker.ts); proofs run on the library's
+ * piscina prover pool.
  *
  * An inference is marked proven only when the proof's public signals equal those the exact integer executor
  * computed for the served output and the proof verifies against the model's key (src/serve/inference.ts).
@@ -10,17 +11,21 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { compile, type CompileOptions } from '../compiler/compile.ts';
-import { setup } from '../setup/setup.ts';
-import { exportVerifier } from '../chain/solidity.ts';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { CompileOptions } from '../compiler/compile.ts';
 import { commitStaging, stagingDir } from '../util/atomic.ts';
+import { ZkmlError } from '../util/errors.ts';
 import { releaseCurve } from '../util/snark.ts';
-import { createProverPool, poolWidth, type ProverPool } from '../../prover/pool.ts';
+import { createProverPool, poolWidth, FROM_SOURCES, WORKER_EXEC_ARGV, type ProverPool } from '../../prover/pool.ts';
+import type { BuildOutcome, BuildTask } from './build-worker.ts';
 import type { BuildRef, ProveOutput } from '../../prover/worker.ts';
 import { openBuild, servedOutput, verifyProof } from './inference.ts';
 import type { JobRow, Store } from './store.ts';
 
 /** Proves one witness input; the default is the piscina pool. Tests replace it to play a dishonest prover. */
+const BUILD_WORKER = fileURLToPath(new URL(FROM_SOURCES ? './build-worker.ts' : './build-worker.js', import.meta.url));
+
 export type Prover = (build: BuildRef & { constraints: number }, input: Record<string, string[]>) => Promise<ProveOutput>;
 
 export interface JobsOptions {
@@ -39,6 +44,7 @@ export class Jobs extends EventEmitter {
   private proving = 0;
   private readonly width: number;
   private pool?: ProverPool;
+  private buildPool?: Piscina<BuildTask, BuildOutcome>;
   private closed = false;
   private readonly running = new Set<Promise<void>>();
 
@@ -104,9 +110,8 @@ export class Jobs extends EventEmitter {
       rmSync(buildDir, { recursive: true, force: true });
       for (const name of existsSync(modelDir) ? readdirSync(modelDir) : []) if (name.startsWith('.build.staging-')) rmSync(join(modelDir, name), { recursive: true, force: true });
       const staging = stagingDir(buildDir);
-      await compile(this.store.modelFile(id), staging, model.options as CompileOptions);
-      await setup(staging, this.opts.ptau ? { ptau: this.opts.ptau } : {});
-      await exportVerifier(staging);
+      const outcome = await this.builder().run({ model: this.store.modelFile(id), out: staging, options: model.options as CompileOptions, ptau: this.opts.ptau } satisfies BuildTask);
+      if (!outcome.ok) throw new ZkmlError(outcome.message, outcome.code);
       commitStaging(staging, buildDir);
       this.store.db.transaction(() => {
         this.store.setModelStatus(id, 'ready');
@@ -123,6 +128,12 @@ export class Jobs extends EventEmitter {
     } finally {
       this.emit('model', id);
     }
+  }
+
+  /** One build thread, started for a build and ended when idle (a build is rare; its memory is not kept). */
+  private builder(): Piscina<BuildTask, BuildOutcome> {
+    this.buildPool ??= new Piscina<BuildTask, BuildOutcome>({ filename: BUILD_WORKER, minThreads: 0, maxThreads: 1, idleTimeout: 1000, execArgv: WORKER_EXEC_ARGV });
+    return this.buildPool;
   }
 
   private prover(): Prover {
@@ -164,8 +175,9 @@ export class Jobs extends EventEmitter {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.running]);
-    await this.pool?.destroy();
+    await Promise.all([this.pool?.destroy(), this.buildPool?.destroy()]);
     this.pool = undefined;
+    this.buildPool = undefined;
     await releaseCurve();
   }
 }
