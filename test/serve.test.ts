@@ -246,22 +246,52 @@ test('request size and rate limits answer 413 and 429 as JSON errors', async () 
   }
 });
 
+/** Starts `zkml serve --json` on `dir`; resolves once it listens, with its events so far. */
+async function startCli(dir: string, env: NodeJS.ProcessEnv) {
+  const child = spawn(process.execPath, [ZKML, 'serve', '--port', '0', '--data', dir, '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const events: Record<string, unknown>[] = [];
+  for await (const line of createInterface({ input: child.stdout })) {
+    const e = JSON.parse(line) as Record<string, unknown>;
+    events.push(e);
+    if (e.event === 'listening') break;
+  }
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  return { child, events, exited, url: (events.find((e) => e.event === 'listening') as { url: string }).url };
+}
+
+test('zkml serve killed (SIGKILL) right after accepting a model: the restarted server builds it, and proves', async () => {
+  const dir = tempDir('serve-kill');
+  const env = { ...process.env, ZKML_API_KEY: KEY };
+  try {
+    const a = await startCli(dir, env);
+    const up = await new Client(a.url, { apiKey: KEY }).uploadModel(MODEL, { inputRange: [-2, 2] });
+    a.child.kill('SIGKILL');
+    assert.equal(await a.exited, 'SIGKILL');
+    const b = await startCli(dir, env);
+    try {
+      assert.equal((b.events.find((e) => e.event === 'listening') as { resumed: number }).resumed, 1);
+      const c = new Client(b.url, { apiKey: KEY });
+      assert.equal((await c.waitForModel(up.id)).status, 'ready');
+      const r = await c.infer(up.id, INPUT);
+      const proven = await r.proof;
+      assert.deepEqual(await c.verify(up.id, proven.proof, proven.publicSignals), { valid: true });
+    } finally {
+      b.child.kill('SIGTERM');
+      await b.exited;
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('zkml serve: prints the generated key once, listens, stops on SIGTERM', async () => {
   const dir = tempDir('serve-cli');
   const env = { ...process.env, ZKML_API_KEY: '' };
   const run = async () => {
-    const child = spawn(process.execPath, [ZKML, 'serve', '--port', '0', '--data', dir, '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    const events: Record<string, unknown>[] = [];
-    for await (const line of createInterface({ input: child.stdout })) {
-      const e = JSON.parse(line) as Record<string, unknown>;
-      events.push(e);
-      if (e.event === 'listening') break;
-    }
-    const listening = events.find((e) => e.event === 'listening') as { url: string };
-    const health = await (await fetch(`${listening.url}/v1/health`)).json();
+    const { child, events, exited, url } = await startCli(dir, env);
+    const health = await (await fetch(`${url}/v1/health`)).json();
     child.kill('SIGTERM');
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    return { events, health, code };
+    return { events, health, code: await exited };
   };
   try {
     const a = await run();
