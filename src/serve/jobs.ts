@@ -46,6 +46,7 @@ export class Jobs extends EventEmitter {
   private pool?: ProverPool;
   private buildPool?: Piscina<BuildTask, BuildOutcome>;
   private closed = false;
+  private readonly seen = new Set<string>();
   private readonly running = new Set<Promise<void>>();
 
   constructor(
@@ -71,7 +72,9 @@ export class Jobs extends EventEmitter {
   }
 
   private push(job: JobRow): void {
-    if (this.closed) return;
+    // A job is queued once per process, whichever of resume() and enqueue() sees it first.
+    if (this.closed || this.seen.has(job.id)) return;
+    this.seen.add(job.id);
     (job.kind === 'build' ? this.builds : this.proofs).push(job);
     this.pump();
   }
