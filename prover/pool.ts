@@ -33,9 +33,9 @@ export interface ProverPool {
  * run time, so a TypeScript worker imports tsx itself (a dev dependency), by absolute URL so that it resolves
  * from any working directory; the built worker needs no loader.
  */
-const FROM_SOURCES = import.meta.url.endsWith('.ts');
+export const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const WORKER_FILE = fileURLToPath(new URL(FROM_SOURCES ? './worker.ts' : './worker.js', import.meta.url));
-const WORKER_EXEC_ARGV = FROM_SOURCES ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
+export const WORKER_EXEC_ARGV = FROM_SOURCES ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
 
 function checkWidth(workers: number): void {
   if (!Number.isInteger(workers) || workers < 1) throw new ZkmlError(`workers must be a positive integer, got ${workers}`, 'E_USAGE');

@@ -43,6 +43,7 @@ export const COMMAND_FILES: CommandFile[] = [
     commands: { quantize: ['quantize [options] <model>', 'static post-training quantization to an int8 QDQ model (onnxruntime runs it; `zkml compile` proves its exact int8 arithmetic)'] },
   },
   { load: () => import('./audit.ts'), commands: { audit: ['audit [options] <dir>', "static soundness checks of a build's constraints: unused signals, free outputs, signals not determined by the inputs"] } },
+  { load: () => import('./serve.ts'), commands: { serve: ['serve [options]', 'verifiable inference over HTTP: hosted models, outputs at once, Groth16 proofs behind them (docs/serve.md)'] } },
   {
     load: () => import('./fleet.ts'),
     commands: {

@@ -1,0 +1,88 @@
+/**
+ * `zkml serve` as a library call: opens (or creates) the data folder's store, the API key and the job runner,
+ * resumes every job the last process left unfinished, and listens. `close()` stops listening, lets running jobs
+ * finish, and closes the store.
+ *
+ *   const server = await serve({ dataDir: 'data', port: 0 });
+ *   console.log(server.url, server.generatedKey);
+ *   await server.close();
+ */
+import type { FastifyInstance } from 'fastify';
+import { apiKey } from './auth.ts';
+import { buildApp } from './app.ts';
+import { Jobs, type Prover } from './jobs.ts';
+import { Store } from './store.ts';
+
+export interface ServeOptions {
+  dataDir: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+  /** The API key; default: ZKML_API_KEY, else the stored hash of one generated at the first start. */
+  apiKey?: string;
+  /** Proving workers (default: one per core). */
+  workers?: number;
+  /** A ceremony ptau for setups (default: the development ptau, INSECURE). */
+  ptau?: string;
+  bodyLimit?: number;
+  modelLimit?: number;
+  /** Requests per minute per client address. */
+  rateLimit?: number;
+  log?: (message: string) => void;
+  /** Replaces the prover pool (tests). */
+  prover?: Prover;
+}
+
+export interface Server {
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  store: Store;
+  jobs: Jobs;
+  /** The API key generated at this start (first start without ZKML_API_KEY): show it once, it is not stored. */
+  generatedKey?: string;
+  /** Jobs found unfinished in the store and queued again. */
+  resumed: number;
+  close(): Promise<void>;
+}
+
+export async function serve(opts: ServeOptions): Promise<Server> {
+  const store = new Store(opts.dataDir);
+  const key = apiKey(store, opts.apiKey ?? process.env.ZKML_API_KEY);
+  const jobs = new Jobs(store, { workers: opts.workers, ptau: opts.ptau, prover: opts.prover, log: opts.log });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ store, jobs, key, bodyLimit: opts.bodyLimit, modelLimit: opts.modelLimit, rateLimit: opts.rateLimit });
+    await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
+  const host = opts.host ?? '127.0.0.1';
+  const resumed = jobs.resume();
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    app,
+    store,
+    jobs,
+    generatedKey: key.generated,
+    resumed,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await jobs.close();
+        store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+export { buildApp, modelId } from './app.ts';
+export { Store } from './store.ts';
+export { Jobs } from './jobs.ts';
