@@ -54,8 +54,10 @@ Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n, int bits = 
   std::atomic<int> next(0);
   // Per window, buckets are affine and additions into them are batched: one field inversion (Montgomery's
   // trick) serves a whole batch, so an addition costs about 6 multiplications instead of a mixed addition's 11.
-  // A point whose bucket already has an addition in the open batch waits for the next batch; one whose x
-  // equals the bucket's (doubling or cancellation) goes to a Jacobian side bucket instead.
+  // A point whose bucket already has an addition in the open batch, or whose x equals the bucket's (doubling or
+  // cancellation), goes to a Jacobian side bucket instead. Witnesses of ML circuits are mostly bits and small
+  // integers, so one bucket can take most of the points of a window: making such points wait for later batches
+  // (as this did first) re-queued them once per batch, quadratic in n.
   auto work = [&]() {
     const size_t BATCH = 1024;
     struct Add { int32_t b; F x, y; };
@@ -63,14 +65,13 @@ Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n, int bits = 
     std::vector<uint8_t> filled(half);
     std::vector<J> side(half);
     std::vector<int64_t> mark(half);
-    std::vector<Add> batch, deferred, again;
+    std::vector<Add> batch;
     std::vector<F> pre;
     batch.reserve(BATCH + 64);
     int64_t batchId = 0;
     auto feed = [&](int32_t b, const F& x, const F& y) {
       if (!filled[b]) { bx[b] = x; by[b] = y; filled[b] = 1; return; }
-      if (mark[b] == batchId) { deferred.push_back({b, x, y}); return; }
-      if (bx[b] == x) { side[b] = side[b].addMixed(x, y); return; }
+      if (mark[b] == batchId || bx[b] == x) { side[b] = side[b].addMixed(x, y); return; }
       mark[b] = batchId;
       batch.push_back({b, x, y});
     };
@@ -94,10 +95,6 @@ Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n, int bits = 
         batch.clear();
       }
       batchId++;
-      again.swap(deferred);
-      deferred.clear();
-      for (const Add& e : again) feed(e.b, e.x, e.y);
-      again.clear();
     };
     for (;;) {
       int w = next.fetch_add(1);
@@ -115,7 +112,7 @@ Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n, int bits = 
         else feed(-d - 1, x, y.neg());
         if (batch.size() >= BATCH) flush();
       }
-      while (!batch.empty() || !deferred.empty()) flush();
+      flush();
       J run = J::infinity(), acc = J::infinity();
       for (int b = half - 1; b >= 0; b--) {
         if (filled[b]) run = run.addMixed(bx[b], by[b]);

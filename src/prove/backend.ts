@@ -1,12 +1,7 @@
 /**
- * Which Groth16 prover makes proofs: 'snarkjs' (WebAssembly) by default, or 'native' (the addon,
- * src/prove/native.ts) when asked for: the library's `prover` option, `--prover` on the CLI, or ZKML_PROVER.
- * Asking for 'native' when it is not built is an error.
- *
- * Why snarkjs stays the default: the addon is 3-4x faster than snarkjs on random circuits of 2^10 to 2^16
- * constraints (scripts/bench-native.ts), but 2.4x slower on a real build, the 784-1024-256-10 MLP (44k
- * constraints whose rows carry its 1M weights as coefficients: native 10.8 s, snarkjs 4.5 s warm, measured
- * 2026-12-02). Until it wins on the builds zkml makes, it is opt-in.
+ * Which Groth16 prover makes proofs: 'native' (the addon, src/prove/native.ts) when it is built, else
+ * 'snarkjs' (WebAssembly), saying so once per process. An explicit choice (the library's `prover` option,
+ * `--prover` on the CLI, or ZKML_PROVER) overrides; asking for 'native' when it is not built is an error.
  */
 import { ZkmlError } from '../util/errors.ts';
 import { nativeProver, nativeUnavailableReason } from './native.ts';
@@ -20,15 +15,22 @@ export function parseProverBackend(v: string): ProverBackend {
   throw new ZkmlError(`unknown prover "${v}" (expected native or snarkjs)`, 'E_USAGE');
 }
 
-/** The backend for a proof: `requested`, else ZKML_PROVER, else snarkjs (see the file header). */
-export function selectBackend(requested?: ProverBackend): ProverBackend {
+let noticed = false;
+
+/** The backend for a proof: `requested`, else ZKML_PROVER, else native when built (with a one-time notice if not). */
+export function selectBackend(requested?: ProverBackend, notice: (m: string) => void = (m) => process.stderr.write(`${m}\n`)): ProverBackend {
   const want = requested ?? (process.env.ZKML_PROVER ? parseProverBackend(process.env.ZKML_PROVER) : undefined);
-  if (want !== 'native') return 'snarkjs';
+  if (want === 'snarkjs') return 'snarkjs';
   if (nativeProver()) return 'native';
-  throw new ZkmlError(nativeUnavailableReason() ?? 'the native prover is unavailable', 'E_NATIVE');
+  if (want === 'native') throw new ZkmlError(nativeUnavailableReason() ?? 'the native prover is unavailable', 'E_NATIVE');
+  if (!noticed) {
+    noticed = true;
+    notice(`zkml: ${nativeUnavailableReason()}; proving with snarkjs.`);
+  }
+  return 'snarkjs';
 }
 
-/** For `zkml --help`: the default prover, and whether the native one can be asked for. */
+/** For `zkml --version`: which prover a default proof uses. */
 export function backendDescription(): string {
-  return nativeProver() ? 'snarkjs (default); native available (--prover native)' : `snarkjs (native unavailable: ${nativeUnavailableReason()})`;
+  return nativeProver() ? 'native (zkml_native addon)' : `snarkjs (${nativeUnavailableReason()})`;
 }

@@ -106,7 +106,7 @@ export function register(program: Command): void {
     .requiredOption('-o, --out <folder>', 'output folder (a batch writes one <input-id>/ folder per input)')
     .option('--workers <n>', 'worker threads for --inputs (default: one per core)', positiveInt)
     .option('--raw', 'input values are circuit integers already (no quantization)')
-    .option('--prover <name>', 'Groth16 prover: snarkjs (default) or native (the addon built by npm ci; faster on random circuits, slower on weight-heavy builds)', parseProverBackend)
+    .option('--prover <name>', 'Groth16 prover: native (default when its addon is built) or snarkjs', parseProverBackend)
     .option('--json', 'JSON lines on stdout')
     .option('--queue <url>', 'with --inputs: enqueue on this Redis (redis://host:port/db) for `zkml worker` processes (docs/fleet.md)')
     .option('--detach', 'with --queue: enqueue, print the batch id and return (see `zkml status`)')
