@@ -103,24 +103,37 @@ test('truncated, damaged or mismatched files are clear errors, never a crash', {
   }
 });
 
-test('G1 and G2 multi-scalar multiplications match ffjavascript multiExpAffine', { skip }, async () => {
+// Scalar distributions: random field elements, and what ML witnesses hold (bits; small integers of either sign),
+// where most digits of a window fall in one bucket and a point often meets its own copy (doubling).
+const SCALARS: Record<string, (i: number) => bigint> = {
+  random: (i) => (i === 1 ? 0n : i === 2 ? R - 1n : i === 4 ? 1n : randScalar()),
+  bits: () => BigInt(Math.random() < 0.5 ? 1 : 0),
+  small: () => {
+    const v = BigInt(Math.floor(Math.random() * 9) - 4);
+    return v < 0n ? R + v : v;
+  },
+};
+
+test('G1 and G2 multi-scalar multiplications match ffjavascript multiExpAffine, on random and ML-like scalars', { skip }, async () => {
   const c = await bn128();
   for (const [G, n8, fn, sizes] of [[c.G1, 64, addon!.msmG1, [1, 7, 600, 3000]], [c.G2, 128, addon!.msmG2, [1, 5, 700]]] as const) {
     for (const n of sizes) {
       const bases = new Uint8Array(n * n8);
-      const scalars = Buffer.alloc(n * 32);
+      // an infinity point, and repeated points (every fifth is the generator) among random ones
       for (let i = 0; i < n; i++) {
-        // an infinity point and special scalars among random ones
-        const p = i === 3 ? G.zero : G.timesScalar(G.g, randScalar());
+        const p = i === 3 ? G.zero : i % 5 === 0 ? G.g : G.timesScalar(G.g, randScalar());
         G.toRprLEM(bases, i * n8, G.toAffine(p));
-        const k = i === 1 ? 0n : i === 2 ? R - 1n : i === 4 ? 1n : randScalar();
-        scalars.set(le(k), i * 32);
       }
-      const want = G.toObject(G.toAffine(await G.multiExpAffine(bases, scalars)));
-      const got = fn(bases, scalars);
-      const inf = got[n8] === 1;
-      if (n8 === 64) assert.deepEqual(inf ? [0n, 1n, 0n] : [fromLe(got, 0), fromLe(got, 32), 1n], want, `G1 n=${n}`);
-      else assert.deepEqual(inf ? [[0n, 0n], [1n, 0n], [0n, 0n]] : [[fromLe(got, 0), fromLe(got, 32)], [fromLe(got, 64), fromLe(got, 96)], [1n, 0n]], want, `G2 n=${n}`);
+      for (const [dist, scalarOf] of Object.entries(SCALARS)) {
+        const scalars = Buffer.alloc(n * 32);
+        for (let i = 0; i < n; i++) scalars.set(le(scalarOf(i)), i * 32);
+        const want = G.toObject(G.toAffine(await G.multiExpAffine(bases, scalars)));
+        const got = fn(bases, scalars);
+        const inf = got[n8] === 1;
+        const what = `${n8 === 64 ? 'G1' : 'G2'} n=${n}, ${dist} scalars`;
+        if (n8 === 64) assert.deepEqual(inf ? [0n, 1n, 0n] : [fromLe(got, 0), fromLe(got, 32), 1n], want, what);
+        else assert.deepEqual(inf ? [[0n, 0n], [1n, 0n], [0n, 0n]] : [[fromLe(got, 0), fromLe(got, 32)], [fromLe(got, 64), fromLe(got, 96)], [1n, 0n]], want, what);
+      }
     }
   }
 });
