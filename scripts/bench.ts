@@ -8,6 +8,7 @@
  * A section that fails (a script exits non-zero, a figure cannot be drawn) is reported in BENCHMARKS.md with
  * its error, and the rest of the run goes on.
  */
+import { backendDescription } from '../src/prove/backend.ts';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, totalmem, platform, release, loadavg } from 'node:os';
@@ -180,6 +181,8 @@ const ptau = attempt('dev ptau', () => runScript('bench-ptau.ts', ['10', quick ?
 console.error('start-up and shut-down:');
 const startup = attempt('start-up', () => runJson('bench-startup.ts', ['--runs', quick ? '5' : '15']));
 const scale = attempt('scale', () => runJson('bench-scale.ts', quick ? ['784-256-10,784-1024-256-10'] : ['--prove']));
+console.error('native prover:');
+const native = attempt('native prover', () => runScript('bench-native.ts', quick ? ['--from', '10', '--to', '12', '--runs', '1'] : ['--from', '10', '--to', '16']));
 
 // ---- figures
 
@@ -275,7 +278,7 @@ section('Models end to end', () => {
   for (const r of results.filter(failed)) w(`\n**${r.name} failed:** ${r.error}`);
   w();
   const counts = [...new Set(results.filter((r) => !failed(r)).map((r) => r.proofs))].sort((a, b) => b - a);
-  w(`Prove times are medians of the "proofs" column: ${proofs} per model${counts.some((c) => c !== proofs) ? `, fewer for the CNN (${cnnProofs}) because each of its proofs takes tens of seconds here and every count costs two proofs` : ''}. "zkml" is \`prove()\` end to end (input encoding, hash checks of the artifacts, witness, proof, three result files written atomically); "bare snarkjs" is \`groth16.prove\` alone on the same zkey and a precomputed witness, after one warm-up proof. Default visibility (input hashed, output public); inputs range-checked.`);
+  w(`Prove times are medians of the "proofs" column: ${proofs} per model${counts.some((c) => c !== proofs) ? `, fewer for the CNN (${cnnProofs}) because each of its proofs takes tens of seconds here and every count costs two proofs` : ''}. "zkml" is \`prove()\` end to end (input encoding, hash checks of the artifacts, witness, proof, three result files written atomically) with the default prover, ${backendDescription()}; "bare snarkjs" is \`groth16.prove\` alone on the same zkey and a precomputed witness, after one warm-up proof. Default visibility (input hashed, output public); inputs range-checked.`);
   w();
   w('"peak RSS" is the model\'s bench process (compile, setup, proving, verification, the chain); "compile peak RSS" is the process at the end of the compile, its first step (zkml writes the r1cs, sym and witness program itself; circom2 is not run).');
 });
@@ -395,6 +398,13 @@ section('Development ptau generation', () => {
   w('```');
 });
 
+section('Native prover against snarkjs (random circuits)', () => {
+  if (failed(native)) return failure('The native prover benchmark', native);
+  w(native);
+  w();
+  w('`npx tsx scripts/bench-native.ts`: random R1CS circuits with random witnesses, the same zkey and witness for both provers, each in its own child process after a warm-up proof. The scale table below proves with the default prover (native when its addon is built), on the builds zkml makes.');
+});
+
 section('Scale: compile, setup and prove against weights (random-weight Gemm/Relu MLPs)', () => {
   if (failed(scale)) return failure('The scale benchmark', scale);
   const rows = scale.models as any[];
@@ -404,7 +414,7 @@ section('Scale: compile, setup and prove against weights (random-weight Gemm/Rel
     rows.map((r) => [r.dims, int(r.weights), int(r.constraints), secs(r.compileMs), r.compileRssMB, (r.compileMs * 1000 / r.weights).toFixed(1), secs(r.setupMs), r.setupRssMB ?? '—', secs(r.proveMs), r.proveRssMB ?? '—']),
   ));
   w();
-  w('Each step runs in its own process (`npx tsx scripts/bench-scale.ts --prove`), so the RSS is its own; setup includes generating the development ptau of the size when it is not cached yet. Compile follows weights plus constraints (reading and lowering every weight once); setup and proving follow the constraints (snarkjs, WebAssembly).');
+  w('Each step runs in its own process (`npx tsx scripts/bench-scale.ts --prove`), so the RSS is its own; setup includes generating the development ptau of the size when it is not cached yet. Compile follows weights plus constraints (reading and lowering every weight once); setup (snarkjs, WebAssembly) and proving (the default prover: native when built) follow the constraints.');
   writeFileAtomic(join(benchDir, 'scale.svg'), xyPlot({
     title: 'Against weights: compile, setup and warm prove time (s), this machine',
     xLabel: 'weights',
