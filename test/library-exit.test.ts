@@ -66,18 +66,19 @@ console.log('done');
   assert.equal(r.code, 0, r.stderr);
 });
 
+// snarkjs' curve: the native prover (the default where it is built) does not use it.
 test('back-to-back calls share the warm curve; it is released once idle', async () => {
   await releaseCurve();
   const out = tmp('warm');
-  const first = await prove(chain, { x: [[3, 5]] }, { out, raw: true });
+  const first = await prove(chain, { x: [[3, 5]] }, { out, raw: true, prover: 'snarkjs' });
   assert.equal(first.threads, 'multi');
   const curve = global.curve_bn128;
   assert.ok(curve, 'prove() left no multi-threaded curve while warm');
-  await prove(chain, { x: [[2, 7]] }, { out, raw: true });
+  await prove(chain, { x: [[2, 7]] }, { out, raw: true, prover: 'snarkjs' });
   assert.equal(global.curve_bn128, curve, 'the second call built a new curve');
   await sleep(IDLE_RELEASE_MS + 700);
   assert.equal(global.curve_bn128, null, 'the idle curve was not released');
-  await prove(chain, { x: [[3, 5]] }, { out, raw: true });
+  await prove(chain, { x: [[3, 5]] }, { out, raw: true, prover: 'snarkjs' });
   assert.ok(global.curve_bn128 && global.curve_bn128 !== curve, 'a call after the release builds a new curve');
 });
 
