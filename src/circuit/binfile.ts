@@ -5,6 +5,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { FIELD } from '../gadgets/poseidon.ts';
+import { mod } from './field.ts';
 
 const CHUNK = 1 << 20;
 const SMALL = 1n << 53n;
@@ -56,8 +57,7 @@ export class BinWriter {
   /** A non-negative safe integer as 8 bytes (two 32-bit halves: no BigInt per value). */
   u64(v: number): void {
     this.room(8);
-    this.buf.writeUInt32LE(v % 0x100000000, this.pos);
-    this.buf.writeUInt32LE(Math.floor(v / 0x100000000), this.pos + 4);
+    this.halves(v);
     this.advance(8);
   }
 
@@ -71,9 +71,7 @@ export class BinWriter {
     if (v >= 0n && v < SMALL) {
       this.room(32);
       this.buf.fill(0, this.pos, this.pos + 32);
-      const n = Number(v);
-      this.buf.writeUInt32LE(n % 0x100000000, this.pos);
-      this.buf.writeUInt32LE(Math.floor(n / 0x100000000), this.pos + 4);
+      this.halves(Number(v));
       this.advance(32);
       return;
     }
@@ -86,7 +84,13 @@ export class BinWriter {
       this.bytes(bytes);
       return;
     }
-    this.uint256(((v % FIELD) + FIELD) % FIELD);
+    this.uint256(mod(v));
+  }
+
+  /** A safe integer's low 64 bits at the write position, as two 32-bit halves. */
+  private halves(v: number): void {
+    this.buf.writeUInt32LE(v % 0x100000000, this.pos);
+    this.buf.writeUInt32LE(Math.floor(v / 0x100000000), this.pos + 4);
   }
 
   /** A non-negative integer below 2^256, 32 bytes little-endian (e.g. the prime itself in a header). */

@@ -117,10 +117,13 @@ function runGadget<T>(run: () => T, kind: string, where: string): T {
   }
 }
 
-/** The wire map of a build of zkml's own back end (a --circom build has none), checked against the witness size. */
-export function wireMapOf(program: DecodedProgram, signals: number): { wireOf: Int32Array; nWires: number } {
+/**
+ * The wire map of a build of zkml's own back end (a --circom build has none), checked against the witness size
+ * when `signals` is given.
+ */
+export function wireMapOf(program: DecodedProgram, signals?: number): { wireOf: Int32Array; nWires: number } {
   if (!program.wireOf || program.nR1csWires === undefined) throw new ZkmlError('this build has no wire map: it was compiled with --circom', 'E_ARTIFACT');
-  if (signals !== program.wireOf.length) {
+  if (signals !== undefined && signals !== program.wireOf.length) {
     throw new ZkmlError(`the witness has ${signals} signals, the build's wire map ${program.wireOf.length}: recompile with zkml compile`, 'E_ARTIFACT');
   }
   return { wireOf: program.wireOf, nWires: program.nR1csWires };
@@ -211,7 +214,7 @@ export interface WitnessFile {
  * integers, `params` the private weights (params.json).
  */
 export function witnessFile(program: DecodedProgram, input: Record<string, readonly string[]>, params: Record<string, readonly string[]>): WitnessFile {
-  if (!program.wireOf) wireMapOf(program, 0); // refused before any work
+  wireMapOf(program); // a --circom build is refused before any work
   const inputs = new Map(
     program.inputs.map((i) => {
       const values = input[i.signal];
