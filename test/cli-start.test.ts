@@ -37,7 +37,9 @@ test('zkml --help lists every command, --version is package.json\'s, help <comma
   for (const file of COMMAND_FILES) for (const [term] of Object.values(file.commands)) assert.match(help.stdout, new RegExp(`^  ${term.replace(/[[\]]/g, '\\$&')} `, 'm'));
   const version = zkml(['--version']);
   assert.equal(version.status, 0, version.stderr);
-  assert.equal(version.stdout.trim(), VERSION);
+  const [versionLine, proverLine] = version.stdout.trim().split('\n');
+  assert.equal(versionLine, VERSION);
+  assert.match(proverLine, /^Groth16 prover: (native \(zkml_native addon\)|snarkjs \(.+\))$/);
   const prove = zkml(['help', 'prove']);
   assert.equal(prove.status, 0, prove.stderr);
   assert.match(prove.stdout, /^Usage: zkml prove \[options\] <dir>/m);

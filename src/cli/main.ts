@@ -8,7 +8,8 @@ import { registerCommands } from './commands/index.ts';
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('zkml')
     .description('Prove that an ONNX model produced an output: compile to Circom, Groth16 proofs, EVM verifiers.')
-    .version(VERSION)
+    // The version line names the prover too (issue 17): which backend proofs come from, or why not native.
+    .version(`${VERSION}\nGroth16 prover: ${backendDescription()}`)
     .addHelpText('after', () => `\nGroth16 prover: ${backendDescription()}`)
     .exitOverride()
     .showHelpAfterError();
