@@ -229,3 +229,21 @@ test('logic on a tensor that is not boolean is refused, naming the node, the inp
     return true;
   });
 });
+
+// A bool graph input (a mask, as attention and selection models take): onnxruntime is fed bool, zkml 0/1.
+const maskInputModel = save({
+  name: 'mask_input',
+  nodes: [b.node('Where', ['mask', 'x', 'zero'], ['y'], { name: 'where_mask' }), b.node('Not', ['mask'], ['nm'], { name: 'not_mask' })],
+  inputs: [b.valueInfo('x', [1, 4]), b.valueInfo('mask', [1, 4], BOOL)],
+  outputs: [b.valueInfo('y', [1, 4]), b.valueInfo('nm', [1, 4], BOOL)],
+  initializers: [b.floatTensor('zero', [], [0])],
+});
+
+test('a bool graph input: run() feeds onnxruntime bools and agrees with it exactly', async () => {
+  const outs = await run(maskInputModel, { x: [0.5, -1, 0.25, 1.5], mask: [1, 0, 0, 1] }, { inputRange });
+  const byName = new Map(outs.map((o) => [o.name, o]));
+  assert.deepEqual(byName.get('y')!.float, [0.5, 0, 0, 1.5]);
+  assert.deepEqual(byName.get('y')!.dequantized, [0.5, 0, 0, 1.5]);
+  assert.deepEqual(byName.get('nm')!.float, [0, 1, 1, 0]);
+  assert.deepEqual(byName.get('nm')!.dequantized, [0, 1, 1, 0]);
+});

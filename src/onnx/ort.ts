@@ -26,11 +26,50 @@ export class FloatModel {
     }
   }
 
-  /** Runs one input set: tensors by input name, shapes as the compiler fixed them. */
+  /**
+   * Runs one input set: tensors by input name, shapes as the compiler fixed them. Each input is fed in the element
+   * type the model declares (bool, integers, float16/32/64), so models with bool or index inputs run too; outputs
+   * of any numeric or bool type come back as numbers.
+   */
   async run(inputs: { name: string; dims: number[]; data: ArrayLike<number> }[]): Promise<FloatTensor[]> {
     const feeds: Record<string, import('onnxruntime-node').Tensor> = {};
-    for (const i of inputs) feeds[i.name] = new this.lib.Tensor('float32', Float32Array.from(i.data), i.dims);
+    const types = new Map(this.session.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : undefined]));
+    for (const i of inputs) {
+      const type = types.get(i.name) ?? 'float32';
+      feeds[i.name] = new this.lib.Tensor(type as 'float32', typedData(type, i.data, i.name) as Float32Array, i.dims);
+    }
     const out = await this.session.run(feeds);
-    return this.session.outputNames.map((name) => ({ name, dims: [...out[name].dims], data: Array.from(out[name].data as Float32Array, Number) }));
+    return this.session.outputNames.map((name) => ({ name, dims: [...out[name].dims], data: Array.from(out[name].data as ArrayLike<number | bigint | boolean>, Number) }));
+  }
+}
+
+/** The typed array onnxruntime takes for an input of element type `type`. */
+function typedData(type: string, data: ArrayLike<number>, name: string): ArrayLike<number | bigint> {
+  const values = Array.from(data, Number);
+  switch (type) {
+    case 'float32':
+      return Float32Array.from(values);
+    case 'float64':
+      return Float64Array.from(values);
+    case 'bool':
+      return Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0));
+    case 'int8':
+      return Int8Array.from(values);
+    case 'uint8':
+      return Uint8Array.from(values);
+    case 'int16':
+      return Int16Array.from(values);
+    case 'uint16':
+      return Uint16Array.from(values);
+    case 'int32':
+      return Int32Array.from(values);
+    case 'uint32':
+      return Uint32Array.from(values);
+    case 'int64':
+      return BigInt64Array.from(values, (v) => BigInt(Math.round(v)));
+    case 'uint64':
+      return BigUint64Array.from(values, (v) => BigInt(Math.round(v)));
+    default:
+      throw new ZkmlError(`onnxruntime input ${name} has element type ${type}: zkml feeds numeric and bool inputs only`, 'E_ORT', name);
   }
 }
