@@ -126,7 +126,8 @@ class Writer {
 
   /**
    * The i-th of `values` as a Circom expression of the loop variable `i`: a literal when all are equal,
-   * `a + s*i` for an arithmetic progression, else an entry of a new constant table.
+   * `(a + s*i)` for an arithmetic progression (parenthesized: callers multiply it, `(1 + -2*k) * x`; without the
+   * parentheses a coefficient 1 - 2k would print as `1 + -2*k * x`), else an entry of a new constant table.
    */
   indexed(values: (string | bigint | number)[], i: string): string {
     const v = values.map(String);
@@ -136,7 +137,7 @@ class Writer {
       const s = BigInt(v[1]) - a;
       if (v.every((x, j) => BigInt(x) === a + s * BigInt(j))) {
         const step = s === 1n ? i : `${s}*${i}`;
-        return a === 0n ? step : `${a} + ${step}`;
+        return a === 0n ? step : `(${a} + ${step})`;
       }
     }
     const name = this.table(v);
