@@ -116,7 +116,7 @@ const models: ModelJob[] = [
   { name: 'ezkl 1l_mlp', model: join(shared, 'models/ezkl-examples/1l_mlp/network.onnx'), options: { inputRange: [-4, 4] }, input: { input_data: [[1.5417295, 0.5346153, 1.2172532]] } },
   { name: MLP784, model: mlp784, options: { inputRange: [0, 1] }, input: { input: [pixels(255)] }, mnist: { dir: mnistDir, count: images, divide: 255 } },
   { name: 'model-zoo MNIST MLP (pytorch.onnx)', model: join(shared, 'models/onnx-zoo-mnist/pytorch.onnx'), options: { inputRange: [0, 1] }, input: { network_input: [pixels(255)] }, mnist: { dir: mnistDir, count: images, divide: 255 } },
-  { name: CNN, model: cnnModel, options: { inputRange: [0, 255] }, input: { Input3: [pixels(1)] }, mnist: { dir: mnistDir, count: images, divide: 1 }, proofs: cnnProofs },
+  { name: CNN, model: cnnModel, options: { inputRange: [0, 255] }, input: { Input3: pixels(1) }, mnist: { dir: mnistDir, count: images, divide: 1 }, proofs: cnnProofs },
 ];
 
 console.error('models:');
@@ -332,7 +332,7 @@ section('Visibility modes (iris classifier)', () => {
 
 section('Proving throughput (iris build)', () => {
   if (failed(proveBench)) return failure('The proving benchmark', proveBench);
-  w(`In-process \`prove()\`: cold ${int(proveBench.inProcess.coldProveMs)} ms (loads zkey, witness calculator, curve), then a median of ${proveBench.inProcess.proveMedianMs} ms per proof. The bare snarkjs CLI (\`snarkjs groth16 fullprove\`, one process per input): a median of ${int(proveBench.snarkjsCliFullproveMs.median)} ms per input (${(proveBench.snarkjsCliFullproveMs.median / proveBench.inProcess.proveMedianMs).toFixed(1)}× slower).`);
+  w(`In-process \`prove()\`: cold ${int(proveBench.inProcess.coldProveMs)} ms (loads zkey, witness calculator, curve), then a median of ${proveBench.inProcess.proveMedianMs} ms per proof. The bare snarkjs CLI (\`snarkjs groth16 prove\` on a precomputed witness, one process per input): a median of ${int(proveBench.snarkjsCliProveMs.median)} ms per input (${(proveBench.snarkjsCliProveMs.median / proveBench.inProcess.proveMedianMs).toFixed(1)}× slower).`);
   w();
   w(md(['workers', 'snarkjs threads', 'inputs', 'batch s', 'proofs/s (whole batch)', 'proofs/s (after the first)'], proveBench.batches.map((b: any) => [b.workers, b.threads, b.inputs, s(b.elapsedMs), b.proofsPerSec, b.steadyProofsPerSec])));
   w();

@@ -13,7 +13,7 @@ import { compile, analyze, analyzeOptionsOf } from '../src/compiler/compile.ts';
 import { encodeInputs } from '../src/io/input.ts';
 import { checkEquivalence } from './helpers/equivalence.ts';
 import { requireShared, SHARED_MODELS, tempDir } from './helpers/models.ts';
-import { DEFAULT_NODE_TESTS, freezeInputs, listNodeTests, readDataSet } from '../src/conformance/testdata.ts';
+import { DEFAULT_NODE_TESTS, freezeInputs, listNodeTests, readDataSet, type NodeTest } from '../src/conformance/testdata.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const EZKL = join(SHARED_MODELS, 'ezkl-examples');
@@ -45,7 +45,7 @@ const shared: Case[] = [
 const NODE_TESTS = ['test_relu', 'test_leakyrelu', 'test_prelu_broadcast', 'test_clip', 'test_sigmoid', 'test_tanh', 'test_hardsigmoid', 'test_hardswish', 'test_maxpool_2d_default', 'test_reduce_max_default_axes_keepdim_example', 'test_min_example', 'test_max_example', 'test_mul', 'test_less', 'test_greater_equal', 'test_equal', 'test_abs', 'test_sign', 'test_round', 'test_floor', 'test_ceil'];
 const FROZEN = new Set(['test_prelu_broadcast', 'test_clip']);
 const conformanceDir = tempDir('equivalence-node-tests');
-const nodeTests = existsSync(DEFAULT_NODE_TESTS) ? new Map(listNodeTests().map((t) => [t.name, t])) : new Map();
+const nodeTests = existsSync(DEFAULT_NODE_TESTS) ? new Map(listNodeTests().map((t) => [t.name, t])) : new Map<string, NodeTest>();
 const conformance: Case[] = NODE_TESTS.map((name) => {
   const t = nodeTests.get(name);
   if (!t) return { name: `node test ${name}`, model: join(DEFAULT_NODE_TESTS, name, 'model.onnx'), input: undefined, inputRange: [0, 0] as [number, number] };
