@@ -101,7 +101,11 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
     if (!def.lower) throw new ZkmlError(`${node.opType} is supported on constant inputs only`, 'E_UNSUPPORTED', where);
     refuseScaledInputs(def, ins, node.opType, where);
     const outShapes = node.outputs.map((o) => graph.shapes.get(o) ?? []);
-    const results = def.lower({ node, opset: graph.opset, where, program, opts, inputs: ins, outShapes });
+    const deferred = def.deferredFinal?.(node);
+    const deferOut = deferred && node.outputs[deferred.output];
+    const deferFinal = !!deferOut && graphOutputs.has(deferOut) && !consumers.has(deferOut);
+    if (deferFinal) finalActivation = { op: deferred!.op, axis: deferred!.axis, output: deferOut };
+    const results = def.lower({ node, opset: graph.opset, where, program, opts, inputs: ins, outShapes, deferFinal });
     results.forEach((q, k) => {
       const name = node.outputs[k];
       if (!name) return;

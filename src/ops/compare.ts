@@ -82,16 +82,18 @@ export function extremum(program: Program, values: Expr[], node: string, which: 
 }
 
 /**
- * Index of the max (or min) of a list, with ONNX's tie rule: the first index, or the last with
+ * Index (or label) of the max (or min) of a list, with ONNX's tie rule: the first index, or the last with
  * selectLast. A running max m and index are carried along; at step i one comparison gives the bit that
  * says whether x_i replaces m (taking ties when selectLast), and the index follows by one product
  * idx' = idx + (i - idx)·bit (free while idx or the bit is a constant).
  */
-export function argExtremum(program: Program, values: Expr[], node: string, which: 'max' | 'min', selectLast: boolean): Expr {
+export function argExtremum(program: Program, values: Expr[], node: string, which: 'max' | 'min', selectLast: boolean, labels?: bigint[]): Expr {
   if (values.length === 0) throw new ZkmlError('ArgMax/ArgMin over an empty axis', 'E_SHAPE', node);
+  // With `labels`, the chain carries labels[i] instead of i (a classifier's class label): the same cost.
+  const label = (i: number) => (labels ? labels[i] : BigInt(i));
   const sign = which === 'max' ? 1n : -1n;
   let m = values[0].scale(sign);
-  let idx = Expr.constant(0n);
+  let idx = Expr.constant(label(0));
   for (let i = 1; i < values.length; i++) {
     const x = values[i].scale(sign);
     let take: Expr;
@@ -104,7 +106,7 @@ export function argExtremum(program: Program, values: Expr[], node: string, whic
       m = c.max;
       take = Expr.sum([[Expr.constant(1n), 1n], [c.ge, -1n]]);
     }
-    const step = Expr.sum([[Expr.constant(BigInt(i)), 1n], [idx, -1n]]); // i - idx
+    const step = Expr.sum([[Expr.constant(label(i)), 1n], [idx, -1n]]); // i - idx
     idx = idx.add(times(program, take, step, node));
   }
   return idx;

@@ -48,6 +48,15 @@ export interface LowerCtx {
   inputs: (OpInput | undefined)[];
   /** Static output shapes from shape inference. */
   outShapes: number[][];
+  /** The op's `deferredFinal` output is the model's final output: lower it before that transform (the logits). */
+  deferFinal?: boolean;
+}
+
+/** A monotone transform an op applies last to one of its outputs, which the CLI can derive from the proven values. */
+export interface DeferredFinal {
+  output: number;
+  op: 'Softmax' | 'LogSoftmax';
+  axis: number;
 }
 
 /**
@@ -70,6 +79,12 @@ export interface OpDef {
   fold?(ctx: ShapeCtx, inputs: Tensor[]): Tensor[];
   /** The op's value depends on input shapes only (Shape): fold it even when its input is computed. */
   foldsFromShapes?: boolean;
+  /**
+   * The transform the node applies last to one output (a classifier's SOFTMAX post_transform), when it has one.
+   * Where that output is a final graph output, lower() gets `deferFinal` and proves the scores before it, as for
+   * a final Softmax (ops/softmax.ts); elsewhere the op must compute it or refuse.
+   */
+  deferredFinal?(node: OnnxNode): DeferredFinal | undefined;
   /** Lowering of computed inputs. Absent: the op can only be folded. */
   lower?(ctx: LowerCtx): QTensor[];
 }

@@ -17,9 +17,11 @@ import { indexingOps } from './indexing.ts';
 import { resizeOps } from './resize.ts';
 import { convTransposeOps } from './conv-transpose.ts';
 import { einsumOps } from './einsum.ts';
+import { mlTreeOps } from './ml-tree.ts';
+import { mlLinearOps } from './ml-linear.ts';
 
 /** Every op zkml understands, by ONNX op type (default domain). One file per op family. */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...mlTreeOps, ...mlLinearOps];
 
 export const OPS = new Map<string, OpDef>();
 /** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */
