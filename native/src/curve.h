@@ -2,7 +2,7 @@
 #pragma once
 #include "field.h"
 
-namespace zk {
+namespace ZK_IMPL {
 
 template <typename F>
 struct Affine {
@@ -120,4 +120,4 @@ typedef Affine<Fq2> G2A;
 typedef Jac<Fq> G1;
 typedef Jac<Fq2> G2;
 
-}  // namespace zk
+}  // namespace ZK_IMPL

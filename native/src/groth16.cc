@@ -1,5 +1,6 @@
 // Groth16 proving from snarkjs' .zkey and .wtns files, following snarkjs 0.7 src/groth16_prove.js step for step.
 #include "groth16.h"
+#include <cstring>
 #include <sys/random.h>
 #include <cerrno>
 #include <cstdio>
@@ -11,8 +12,11 @@
 #include "msm.h"
 #include <chrono>
 #include <cstdlib>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
-namespace zk {
+namespace ZK_IMPL {
 
 Modulus MQ = {{0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL}, 0, {0}, {0}};
 Modulus MR = {{0x43e1f593f0000001ULL, 0x2833e84879b97091ULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL}, 0, {0}, {0}};
@@ -335,4 +339,41 @@ void nttBytes(uint8_t* data, size_t n, bool inverse) {
   memcpy(data, a.data(), n * 32);
 }
 
+}  // namespace ZK_IMPL
+
+#if !ZK_ASM
+// The public entry points (groth16.h): the BMI2/ADX copy when the CPU has both (cpuid leaf 7: EBX bits 8 and
+// 19) and ZKML_NATIVE_ASM is not "0", else the portable one. Read on every call, so tests can run both.
+#if defined(__x86_64__)
+namespace zk_adx {
+std::vector<uint8_t> prove(const uint8_t* zkey, size_t zkeySize, const uint8_t* wtns, size_t wtnsSize);
+void msmG1(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out);
+void msmG2(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out);
+void nttBytes(uint8_t* data, size_t n, bool inverse);
+}  // namespace zk_adx
+#define ZK_DISPATCH(call) (zk::useAsm() ? zk_adx::call : zk_portable::call)
+#else
+#define ZK_DISPATCH(call) (zk_portable::call)
+#endif
+
+namespace zk {
+bool useAsm() {
+#if defined(__x86_64__)
+  const char* env = getenv("ZKML_NATIVE_ASM");
+  if (env && strcmp(env, "0") == 0) return false;
+  static const bool has = []() {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+    return ((b >> 8) & 1) && ((b >> 19) & 1);
+  }();
+  return has;
+#else
+  return false;
+#endif
+}
+std::vector<uint8_t> prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, size_t wtSize) { return ZK_DISPATCH(prove(zk, zkSize, wt, wtSize)); }
+void msmG1(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) { ZK_DISPATCH(msmG1(points, scalars, n, out)); }
+void msmG2(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out) { ZK_DISPATCH(msmG2(points, scalars, n, out)); }
+void nttBytes(uint8_t* data, size_t n, bool inverse) { ZK_DISPATCH(nttBytes(data, n, inverse)); }
 }  // namespace zk
+#endif

@@ -5,7 +5,7 @@
 #include <vector>
 #include "curve.h"
 
-namespace zk {
+namespace ZK_IMPL {
 
 inline void loadF(Fq& f, const uint8_t* p) { memcpy(f.v, p, 32); }
 inline void loadF(Fq2& f, const uint8_t* p) { memcpy(f.c0.v, p, 32); memcpy(f.c1.v, p + 32, 32); }
@@ -226,4 +226,4 @@ inline G2 msmG2Gls(const uint8_t* points, const uint64_t* scalars, size_t n) {
   });
 }
 
-}  // namespace zk
+}  // namespace ZK_IMPL
