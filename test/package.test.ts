@@ -78,7 +78,9 @@ test('the installed CLI starts from the built JavaScript', () => {
   const bin = join(consumer, 'node_modules', '.bin', 'zkml');
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   assert.equal(version.status, 0, version.stderr);
-  assert.equal(version.stdout.trim(), PKG.version);
+  const [versionLine, proverLine] = version.stdout.trim().split('\n');
+  assert.equal(versionLine, PKG.version);
+  assert.match(proverLine, /^Groth16 prover: /, '--version names the prover');
   const help = spawnSync(bin, ['--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /^  prove \[options\] <dir> /m);
