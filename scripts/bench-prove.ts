@@ -14,11 +14,10 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildPaths, readManifest, type Manifest } from '../src/manifest.ts';
 import { encodeInputs, witnessInput } from '../src/io/input.ts';
-import { prove, witnessRef } from '../src/prove/prove.ts';
+import { openBuildForProving, prove, witnessRef } from '../src/prove/prove.ts';
 import { proveBatch } from '../src/prove/batch.ts';
 import { releaseCurve } from '../src/util/snark.ts';
 import { proveInput, readArtifacts, readParams, witnessStep, type ThreadMode } from '../prover/worker.ts';
-import { openBuildForProving } from '../src/prove/prove.ts';
 import { makeTinyBuild } from '../test/helpers/tiny-build.ts';
 
 const args = process.argv.slice(2);
@@ -98,11 +97,12 @@ async function main() {
     const cli = join(import.meta.dirname, '..', 'node_modules', 'snarkjs', 'build', 'cli.cjs');
     const ref = openBuildForProving(dir).ref;
     const computeWtns = await witnessStep(dir, ref.witness.kind, readArtifacts(ref).witness);
+    const params = readParams(ref);
     const cliMs = [];
     for (let i = 0; i < Math.min(3, inputs.length); i++) {
       const d = join(work, `cli-${i}`);
       mkdirSync(d);
-      const { wtns } = await computeWtns(witnessInput(manifest, encodeInputs(manifest, inputs[i], { raw: true })), readParams(ref));
+      const { wtns } = await computeWtns(witnessInput(manifest, encodeInputs(manifest, inputs[i], { raw: true })), params);
       writeFileSync(join(d, 'witness.wtns'), wtns);
       const t = performance.now();
       const r = spawnSync(process.execPath, [cli, 'groth16', 'prove', paths.zkey, join(d, 'witness.wtns'), join(d, 'proof.json'), join(d, 'public.json')]);

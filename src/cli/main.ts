@@ -8,11 +8,15 @@ import { registerCommands } from './commands/index.ts';
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('zkml')
     .description('Prove that an ONNX model produced an output: compile to Circom, Groth16 proofs, EVM verifiers.')
-    // The version line names the prover too (issue 17): which backend proofs come from, or why not native.
-    .version(`${VERSION}\nGroth16 prover: ${backendDescription()}`)
+    // --version names the prover too (issue 17); the addon is looked up only when asked, not at every start.
+    .option('-V, --version', 'output the version number and the Groth16 prover')
     .addHelpText('after', () => `\nGroth16 prover: ${backendDescription()}`)
     .exitOverride()
     .showHelpAfterError();
+  program.on('option:version', () => {
+    process.stdout.write(`${VERSION}\nGroth16 prover: ${backendDescription()}\n`);
+    throw new CommanderError(0, 'commander.version', VERSION);
+  });
   await registerCommands(program, argv);
   const json = argv.includes('--json');
   try {

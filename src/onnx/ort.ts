@@ -43,33 +43,25 @@ export class FloatModel {
   }
 }
 
-/** The typed array onnxruntime takes for an input of element type `type`. */
+/** The typed array onnxruntime takes for each element type zkml feeds (bool, int64, uint64: see typedData). */
+const TYPED_ARRAYS: Record<string, { from(values: number[]): ArrayLike<number> }> = {
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+};
+
+/** `data` as the typed array onnxruntime takes for an input of element type `type`. */
 function typedData(type: string, data: ArrayLike<number>, name: string): ArrayLike<number | bigint> {
   const values = Array.from(data, Number);
-  switch (type) {
-    case 'float32':
-      return Float32Array.from(values);
-    case 'float64':
-      return Float64Array.from(values);
-    case 'bool':
-      return Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0));
-    case 'int8':
-      return Int8Array.from(values);
-    case 'uint8':
-      return Uint8Array.from(values);
-    case 'int16':
-      return Int16Array.from(values);
-    case 'uint16':
-      return Uint16Array.from(values);
-    case 'int32':
-      return Int32Array.from(values);
-    case 'uint32':
-      return Uint32Array.from(values);
-    case 'int64':
-      return BigInt64Array.from(values, (v) => BigInt(Math.round(v)));
-    case 'uint64':
-      return BigUint64Array.from(values, (v) => BigInt(Math.round(v)));
-    default:
-      throw new ZkmlError(`onnxruntime input ${name} has element type ${type}: zkml feeds numeric and bool inputs only`, 'E_ORT', name);
-  }
+  if (type === 'bool') return Uint8Array.from(values, (v) => (v !== 0 ? 1 : 0));
+  if (type === 'int64') return BigInt64Array.from(values, (v) => BigInt(Math.round(v)));
+  if (type === 'uint64') return BigUint64Array.from(values, (v) => BigInt(Math.round(v)));
+  const array = TYPED_ARRAYS[type];
+  if (!array) throw new ZkmlError(`onnxruntime input ${name} has element type ${type}: zkml feeds numeric and bool inputs only`, 'E_ORT', name);
+  return array.from(values);
 }

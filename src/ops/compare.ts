@@ -85,7 +85,7 @@ export function extremum(program: Program, values: Expr[], node: string, which: 
  * Index (or label) of the max (or min) of a list, with ONNX's tie rule: the first index, or the last with
  * selectLast. A running max m and index are carried along; at step i one comparison gives the bit that
  * says whether x_i replaces m (taking ties when selectLast), and the index follows by one product
- * idx' = idx + (i - idx)·bit (free while idx or the bit is a constant).
+ * idx' = idx + (label(i) - idx)·bit (free while idx or the bit is a constant).
  */
 export function argExtremum(program: Program, values: Expr[], node: string, which: 'max' | 'min', selectLast: boolean, labels?: bigint[]): Expr {
   if (values.length === 0) throw new ZkmlError('ArgMax/ArgMin over an empty axis', 'E_SHAPE', node);
@@ -106,7 +106,7 @@ export function argExtremum(program: Program, values: Expr[], node: string, whic
       m = c.max;
       take = Expr.sum([[Expr.constant(1n), 1n], [c.ge, -1n]]);
     }
-    const step = Expr.sum([[Expr.constant(label(i)), 1n], [idx, -1n]]); // i - idx
+    const step = Expr.sum([[Expr.constant(label(i)), 1n], [idx, -1n]]); // label(i) - idx
     idx = idx.add(times(program, take, step, node));
   }
   return idx;
