@@ -10,6 +10,7 @@ import { range, rangeBits } from '../gadgets/range.ts';
 import { INT_RANGES } from '../quantize/int8.ts';
 import { refuseScaledInputs } from '../ops/common.ts';
 import { ZkmlError } from '../util/errors.ts';
+import type { FinalOp } from '../manifest.ts';
 
 /**
  * Fractional bits of the model inputs: --input-scale if given, else `scale` bits of resolution over [-1, 1],
@@ -39,7 +40,7 @@ export interface Lowered {
   program: Program;
   inputs: IoSpec[];
   outputs: IoSpec[];
-  finalActivation?: { op: 'Softmax' | 'LogSoftmax'; axis: number; output: string };
+  finalActivation?: { op: FinalOp; axis: number; output: string };
   /** Exponent of every computed tensor, for diagnostics. */
   tensors: Map<string, QTensor>;
 }
