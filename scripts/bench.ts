@@ -19,6 +19,7 @@ import { writeMlp784 } from '../src/bench/mlp784.ts';
 import { loadMnist } from '../src/data/mnist.ts';
 import { DEPENDENCIES, VERSION } from '../src/version.ts';
 import { analyze } from '../src/compiler/compile.ts';
+import { DEMOS, type Demo } from './bench-demos.ts';
 
 const root = join(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -181,6 +182,16 @@ const ptau = attempt('dev ptau', () => runScript('bench-ptau.ts', ['10', quick ?
 console.error('start-up and shut-down:');
 const startup = attempt('start-up', () => runJson('bench-startup.ts', ['--runs', quick ? '5' : '15']));
 const scale = attempt('scale', () => runJson('bench-scale.ts', quick ? ['784-256-10,784-1024-256-10'] : ['--prove']));
+console.error('op families (demonstration models):');
+const demoPath = (d: Demo) => join(cache, `demo-${d.name.replace(/\W+/g, '-')}.onnx`);
+const demos = DEMOS.map((d) => {
+  const written = attempt(`write ${d.name}`, () => d.write(demoPath(d)));
+  if (failed(written)) return { demo: d, agreement: written, proof: written };
+  const agreement = attempt(`${d.name}: agreement`, () => runJson('bench-families.ts', [d.name, demoPath(d), '--n', String(quick ? 10 : 100)]));
+  const proof = attempt(`${d.name}: proof`, () => runJson('bench-model.ts', [JSON.stringify({ name: d.name, model: demoPath(d), options: d.options, input: d.input(0), proofs, skipChain: true })]));
+  return { demo: d, agreement, proof };
+});
+
 console.error('native prover:');
 const native = attempt('native prover', () => runScript('bench-native.ts', quick ? ['--from', '10', '--to', '12', '--runs', '1'] : ['--from', '10', '--to', '16']));
 
@@ -266,7 +277,7 @@ w(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).t
 w(`zkml ${VERSION}; ${['snarkjs', 'circom2', 'circomlib', 'onnxruntime-node', 'solc', 'hardhat'].map((p) => `${p} ${DEPENDENCIES[p]}`).join(', ')}.`);
 w(`Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}: times on a busy machine are stretched, counts and gas are not.`);
 w('Dev ptau files come from the cache (.cache/bench) when present: setup times then exclude ptau generation (see the dev ptau table).');
-const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`)];
+const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`), ...demos.filter((d) => failed(d.agreement) || failed(d.proof)).map((d) => `demo: ${d.demo.name}`)];
 if (failures.length) w(`\n**Some measurements failed** (each is reported in its section): ${failures.join('; ')}.`);
 w();
 
@@ -281,6 +292,22 @@ section('Models end to end', () => {
   w(`Prove times are medians of the "proofs" column: ${proofs} per model${counts.some((c) => c !== proofs) ? `, fewer for the CNN (${cnnProofs}) because each of its proofs takes tens of seconds here and every count costs two proofs` : ''}. "zkml" is \`prove()\` end to end (input encoding, hash checks of the artifacts, witness, proof, three result files written atomically) with the default prover, ${backendDescription()}; "bare snarkjs" is \`groth16.prove\` alone on the same zkey and a precomputed witness, after one warm-up proof. Default visibility (input hashed, output public); inputs range-checked.`);
   w();
   w('"peak RSS" is the model\'s bench process (compile, setup, proving, verification, the chain); "compile peak RSS" is the process at the end of the compile, its first step (zkml writes the r1cs, sym and witness program itself; circom2 is not run).');
+});
+
+section('Op families: demonstration models', () => {
+  w(md(['family', 'model', 'shape', 'constraints', 'inputs compared', 'label agreement', 'max abs error', 'compile s', 'setup s', 'prove ms (zkml)', 'verify ms'],
+    demos.map(({ demo: d, agreement: a, proof: p }) => [
+      d.family, d.name, d.shape,
+      failed(p) ? (failed(a) ? '—' : int(a.constraints)) : int(p.constraints),
+      failed(a) ? 'failed' : a.inputs, failed(a) ? '—' : a.labelAgreement === undefined ? '—' : pct(a.labelAgreement), failed(a) ? '—' : a.maxAbsError.toExponential(2),
+      failed(p) ? 'failed' : s(p.compileMs), failed(p) ? '—' : s(p.setupMs), failed(p) ? '—' : int(Math.round(p.zkmlProveMs)), failed(p) ? '—' : int(Math.round(p.verifyMs)),
+    ])));
+  for (const { demo: d, agreement: a, proof: p } of demos) {
+    if (failed(a)) w(`\n**${d.name}: agreement failed:** ${a.error}`);
+    if (failed(p)) w(`\n**${d.name}: proof failed:** ${p.error}`);
+  }
+  w();
+  w('Each model is written by a seeded generator (scripts/bench-demos.ts, fixtures/); "inputs compared" seeded inputs run through onnxruntime and the integer reference executor (what the circuit proves): labels must be equal; "max abs error" is over every other output value (probabilities after the derived final op). Compile options as in bench-demos.ts (tree ensembles: input scale 16, so a split flips only for inputs within 2^-17 of its threshold).');
 });
 
 section('Accuracy against onnxruntime (MNIST test images)', () => {

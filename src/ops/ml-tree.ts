@@ -17,9 +17,10 @@ import { ZkmlError } from '../util/errors.ts';
  * Integer semantics. X holds integers at exponent e (x = X·2^-e). Each split is one exact integer comparison of
  * X[feature] with the threshold's integer (the same rule as ops/logic.ts: x <= t ⟺ X <= floor(t·2^e),
  * x < t ⟺ X < ceil(t·2^e), x >= t ⟺ X >= ceil(t·2^e), x > t ⟺ X > floor(t·2^e), x = t ⟺ t·2^e is the integer X),
- * so on the grid values the circuit holds every split takes the branch onnxruntime takes. The inputs are integers,
- * never NaN, so missing_value_tracks_true never applies. A leaf's score is its weights quantized at one exponent m
- * (weightBits over every leaf weight and base value, AVERAGE folding its 1/n_trees into the weights):
+ * so on the grid values the circuit holds every split takes the branch onnxruntime takes (an input off the grid is
+ * rounded to it first, so a split flips only for an input within 2^-(e+1) of its threshold). The inputs are
+ * integers, never NaN, so missing_value_tracks_true never applies. A leaf's score is its weights quantized at one
+ * exponent m (max(weightBits, 16) significant bits over every leaf weight and base value: they are free, AVERAGE folding its 1/n_trees into the weights):
  * score_k = Σ_trees Wq(reached leaf, k) + Bq_k, and MIN/MAX take the extremum over the trees' leaf weights.
  * Error bound against the float op on grid inputs: (n_trees + 1)·2^-(m+1) per score for SUM/AVERAGE (one rounded
  * weight per tree plus the base value), 2^-(m+1)·2 for MIN/MAX; the classifier's label is exact unless two class
@@ -44,6 +45,9 @@ import { ZkmlError } from '../util/errors.ts';
  * holds no strings) and classes some input can reach with no score at all. Two classes follow onnxruntime's
  * binary rules (ops/ml-binary.ts), in the form exporters write: every leaf votes for class 0 with the margin.
  */
+
+/** Significant bits of the leaf weights, at least (see scores()). */
+const LEAF_BITS = 16;
 
 const MODES = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ', 'LEAF'] as const;
 type Mode = (typeof MODES)[number];
@@ -246,7 +250,9 @@ function scores(ctx: LowerCtx, e: Ensemble): { exprs: Expr[]; exp: number; rows:
   }
   const divide = e.aggregate === 'AVERAGE' ? e.trees.length : 1;
   const all = [...e.trees.flatMap((t) => [...t.votes.values()].flat().map(([, w]) => w / divide)), ...e.base];
-  const m = weightExp(all, ctx.opts.weightBits, ctx.opts.maxWeightExp);
+  // Leaf weights enter the scores linearly (free), so they keep at least LEAF_BITS significant bits: only the
+  // label's comparisons grow with them, by a few constraints per class.
+  const m = weightExp(all, Math.max(ctx.opts.weightBits, LEAF_BITS), ctx.opts.maxWeightExp);
   const q = (w: number) => toFixed(w, m, ctx.where);
   const extreme = e.aggregate === 'MIN' ? 'min' : e.aggregate === 'MAX' ? 'max' : undefined;
   const exprs: Expr[] = [];
