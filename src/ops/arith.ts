@@ -205,12 +205,6 @@ export function power(ctx: LowerCtx, x: QTensor, p: number): QTensor {
   return quotientOf(ctx, ONE, acc!, x.shape, `of Pow (x^${-p})`);
 }
 
-const scalarExponent = (ctx: LowerCtx): number => {
-  const t = constInput(ctx, 1, 'Pow exponent');
-  if (t.data.length !== 1) throw new ZkmlError(`Pow exponent of shape [${t.dims}]: only a scalar exponent is supported`, 'E_UNSUPPORTED', ctx.where);
-  return t.data[0];
-};
-
 const unaryFloat: Record<string, (v: number) => number> = { Sqrt: Math.sqrt, Reciprocal: (v) => 1 / v };
 
 export const arithOps: OpDef[] = [
@@ -237,8 +231,17 @@ export const arithOps: OpDef[] = [
     },
     lower(ctx) {
       if (!isConst(ctx.inputs[1])) throw new ZkmlError('Pow with a computed exponent is not supported (only a constant scalar exponent)', 'E_UNSUPPORTED', ctx.where);
-      const x = qInput(ctx, 0);
-      return [power(ctx, x, scalarExponent(ctx))];
+      const p = constInput(ctx, 1, 'Pow exponent');
+      const shape = ctx.outShapes[0];
+      const x = spread(qInput(ctx, 0), shape);
+      if (p.data.length === 1) return [power(ctx, { shape, exp: qInput(ctx, 0).exp, exprs: x }, p.data[0])];
+      // A constant exponent per element: each element its own power (the same steps, element by element).
+      if (!p.data.every((v) => Number.isInteger(v * 2))) throw new ZkmlError(`Pow exponents [${p.data}]: only multiples of 1/2 are supported`, 'E_UNSUPPORTED', ctx.where);
+      const ps = spread({ shape: p.dims, exp: 0, exprs: p.data.map((v) => Expr.constant(BigInt(Math.round(v * 2)))) }, shape);
+      const parts = x.map((e, i) => power(ctx, { shape: [1], exp: qInput(ctx, 0).exp, exprs: [e] }, Number(ps[i].c) / 2));
+      // One exponent for the tensor: the largest of the parts' (raising is exact).
+      const exp = Math.max(...parts.map((q) => q.exp));
+      return [{ shape, exp, exprs: parts.map((q) => liftExp(q, exp).exprs[0]) }];
     },
   },
 ];

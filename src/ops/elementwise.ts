@@ -87,6 +87,10 @@ const binary: OpDef = {
       throw new ZkmlError('Div of integer tensors truncates, which zkml does not implement (only real division by a constant)', 'E_UNSUPPORTED', ctx.where);
     }
     if (isConst(y)) return scaleByConst(ctx, qInput(ctx, 0), y.tensor, true);
+    if (y.q.exp === 0 && (isConst(x) ? isIntegerType(x.tensor.dtype) : x.q.exp === 0)) {
+      // Exponent 0 on both sides is how integer tensors reach an op (ops/op.ts): ONNX truncates their quotient.
+      throw new ZkmlError('Div of integer tensors (exponent 0) truncates, which zkml does not implement (real division only)', 'E_UNSUPPORTED', ctx.where);
+    }
     return [quotientOf(ctx, qInput(ctx, 0), y.q, ctx.outShapes[0], `"${ctx.node.inputs[1]}" (input 1) of Div`)];
   },
 };
