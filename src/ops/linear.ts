@@ -178,9 +178,11 @@ function gemmComputed(ctx: LowerCtx): QTensor {
     const bias = biasAt(ctx, c.tensor, beta, M, N, ab.exp)!;
     return { ...ab, exprs: ab.exprs.map((e, i) => e.addConst(bias[i])) };
   }
-  if (beta !== 1) throw new ZkmlError(`Gemm with a computed C and beta = ${beta} is not supported (only beta = 1)`, 'E_UNSUPPORTED', ctx.where);
-  const exp = Math.max(ab.exp, c.q.exp);
-  const cc = spread(liftExp(c.q, exp), [M, N]);
+  // beta·C with C computed: beta quantized like a weight (exact when it is 1).
+  const bw = beta === 1 ? { ints: [1n], exp: 0 } : quantizeWeights(ctx, { dtype: 'float', dims: [1], data: [beta] });
+  const cq: QTensor = { ...c.q, exp: c.q.exp + bw.exp, exprs: c.q.exprs.map((e) => e.scale(bw.ints[0])) };
+  const exp = Math.max(ab.exp, cq.exp);
+  const cc = spread(liftExp(cq, exp), [M, N]);
   const lifted = liftExp(ab, exp);
   return { shape: [M, N], exp, exprs: lifted.exprs.map((e, i) => e.add(cc[i])) };
 }

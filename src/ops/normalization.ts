@@ -1,10 +1,11 @@
 import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
-import { constInput, qInput, sameShapes } from './common.ts';
+import { constInput, isConst, qInput, sameShapes } from './common.ts';
+import { spread } from './elementwise.ts';
 import { attrFloat, attrInt, attrInts } from '../onnx/graph.ts';
 import { normAxis, sizeOf, strides, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import { quantizeTensor, toFixed, weightExp } from '../quantize/fixed.ts';
-import { atMostScale, mul, quotientOf, squareRoot } from './arith.ts';
+import { liftExp, quantizeTensor, toFixed, weightExp } from '../quantize/fixed.ts';
+import { atMostScale, mul, multiply, quotientOf, squareRoot } from './arith.ts';
 import { absOf } from './compare.ts';
 import { ZkmlError } from '../util/errors.ts';
 
@@ -20,7 +21,7 @@ import { ZkmlError } from '../util/errors.ts';
  * per element (rounded to the activation scale); the variance and the reciprocal square root are thus proven,
  * nothing is taken from the prover. E >= 1 keeps R >= 1 for a constant group (ONNX gives 0 there, as here); it
  * moves ε by at most 2^-(2e)/n⁴. LayerNormalization's InvStdDev is n²/R (one more ZkQuotient per group) and its
- * Mean S/n. Then y·γ + β with γ, β constants quantized like a weight and a bias.
+ * Mean S/n. Then y·γ + β: constants quantized like a weight and a bias, a computed γ one product per element.
  * Error of y: the floor of R (< 1 unit of s + 1, relative 2^-(s+1)/√(σ² + ε)) times |y|, plus the quotient's
  * rounding 2^-(s+1), plus ε's rounding; relative to √(σ² + ε) this is ≈ |y|·2^-(s+1)/√(σ² + ε) + 2^-(s+1).
  * Cost per element: 1 (square) + qBits + 2·(rBits + 1) + 1 (quotient); per group 3·⌈tBits/2⌉ + 3 (root).
@@ -134,12 +135,34 @@ function standardize(ctx: LowerCtx, input: QTensor, groups: number[][], epsilon:
   return { y, stats, exp: e, rExp };
 }
 
-/** y·γ + β with γ (and β) constant, broadcast by `channel(i)` (the index into γ and β of element i). */
-function affine(ctx: LowerCtx, y: QTensor, gamma: Tensor, beta: Tensor | undefined, channel: (i: number) => number): QTensor {
-  const exp = weightExp(gamma.data, ctx.opts.weightBits, ctx.opts.maxWeightExp);
-  const g = quantizeTensor(gamma, exp, ctx.where);
-  const b = beta ? quantizeTensor(beta, y.exp + exp, ctx.where) : undefined;
-  return { shape: y.shape, exp: y.exp + exp, exprs: y.exprs.map((e, i) => e.scale(g[channel(i)]).addConst(b ? b[channel(i)] : 0n)) };
+/**
+ * y·γ + β, γ and β broadcast to y by `view` (a shape they broadcast from numpy-style). Constants are quantized
+ * like a weight and a bias (free); a computed γ is one product per element (ops/arith.ts, requantized to the
+ * scale) and a computed β an exact addition at the common exponent.
+ */
+function affine(ctx: LowerCtx, y: QTensor, gammaAt: number, betaAt: number | undefined, view: (dims: number[]) => number[]): QTensor {
+  const g = ctx.inputs[gammaAt];
+  const bIn = betaAt === undefined ? undefined : ctx.inputs[betaAt];
+  let out: QTensor;
+  if (isConst(g)) {
+    const exp = weightExp(g.tensor.data, ctx.opts.weightBits, ctx.opts.maxWeightExp);
+    const ints = quantizeTensor(g.tensor, exp, ctx.where);
+    const spreadG = spread({ shape: view(g.tensor.dims), exp, exprs: ints.map((c) => Expr.constant(c)) }, y.shape);
+    out = { shape: y.shape, exp: y.exp + exp, exprs: y.exprs.map((e, i) => e.scale(spreadG[i].c)) };
+  } else {
+    const gq = qInput(ctx, gammaAt);
+    out = multiply(ctx, y, { ...gq, shape: view(gq.shape) }, y.shape);
+  }
+  if (!bIn) return out;
+  if (isConst(bIn)) {
+    const ints = quantizeTensor(bIn.tensor, out.exp, ctx.where);
+    const spreadB = spread({ shape: view(bIn.tensor.dims), exp: out.exp, exprs: ints.map((c) => Expr.constant(c)) }, y.shape);
+    return { ...out, exprs: out.exprs.map((e, i) => e.add(spreadB[i])) };
+  }
+  const bq = qInput(ctx, betaAt!);
+  const exp = Math.max(out.exp, bq.exp);
+  const spreadB = spread(liftExp({ ...bq, shape: view(bq.shape) }, exp), y.shape);
+  return { shape: y.shape, exp, exprs: liftExp(out, exp).exprs.map((e, i) => e.add(spreadB[i])) };
 }
 
 const present = (ctx: LowerCtx | ShapeCtx, i: number) => ctx.node.inputs[i] !== undefined && ctx.node.inputs[i] !== '';
@@ -159,13 +182,8 @@ const layerNorm: OpDef = {
     const axes = x.shape.map((_, i) => i).filter((i) => i >= axis);
     const inner = sizeOf(x.shape.slice(axis));
     const { y, stats, exp, rExp } = standardize(ctx, x, groupsOver(x.shape, axes), attrFloat(ctx.node, 'epsilon', 1e-5));
-    const gamma = constInput(ctx, 1, 'LayerNormalization Scale');
-    const beta = present(ctx, 2) ? constInput(ctx, 2, 'LayerNormalization B') : undefined;
     // Scale and B broadcast against the normalized dimensions (numpy, from the right).
-    const bcast = (t: Tensor) => (i: number) => (t.data.length === 1 ? 0 : (i % inner) % t.data.length);
-    if (gamma.data.length !== 1 && inner % gamma.data.length !== 0) throw new ZkmlError(`Scale of shape [${gamma.dims}] does not broadcast to the normalized shape [${x.shape.slice(axis)}]`, 'E_SHAPE', ctx.where);
-    if (beta && beta.data.length !== gamma.data.length) throw new ZkmlError(`B of shape [${beta.dims}] differs from Scale [${gamma.dims}]: not supported`, 'E_UNSUPPORTED', ctx.where);
-    const out = affine(ctx, y, gamma, beta, bcast(gamma));
+    const out = affine(ctx, y, 1, present(ctx, 2) ? 2 : undefined, (dims) => dims);
     const statShape = ctx.outShapes[1] ?? x.shape.map((d, i) => (i < axis ? d : 1));
     // Mean = S/n (n need not be a power of two: 1/n quantized at weightBits), InvStdDev = n²/R.
     const n = stats[0]?.n ?? 1;
@@ -190,15 +208,14 @@ const instanceNorm: OpDef = {
     const axes = x.shape.map((_, i) => i).filter((i) => i >= 2);
     const { y } = standardize(ctx, x, groupsOver(x.shape, axes), attrFloat(ctx.node, 'epsilon', 1e-5));
     const C = x.shape[1];
-    const inner = sizeOf(x.shape.slice(2));
-    const gamma = constInput(ctx, 1, 'InstanceNormalization scale');
-    const beta = constInput(ctx, 2, 'InstanceNormalization B');
-    if (gamma.data.length !== C || beta.data.length !== C) throw new ZkmlError(`scale and B must have ${C} elements, got ${gamma.data.length} and ${beta.data.length}`, 'E_SHAPE', ctx.where);
-    return [affine(ctx, y, gamma, beta, (i) => Math.floor(i / inner) % C)];
+    const channels = (dims: number[]) => {
+      if (sizeOf(dims) !== C) throw new ZkmlError(`scale and B must have ${C} elements, got shape [${dims}]`, 'E_SHAPE', ctx.where);
+      return [C, ...x.shape.slice(2).map(() => 1)];
+    };
+    return [affine(ctx, y, 1, 2, channels)];
   },
 };
 
-/** MeanVarianceNormalization: (x − μ)/√(σ² + 1e-9) over `axes` (default [0, 2, 3]). */
 const mvn: OpDef = {
   ops: ['MeanVarianceNormalization'],
   shapes: sameShapes,
