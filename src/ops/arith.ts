@@ -77,9 +77,10 @@ const tensorName = (ctx: LowerCtx, i: number) => `"${ctx.node.inputs[i]}" (input
 
 /**
  * x / y elementwise with y computed, broadcast to `shape`, at the activation scale. `x` may be a constant tensor
- * (Reciprocal's 1). `what` names the denominator in messages.
+ * (Reciprocal's 1). `what` names the denominator in messages. `limit`: a bound on |x/y| (real units) that holds
+ * for every honest witness, when the caller can prove one tighter than the intervals give.
  */
-export function quotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[], what: string): QTensor {
+export function quotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[], what: string, limit?: number): QTensor {
   const s = ctx.opts.scale;
   let a = atMostScale(ctx, x);
   let b = atMostScale(ctx, y);
@@ -113,7 +114,16 @@ export function quotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[
     const [dlo, dhi] = ctx.program.checkRange(den, node);
     if (dhi < 1n) throw new ZkmlError(`the denominator ${what} is always 0 (element ${i})`, 'E_RANGE', ctx.where);
     const [nlo, nhi] = ctx.program.checkRange(num, node);
-    const params = planQuotient(nlo, nhi, dlo < 1n ? 1n : dlo, dhi, t);
+    let params = planQuotient(nlo, nhi, dlo < 1n ? 1n : dlo, dhi, t);
+    if (limit !== undefined) {
+      // The caller knows |x/y| <= limit for every honest witness (a standardized value): the quotient's range
+      // check shrinks to that; a quotient beyond it has no witness, which no honest input reaches.
+      const cap = BigInt(Math.ceil(limit * 2 ** s)) + 1n;
+      const qhi = params.qLo + (1n << BigInt(params.qBits)) - 1n;
+      const lo = params.qLo > -cap ? params.qLo : -cap;
+      const hi = qhi < cap ? qhi : cap;
+      params = { ...params, qLo: lo, qBits: Math.max(1, (hi - lo).toString(2).length) };
+    }
     return ctx.program.apply(quotient, params, [num, den], node)[0];
   });
   return { shape, exp: s, exprs };

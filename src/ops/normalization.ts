@@ -106,6 +106,14 @@ interface Normalized {
   rExp: number;
 }
 
+/**
+ * A bound on |y_i| = n·|D_i|/R: the D_j sum to 0, so |D_i| <= √((n−1)/n)·‖D‖ (Samuelson's inequality) and
+ * n·|D_i| <= √(n−1)·√(n·ΣD²) <= √(n−1)·√T; and R = floor(√T) >= 1 gives √T < R + 1 <= 2R. So |y_i| < 2√(n−1)
+ * (and the rounded quotient at most one step more), whatever the intervals of x say: the quotient's range check is
+ * sized by it instead of by n·max|D|/min R.
+ */
+const standardLimit = (groups: number[][]) => 2 * Math.sqrt(Math.max(1, Math.max(...groups.map((g) => g.length)) - 1));
+
 /** The standardization of the header, over each group of flat indices. */
 function standardize(ctx: LowerCtx, input: QTensor, groups: number[][], epsilon: number): Normalized {
   const x = atMostScale(ctx, input);
@@ -131,7 +139,7 @@ function standardize(ctx: LowerCtx, input: QTensor, groups: number[][], epsilon:
     });
     return { S, R, n };
   });
-  const y = quotientOf(ctx, { shape: x.shape, exp: e, exprs: num }, { shape: x.shape, exp: rExp, exprs: den }, x.shape, 'standard deviation');
+  const y = quotientOf(ctx, { shape: x.shape, exp: e, exprs: num }, { shape: x.shape, exp: rExp, exprs: den }, x.shape, 'standard deviation', standardLimit(groups));
   return { y, stats, exp: e, rExp };
 }
 
