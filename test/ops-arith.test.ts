@@ -124,6 +124,28 @@ test('Div by a computed tensor, Reciprocal, Sqrt and Pow (2, 3, -0.5, 1.5): agre
   assert.deepEqual(kinds('pow2').filter((k) => k !== 'requant'), Array(6).fill('square'));
 });
 
+// Attention-shaped products: q, k, v [2, 3, 4] (heads, sequence, features): scores = q·kᵀ (Einsum), then
+// scores·v (batched MatMul), and a Gemm with a computed C and beta = 0.5.
+const attentionModel = save({
+  name: 'attention',
+  nodes: [
+    b.node('Einsum', ['q', 'k'], ['s'], { name: 'scores', attrs: { equation: b.attr.string('hqd,hkd->hqk') } }),
+    b.node('MatMul', ['s', 'v'], ['o'], { name: 'mix' }),
+    b.node('Gemm', ['a', 'bm', 'c'], ['g'], { name: 'gemm_c', attrs: { beta: b.attr.float(0.5), transB: b.attr.int(1) } }),
+  ],
+  inputs: [b.valueInfo('q', [2, 3, 4]), b.valueInfo('k', [2, 3, 4]), b.valueInfo('v', [2, 3, 4]), b.valueInfo('a', [2, 3]), b.valueInfo('bm', [4, 3]), b.valueInfo('c', [2, 4])],
+  outputs: [b.valueInfo('o', [2, 3, 4]), b.valueInfo('g', [2, 4])],
+});
+
+test('attention-shaped products (Einsum q·kᵀ, batched MatMul) and Gemm with a computed C: agree with onnxruntime, sound circuit', async () => {
+  const worst = await worstErrors(attentionModel, { q: 24, k: 24, v: 24, a: 6, bm: 12, c: 8 }, 4, 41);
+  // o = s·v: s rounded once (2^-9 per element, times |v| <= 2, 3 terms) plus o's own rounding.
+  for (const [name, d] of worst) assert.ok(d <= 8 * 2 ** -SCALE, `${name}: error ${d}`);
+  const { kinds } = await compiles(attentionModel, { q: randomInputs(1, 24), k: randomInputs(2, 24), v: randomInputs(3, 24), a: randomInputs(4, 6), bm: randomInputs(5, 12), c: randomInputs(6, 8) });
+  assert.equal(kinds('scores').filter((k) => k === 'product').length, 2 * 3 * 3 * 4, 'one product per term');
+  assert.equal(kinds('mix').filter((k) => k === 'product').length, 2 * 3 * 4 * 3, 'one product per term');
+});
+
 const straddleModel = save({
   name: 'straddle',
   nodes: [b.node('Div', ['x', 'd'], ['q'], { name: 'div_signed' })],

@@ -86,6 +86,23 @@ test('LayerNormalization and its decomposed form agree with onnxruntime; varianc
   assert.equal(ln.filter((k) => k === 'quotient').length, 12 + 2, 'one ZkQuotient per element, and one per row for InvStdDev');
 });
 
+// LayerNormalization over the last two axes with a computed Scale and B (inputs g, h of shape [2, 3]).
+const computedScaleModel = save({
+  name: 'layernorm_computed_scale',
+  opset: 17,
+  nodes: [b.node('LayerNormalization', ['x', 'g', 'h'], ['y'], { name: 'ln2', attrs: { axis: b.attr.int(-2) } })],
+  inputs: [b.valueInfo('x', [2, 2, 3]), b.valueInfo('g', [2, 3]), b.valueInfo('h', [2, 3])],
+  outputs: [b.valueInfo('y', [2, 2, 3])],
+});
+
+test('LayerNormalization over two axes with a computed Scale and B: agrees with onnxruntime, one product per element for the Scale', async () => {
+  const worst = await worstErrors(computedScaleModel, { x: 12, g: 6, h: 6 }, 8, 51);
+  for (const [name, d] of worst) assert.ok(d <= 16 * 2 ** -SCALE, `${name}: error ${d}`);
+  const kinds = await compiles(computedScaleModel, { x: randomInputs(9, 12), g: randomInputs(10, 6), h: randomInputs(11, 6) });
+  assert.equal(kinds('ln2').filter((k) => k === 'product').length, 12, 'y·γ: one product per element');
+  assert.equal(kinds('ln2').filter((k) => k === 'root').length, 2, 'one square root per group of 6');
+});
+
 // x [1, 2, 2, 3]: InstanceNormalization and MVN over the spatial axes; LpNormalization p = 1, 2; reductions.
 const otherModel = save({
   name: 'norms',
