@@ -14,6 +14,8 @@ import { inputScaleFor } from '../src/compiler/lower.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import * as b from '../fixtures/onnx-builder.ts';
 import { compileAndCheck, tempDir } from './helpers/models.ts';
+import { witnessedBuild } from './helpers/builds.ts';
+import { classifySignals, MutationTarget, sweep } from '../src/audit/mutate.ts';
 
 const dir = tempDir('ops-norm');
 const inputRange: [number, number] = [-2, 2];
@@ -133,4 +135,31 @@ test('InstanceNormalization, MeanVarianceNormalization, LpNormalization, ReduceS
   assert.equal(kinds('ss').filter((k) => k === 'square').length, 12);
   assert.equal(kinds('l2').filter((k) => k === 'root').length, 6);
   assert.equal(kinds('l2n').filter((k) => k === 'quotient').length, 12);
+});
+
+// A LayerNormalization row of 4 followed by a Div by a computed norm: every witness signal of the compiled
+// circuit (quotients, roots, squares, their remainders and bits) is tampered with, and each tamper must break
+// a constraint.
+const mutationModel = save({
+  name: 'norm_mutation',
+  opset: 17,
+  nodes: [
+    b.node('LayerNormalization', ['x', 'g4', 'b4'], ['y'], { name: 'ln_m' }),
+    b.node('LpNormalization', ['x'], ['z'], { name: 'lp_m', attrs: { p: b.attr.int(2) } }),
+  ],
+  inputs: [b.valueInfo('x', [1, 4])],
+  outputs: [b.valueInfo('y', [1, 4]), b.valueInfo('z', [1, 4])],
+  initializers: [b.floatTensor('g4', [4], [1, -0.5, 2, 0.25]), b.floatTensor('b4', [4], [0, 0.5, -0.25, 1])],
+});
+
+test('mutation: every tampered signal of a LayerNormalization/LpNormalization circuit breaks a constraint', async () => {
+  const { program, check } = await witnessedBuild(mutationModel, { x: [0.5, -1.25, 1.75, 0.125] }, { inputRange });
+  assert.deepEqual(check.mismatches, []);
+  assert.deepEqual(check.violated, []);
+  const signals = classifySignals(program, check.symbols, check.r1cs);
+  const classes = new Set(signals.map((s) => s.cls));
+  for (const c of ['quotient signal', 'root signal', 'square signal']) assert.ok(classes.has(c as never), `the build has ${c}s to tamper with (has: ${[...classes].join(', ')})`);
+  const tally = sweep(new MutationTarget(check.r1cs, check.witness, signals), signals);
+  assert.deepEqual(tally.uncaught.map((r) => `${r.signal.name}: ${r.outcome}`), []);
+  assert.equal(tally.total().caught, 3 * signals.length);
 });
