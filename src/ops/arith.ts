@@ -24,8 +24,9 @@ import { ZkmlError } from '../util/errors.ts';
  *   at scale s. Error: the rounding of each requantized operand (2^-(s+1) each, times the other operand) and of
  *   the result (2^-(s+1)); cost per output element: K products + (k + b) for its requantization (K: the summed
  *   length, 1 for Mul), plus the operands' requantizations.
- * - Div by a computed y, Reciprocal (1/y). Both operands at most at s (requantized if above), the quotient is
- *   Q = round(2^t·X / Y) at exponent s, t = s + e_y - e_x (ZkQuotient, gadgets/quotient.ts: exact rounded
+ * - Div by a computed y, Reciprocal (1/y). The denominator at most at s (requantized if above; the numerator
+ *   keeps its exponent, its width is free), the quotient is Q = round(2^t·X / Y) at exponent s,
+ *   t = s + e_y - e_x (the denominator lifted exactly when that is negative) (ZkQuotient, gadgets/quotient.ts: exact rounded
  *   division, pinned by the product Q·Y and a remainder range check). The denominator's interval must have one
  *   sign (a negative one is negated with the numerator, free); an interval that holds both signs is refused
  *   (E_RANGE, naming the node and the tensor). An interval that reaches 0 at one end is accepted: y = 0 itself
@@ -82,7 +83,10 @@ const tensorName = (ctx: LowerCtx, i: number) => `"${ctx.node.inputs[i]}" (input
  */
 export function quotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[], what: string, limit?: number): QTensor {
   const s = ctx.opts.scale;
-  let a = atMostScale(ctx, x);
+  // The numerator keeps its exponent: its width costs nothing (the quotient's and the denominator's do), and
+  // requantizing it would add a rounding that the division by a small y amplifies. The denominator is brought
+  // to at most s, which keeps its range checks (2 constraints per bit) narrow.
+  const a = x;
   let b = atMostScale(ctx, y);
   let t = s + b.exp - a.exp;
   if (t < 0) {
