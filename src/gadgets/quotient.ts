@@ -10,7 +10,8 @@ import { divide, divideCost } from './arith.ts';
  * The circuit: with X = 2^(t+1)·x + y and Y = 2y, q = qLo + (qBits hinted bits), the product q·Y and the remainder
  * r = X - q·Y, range checks r in [0, 2^w) and Y - 1 - r in [0, 2^w) (w = yBits + 1 bits: Y < 2^w) force
  * 0 <= r < Y, i.e. q = floor(X / Y), the only value that passes (and Y - 1 - r >= 0 with r >= 0 forces Y >= 1
- * on its own, so a witness with y <= 0 does not exist). Cost: qBits + 2(yBits + 1) + 1.
+ * on its own, so a witness with y <= 0 does not exist). All of this is over the integers as long as |q·Y| and |X|
+ * stay below the field size: the op keeps qBits + yBits + 3 <= 250. Cost: qBits + 2(yBits + 1) + 1.
  */
 export interface QuotientParams {
   /** Extra power of two on the numerator (the quotient's fractional bits beyond x's and y's). */

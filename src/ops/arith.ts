@@ -3,7 +3,7 @@ import { constInput, isConst, qInput, sameShapes } from './common.ts';
 import { spread } from './elementwise.ts';
 import { broadcastIndexer, broadcastShapes, sizeOf } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import type { Program } from '../ir/program.ts';
+import { MAX_ABS_BITS, type Program } from '../ir/program.ts';
 import { liftExp } from '../quantize/fixed.ts';
 import { requantize } from '../quantize/requantize.ts';
 import { product } from '../gadgets/product.ts';
@@ -127,6 +127,10 @@ export function quotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[
       const lo = params.qLo > -cap ? params.qLo : -cap;
       const hi = qhi < cap ? qhi : cap;
       params = { ...params, qLo: lo, qBits: Math.max(1, (hi - lo).toString(2).length) };
+    }
+    // q·2y must stay far below the field size, or a dishonest q could wrap around and still pass.
+    if (params.qBits + params.yBits + 3 > MAX_ABS_BITS) {
+      throw new ZkmlError(`the quotient (${params.qBits} bits) times the denominator ${what} (${params.yBits} bits) could exceed ±2^${MAX_ABS_BITS}; narrow --input-range or lower --scale`, 'E_RANGE', ctx.where);
     }
     return ctx.program.apply(quotient, params, [num, den], node)[0];
   });
