@@ -4,6 +4,12 @@ import { ZkmlError } from './util/errors.ts';
 import { writeJsonAtomic } from './util/atomic.ts';
 
 /**
+ * A final transform the circuit does not prove: it proves the transform's input (logits, margins) and the CLI
+ * derives the rest (Softmax/LogSoftmax along an axis; Sigmoid elementwise, for classifiers' LOGISTIC scores).
+ */
+export type FinalOp = 'Softmax' | 'LogSoftmax' | 'Sigmoid';
+
+/**
  * manifest.json: everything a later step (or another machine) needs about one build. Every command after
  * `compile` reads it and never re-derives it from the model.
  */
@@ -78,7 +84,7 @@ export interface Manifest {
   createdAt: string;
   model: { path: string; sha256: string; opset: number; producer?: string };
   /** Output of the final op the circuit proves, and what the CLI derives from it (softmax/argmax policy). */
-  finalActivation?: { op: 'Softmax' | 'LogSoftmax'; axis: number };
+  finalActivation?: { op: FinalOp; axis: number; output?: string };
   inputs: TensorSpec[];
   outputs: TensorSpec[];
   publicSignals: PublicSignal[];

@@ -69,7 +69,7 @@ export function buildManifest(modelPath: string, analysis: Analysis, circuit: { 
     tools: toolVersions(),
     createdAt: new Date().toISOString(),
     model: { path: resolve(modelPath), sha256: graph.sha256, opset: graph.opset, ...(graph.producer ? { producer: graph.producer } : {}) },
-    ...(lowered.finalActivation ? { finalActivation: { op: lowered.finalActivation.op, axis: lowered.finalActivation.axis } } : {}),
+    ...(lowered.finalActivation ? { finalActivation: { op: lowered.finalActivation.op, axis: lowered.finalActivation.axis, output: lowered.finalActivation.output } } : {}),
     inputs,
     outputs,
     // snarkjs' order: the circuit's outputs as declared, then its public inputs.

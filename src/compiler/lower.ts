@@ -7,9 +7,10 @@ import type { QuantOptions } from '../quantize/options.ts';
 import { toFixed } from '../quantize/fixed.ts';
 import { Program } from '../ir/program.ts';
 import { range, rangeBits } from '../gadgets/range.ts';
-import { INT_RANGES } from '../quantize/int8.ts';
+import { INPUT_INT_RANGES } from '../quantize/int8.ts';
 import { refuseScaledInputs } from '../ops/common.ts';
 import { ZkmlError } from '../util/errors.ts';
+import type { FinalOp } from '../manifest.ts';
 
 /**
  * Fractional bits of the model inputs: --input-scale if given, else `scale` bits of resolution over [-1, 1],
@@ -39,7 +40,7 @@ export interface Lowered {
   program: Program;
   inputs: IoSpec[];
   outputs: IoSpec[];
-  finalActivation?: { op: 'Softmax' | 'LogSoftmax'; axis: number; output: string };
+  finalActivation?: { op: FinalOp; axis: number; output: string };
   /** Exponent of every computed tensor, for diagnostics. */
   tensors: Map<string, QTensor>;
 }
@@ -59,9 +60,9 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
     const where = `input "${input.name}"`;
     // Integer inputs (int8 models): the quantized tensor a QuantizeLinear would make (onnx/qdq.ts set
     // `quantization`), or an input that is an integer tensor in the model itself; its type's range, exp 0.
-    const intType = input.quantization?.dtype ?? (INT_RANGES[input.dtype] ? input.dtype : undefined);
+    const intType = input.quantization?.dtype ?? (INPUT_INT_RANGES[input.dtype] ? input.dtype : undefined);
     const exp = intType ? 0 : inputExp;
-    const [lo, hi] = intType ? INT_RANGES[intType] : [toFixed(opts.inputRange[0], inputExp, where), toFixed(opts.inputRange[1], inputExp, where)];
+    const [lo, hi] = intType ? INPUT_INT_RANGES[intType] : [toFixed(opts.inputRange[0], inputExp, where), toFixed(opts.inputRange[1], inputExp, where)];
     if (lo > hi) throw new ZkmlError(`--input-range [${opts.inputRange}] is empty`, 'E_OPTION', where);
     // A range check of b bits admits [lo, lo + 2^b), not just [lo, hi]: the interval analysis must assume
     // what the circuit admits (a dishonest prover is bound only by the check), or a bound near the field's

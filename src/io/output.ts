@@ -1,4 +1,4 @@
-import type { Manifest, TensorSpec } from '../manifest.ts';
+import type { FinalOp, Manifest, TensorSpec } from '../manifest.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { dequantizeValue } from './input.ts';
 
@@ -95,8 +95,12 @@ export function softmax(logits: number[]): number[] {
   return e.map((x) => x / s);
 }
 
-/** Softmax (or LogSoftmax) over `axis` of a row-major tensor: the final activation applied to proven logits. */
-export function softmaxAlong(values: number[], shape: number[], axis: number, op: 'Softmax' | 'LogSoftmax' = 'Softmax'): number[] {
+/**
+ * Softmax (or LogSoftmax) over `axis` of a row-major tensor, or Sigmoid of each value: the final activation
+ * applied to proven logits.
+ */
+export function softmaxAlong(values: number[], shape: number[], axis: number, op: FinalOp = 'Softmax'): number[] {
+  if (op === 'Sigmoid') return values.map((v) => 1 / (1 + Math.exp(-v)));
   const a = axis < 0 ? axis + shape.length : axis;
   const n = shape[a];
   const inner = shape.slice(a + 1).reduce((x, y) => x * y, 1);

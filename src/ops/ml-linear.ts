@@ -6,6 +6,7 @@ import { argExtremum, nonNegative } from './compare.ts';
 import { linearMap } from './params.ts';
 import { toFixed } from '../quantize/fixed.ts';
 import { classLabels, deferredSoftmax, postTransform, rowsOf } from './ml-tree.ts';
+import { binaryOutputs, deferredClassifierScores } from './ml-binary.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -17,8 +18,9 @@ import { ZkmlError } from '../util/errors.ts';
  * error bound against the float op: Σ_f |x_f|·2^-(m+1) + 2^-(e+m+1) per score. Linear, so free (0 constraints).
  * The classifier's label is the first argmax of the scores (onnxruntime's strict >) over its integer labels:
  * (C−1)·(w+2) constraints per row, w the width of the score differences; exact unless two scores lie within
- * twice the bound. post_transform NONE is computed, SOFTMAX deferred on a final output (ops/softmax.ts); the
- * others, string labels and the one-coefficient-row binary form are refused.
+ * twice the bound. post_transform NONE is computed, SOFTMAX and LOGISTIC deferred on a final output (the circuit
+ * proves the scores, the CLI derives the transform); PROBIT, SOFTMAX_ZERO and string labels are refused. One
+ * coefficient row with two labels is the binary form (ops/ml-binary.ts: label by the margin's sign).
  * Scaler: (x − offset)·scale, the scale quantized like a weight: linear, free, error |x − offset|·2^-(m+1).
  * Binarizer: [x > threshold] as 0/1, exact on grid values (ops/logic.ts's threshold rule): one sign test of the
  * input's width per element.
@@ -71,15 +73,23 @@ const linearClassifier: OpDef = {
   shapes(ctx) {
     const rows = rowsOf(ctx, ctx.shapes[0])[0];
     const classes = floats(ctx, 'intercepts', false).length || floats(ctx, 'coefficients', true).length / rowsOf(ctx, ctx.shapes[0])[1];
-    return [[rows], [rows, classes]];
+    // One margin row for two labels: the binary form, which writes both classes' scores.
+    const binary = classes === 1 && (ctx.node.attrs.get('classlabels_ints') as number[] | undefined)?.length === 2;
+    return [[rows], [rows, binary ? 2 : classes]];
   },
-  deferredFinal: deferredSoftmax(1),
+  deferredFinal: deferredClassifierScores,
   lower(ctx) {
-    postTransform(ctx, !!ctx.deferFinal);
     const labels = classLabels(ctx, 'classlabels_ints');
+    const rows = floats(ctx, 'coefficients', true).length / rowsOf(ctx, qInput(ctx, 0).shape)[1];
+    if (rows === 1 && labels.length === 2) {
+      // The binary form (skl2onnx's binary logistic regression): one margin row (ops/ml-binary.ts).
+      const y = affine(ctx, 1);
+      return binaryOutputs(ctx, y.exprs, y.exp, labels, { threshold: 0, complement: true });
+    }
+    postTransform(ctx, !!ctx.deferFinal, true);
     const C = ctx.outShapes[1]?.[1] ?? labels.length;
     if (C < 2 || labels.length !== C) {
-      throw new ZkmlError(`${ctx.node.opType} with ${C} coefficient row(s) and ${labels.length} labels is not supported: only one row per class, 2 or more classes (onnxruntime's one-row binary form writes derived scores)`, 'E_UNSUPPORTED', ctx.where);
+      throw new ZkmlError(`${ctx.node.opType} with ${rows} coefficient row(s) and ${labels.length} labels is not supported: one row per class (2 or more), or one row for two classes`, 'E_UNSUPPORTED', ctx.where);
     }
     const y = affine(ctx, C);
     const label = Array.from({ length: y.rows }, (_, r) => argExtremum(ctx.program, y.exprs.slice(r * C, (r + 1) * C), ctx.node.name, 'max', false, labels));

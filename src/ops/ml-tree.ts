@@ -6,6 +6,7 @@ import { Expr } from '../ir/expr.ts';
 import { qInput } from './common.ts';
 import { argExtremum, extremum, nonNegative, times, zeroTest } from './compare.ts';
 import { toFixed, weightExp } from '../quantize/fixed.ts';
+import { binaryOutputs, deferredClassifierScores } from './ml-binary.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -37,11 +38,11 @@ import { ZkmlError } from '../util/errors.ts';
  * the classifier's label adds the argmax chain over C classes: (C−1)·(w'+2), w' the score differences' width.
  * MIN/MAX aggregates add (n_trees−1) comparisons per target (gadgets/max.ts).
  *
- * post_transform NONE is computed; SOFTMAX on a final output is deferred like a final Softmax (ops/softmax.ts:
- * the circuit proves the scores, the CLI derives the probabilities, and the label is the scores' argmax either
- * way). LOGISTIC, SOFTMAX_ZERO and PROBIT are refused; so are string class labels (a circuit holds no strings),
- * two-class classifiers (onnxruntime's binary rules differ from the argmax) and classes some input can reach
- * with no score at all.
+ * post_transform NONE is computed; SOFTMAX (and a classifier's LOGISTIC) on a final output is deferred like a
+ * final Softmax (ops/softmax.ts: the circuit proves the scores, the CLI derives the probabilities, and the label
+ * is the scores' argmax either way). SOFTMAX_ZERO and PROBIT are refused; so are string class labels (a circuit
+ * holds no strings) and classes some input can reach with no score at all. Two classes follow onnxruntime's
+ * binary rules (ops/ml-binary.ts), in the form exporters write: every leaf votes for class 0 with the margin.
  */
 
 const MODES = ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_EQ', 'BRANCH_NEQ', 'LEAF'] as const;
@@ -178,10 +179,12 @@ function alwaysScored(ctx: Ctx, e: Ensemble, k: number): boolean {
   });
 }
 
-export function postTransform(ctx: Ctx, deferred: boolean): void {
+/** Refuses a post_transform the op cannot prove: SOFTMAX (and a classifier's LOGISTIC) only when deferred. */
+export function postTransform(ctx: Ctx, deferred: boolean, classifier = false): void {
   const t = attrString(ctx.node, 'post_transform', 'NONE');
-  if (t === 'NONE' || (t === 'SOFTMAX' && deferred)) return;
-  const why = t === 'SOFTMAX' ? 'SOFTMAX is supported only on a final output (the circuit proves the scores)' : `${t} is not supported`;
+  const derivable = t === 'SOFTMAX' || (classifier && t === 'LOGISTIC');
+  if (t === 'NONE' || (derivable && deferred)) return;
+  const why = derivable ? `${t} is supported only on a final output (the circuit proves the scores)` : `${t} is not supported`;
   throw new ZkmlError(`${ctx.node.opType} post_transform ${why}; export with post_transform NONE (the label is unchanged)`, 'E_UNSUPPORTED', ctx.where);
 }
 
@@ -305,6 +308,28 @@ export function classLabels(ctx: Ctx, intsName: string): bigint[] {
   return labels.map((l) => BigInt(l));
 }
 
+/**
+ * Two classes: onnxruntime's rules (ops/ml-binary.ts) for the form exporters write, every leaf voting for
+ * class 0 with the margin of class 1; leaves voting for class 1 get labels that are not the classes' (measured:
+ * label 1 or 0 by the sign of the class-1 score), so they are refused.
+ */
+function binaryEnsemble(ctx: LowerCtx, e: Ensemble, labels: bigint[]): QTensor[] {
+  const votes = e.trees.flatMap((t) => [...t.votes.values()].flat());
+  if (votes.some(([k]) => k !== 0)) {
+    throw new ZkmlError(
+      `${ctx.node.opType} with two classes whose leaves vote for class 1 is not supported: onnxruntime then labels rows 1 or 0 by the sign of the class-1 score, not by classlabels; exporters (skl2onnx, onnxmltools) write every vote for class 0`,
+      'E_UNSUPPORTED',
+      ctx.where,
+    );
+  }
+  if (e.base.length > 1) {
+    throw new ZkmlError(`${ctx.node.opType} with two classes and ${e.base.length} base_values is not supported: onnxruntime's rule for it ignores base_values[0]; export one base value (the margin's)`, 'E_UNSUPPORTED', ctx.where);
+  }
+  const probability = votes.every(([, w]) => w >= 0);
+  const s = scores(ctx, { ...e, targets: 1 });
+  return binaryOutputs(ctx, s.exprs, s.exp, labels, { threshold: probability ? 0.5 : 0, complement: probability });
+}
+
 const classifier: OpDef = {
   ops: ['TreeEnsembleClassifier'],
   domain: 'ai.onnx.ml',
@@ -313,15 +338,14 @@ const classifier: OpDef = {
     const classes = ctx.node.attrs.has('classlabels_strings') ? stringsAttr(ctx, 'classlabels_strings')!.length : listAttr(ctx, 'classlabels_int64s', true).length;
     return [[rows], [rows, classes]];
   },
-  deferredFinal: deferredSoftmax(1),
+  deferredFinal: deferredClassifierScores,
   lower(ctx) {
-    postTransform(ctx, !!ctx.deferFinal);
     const labels = classLabels(ctx, 'classlabels_int64s');
-    if (labels.length < 3) {
-      throw new ZkmlError(`${ctx.node.opType} with ${labels.length} classes is not supported: onnxruntime's one- and two-class rules are not an argmax (3 or more classes are)`, 'E_UNSUPPORTED', ctx.where);
-    }
+    if (labels.length < 2) throw new ZkmlError(`${ctx.node.opType} with ${labels.length} class is not supported: a classifier needs 2 or more classes`, 'E_UNSUPPORTED', ctx.where);
     const e = ensembleOf(ctx, 'class', labels.length, rowsOf(ctx, qInput(ctx, 0).shape)[1]);
     if (e.aggregate !== 'SUM') throw new ZkmlError('a classifier aggregates by SUM', 'E_ATTR', ctx.where);
+    if (labels.length === 2) return binaryEnsemble(ctx, e, labels);
+    postTransform(ctx, !!ctx.deferFinal, true);
     const unscored = labels.findIndex((_, k) => !alwaysScored(ctx, e, k));
     if (unscored >= 0) {
       throw new ZkmlError(`class ${unscored} has no base value and no tree whose every leaf votes for it: some inputs give it no score, which onnxruntime leaves out of the argmax`, 'E_UNSUPPORTED', ctx.where);

@@ -3,6 +3,7 @@ import type { Tensor } from '../onnx/tensor.ts';
 import type { Expr } from '../ir/expr.ts';
 import type { Program } from '../ir/program.ts';
 import type { QuantOptions } from '../quantize/options.ts';
+import type { FinalOp } from '../manifest.ts';
 
 /**
  * A tensor of the integer program: one linear expression per element (row-major), and the power-of-two
@@ -55,7 +56,7 @@ export interface LowerCtx {
 /** A monotone transform an op applies last to one of its outputs, which the CLI can derive from the proven values. */
 export interface DeferredFinal {
   output: number;
-  op: 'Softmax' | 'LogSoftmax';
+  op: FinalOp;
   axis: number;
 }
 

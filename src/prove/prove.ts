@@ -118,10 +118,13 @@ export function describeOutputs(manifest: Manifest, publicSignals: string[], com
     decoded.outputs.push({ name: spec.name, shape: spec.shape, ints, floats: ints.map((v) => dequantizeValue(v, spec.encoding)) });
   }
   const single = decoded.outputs.length === 1;
+  // Builds before the manifest named the final op's output had one output only.
+  const final = manifest.finalActivation;
+  const derivedFrom = (t: DecodedTensor) => !!final && (final.output === undefined ? single : final.output === t.name);
   const tensor = (t: DecodedTensor): TensorReport => ({ name: t.name, shape: t.shape, ints: t.ints.map(String), floats: t.floats });
   const outputs = decoded.outputs.map((t) => {
     const report = tensor(t);
-    if (single && manifest.finalActivation) report.probabilities = softmaxAlong(t.floats, t.shape, manifest.finalActivation.axis);
+    if (derivedFrom(t)) report.probabilities = softmaxAlong(t.floats, t.shape, final!.axis, final!.op);
     if (single && isVector(t.shape)) report.argmax = argmax(t.ints);
     return report;
   });

@@ -28,6 +28,16 @@ export const INT_RANGES: Record<string, [bigint, bigint]> = {
   bool: [0n, 1n],
 };
 
+/**
+ * The integer element types a model input may have: the quantization types, plus the index types (token ids,
+ * positions: int64, uint32), held exactly at exponent 0 over their type's whole range.
+ */
+export const INPUT_INT_RANGES: Record<string, [bigint, bigint]> = {
+  ...INT_RANGES,
+  uint32: [0n, 2n ** 32n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
 export function intRange(dtype: string, where: string): [bigint, bigint] {
   const r = INT_RANGES[dtype];
   if (!r) throw new ZkmlError(`element type ${dtype} is not an integer type zkml quantizes to (int8, uint8, int16, uint16, int32)`, 'E_DTYPE', where);

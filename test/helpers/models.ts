@@ -10,7 +10,7 @@ import { crossCheck, type CrossCheck } from '../../src/compiler/crosscheck.ts';
 import { encodeInputs } from '../../src/io/input.ts';
 import type { Manifest } from '../../src/manifest.ts';
 import type { Program } from '../../src/ir/program.ts';
-import { softmax } from '../../src/io/output.ts';
+import { softmaxAlong } from '../../src/io/output.ts';
 
 export const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared');
 export const SHARED_MODELS = join(SHARED, 'models');
@@ -45,9 +45,9 @@ export async function compileAndCheck(model: string, input: unknown, opts: Compi
   const tensors = new Map(tensorOutputs.map((o) => [o.name, o.exprs.map((e) => e.evaluate(check.referenceWires))]));
   const floats = manifest.outputs.map((o) => {
     const deq = tensors.get(o.name)!.map((v) => Number(v) * o.encoding.scale);
-    if (!manifest.finalActivation) return deq;
-    const p = softmax(deq); // fixtures end in a 2-D [1, N] softmax over the last axis
-    return manifest.finalActivation.op === 'Softmax' ? p : p.map(Math.log);
+    const final = manifest.finalActivation;
+    if (!final || (final.output ?? o.name) !== o.name) return deq;
+    return softmaxAlong(deq, o.shape, final.axis, final.op);
   });
   return { dir, manifest, program: lowered.program, check, floats, tensors };
 }
