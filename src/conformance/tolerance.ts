@@ -19,6 +19,10 @@
  *       and, when A is a rounded coefficient, that coefficient's rounding applied to c/A.
  *   requant (shift k)    δ = δ_in / 2^k + ½                     (round half up; ReLU is 1-Lipschitz)
  *   product a·b          δ = |a|·δ_b + |b|·δ_a + δ_a·δ_b
+ *   square x²            δ = 2|x|·δ_x + δ_x²
+ *   quotient round(2^t·x/y)  δ = ½ + 2^t·(δ_x + |x|·δ_y/y)/(y − δ_y)   (y >= 1; unbounded when y − δ_y <= 0)
+ *       (x/y − x₀/y₀ = (x − x₀)/y₀ + x·(y₀ − y)/(y·y₀) for the exact x₀, y₀, and y₀ >= y − δ_y)
+ *   root floor(√x)       δ = 1 + min(√δ_x, δ_x/(√x + √max(0, x − δ_x)))   (|√a − √b| = |a − b|/(√a + √b) <= √|a − b|)
  *   max(a, b), range     δ = max(δ_a, δ_b), δ_in                (1-Lipschitz, no rounding)
  *   requant-split        q, pos as requant; rem = x − q·2^k: δ_in
  *   onehot (a table)     δ = 0 for the 0/1 selectors; recorded as "assumed"
@@ -115,6 +119,23 @@ export function errorBounds(lowered: Lowered, inputs: Map<string, number[]>, wir
       const [da, db] = [exprDelta(a), exprDelta(b)];
       const [va, vb] = [a.evaluate(wires), b.evaluate(wires)].map((v) => Number(abs(v)));
       out = [va * db + vb * da + da * db];
+    } else if (kind === 'square') {
+      const d = exprDelta(g.inputs[0]);
+      const v = Number(abs(g.inputs[0].evaluate(wires)));
+      out = [2 * v * d + d * d];
+    } else if (kind === 'quotient') {
+      // Q = round(2^t·X/Y): ½ for the rounding, and 2^t·|X/Y − x/y| <= 2^t·(δx + |X|·δy/Y)/(Y − δy) for the
+      // exact x, y within δ of X, Y (Y >= 1 in any witness); no bound when Y − δy <= 0 (y may be 0).
+      const t = (g.params as { t: number }).t;
+      const [dx, dy] = g.inputs.map((e) => exprDelta(e));
+      const [X, Y] = g.inputs.map((e) => Number(e.evaluate(wires)));
+      out = [Y - dy > 0 ? 0.5 + (2 ** t * (dx + (Math.abs(X) * dy) / Y)) / (Y - dy) : Infinity];
+    } else if (kind === 'root') {
+      // S = floor(√X): 1 for the floor, and |√X − √x| <= min(√δ, δ/(√X + √max(0, X − δ))) for the exact x.
+      const d = exprDelta(g.inputs[0]);
+      const X = Number(g.inputs[0].evaluate(wires));
+      const den = Math.sqrt(Math.max(0, X)) + Math.sqrt(Math.max(0, X - d));
+      out = [1 + (den > 0 ? Math.min(Math.sqrt(d), d / den) : Math.sqrt(d))];
     } else if (kind === 'range') {
       out = [exprDelta(g.inputs[0])];
     } else if (kind === 'max') {

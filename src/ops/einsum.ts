@@ -4,6 +4,7 @@ import { attrString } from '../onnx/graph.ts';
 import { sizeOf, strides, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import { linearMap } from './params.ts';
+import { bilinearOf } from './arith.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -13,7 +14,8 @@ import { ZkmlError } from '../util/errors.ts';
  * to weightBits like a MatMul's, the accumulator left for the next nonlinearity to requantize; error bound:
  * the weights' rounding times the inputs, as MatMul. With no constant operand (transpose, trace, sums) the
  * coefficients are exact integer counts: error 0. Cost 0 constraints per element (a product per term with
- * private parameters). Two computed operands (a product of activations) are refused.
+ * private parameters). Two computed operands and no constant one (a product of
+ * activations, attention scores) lower to one product per term, requantized to the activation scale: ops/arith.ts.
  */
 interface Spec {
   /** Letters of each operand, ellipsis axes expanded to the letters '0', '1', ... (aligned from the right). */
@@ -95,8 +97,14 @@ export const einsumOps: OpDef[] = [
     },
     lower(ctx: LowerCtx) {
       const computed = ctx.inputs.flatMap((v, j) => (v && !isConst(v) ? [j] : []));
+      if (computed.length === 2 && ctx.inputs.length === 2) {
+        // A product of two activations (attention scores): one product per term, requantized (ops/arith.ts).
+        const [x, y] = computed.map((j) => (ctx.inputs[j] as { q: QTensor }).q);
+        const spec = parse(ctx, [x.shape, y.shape]);
+        return [bilinearOf(ctx, x, y, outShape(spec), (visit) => forEachTerm(spec, [x.shape, y.shape], (o, at) => visit(o, at[0], at[1])))];
+      }
       if (computed.length !== 1) {
-        throw new ZkmlError(`Einsum of ${computed.length} computed operands (inputs ${computed}) is not supported: only one operand may be computed (the others constant), which keeps it linear`, 'E_UNSUPPORTED', ctx.where);
+        throw new ZkmlError(`Einsum of ${computed.length} computed operands (inputs ${computed}) of ${ctx.inputs.length} is not supported: one computed operand with constants, or two computed operands alone`, 'E_UNSUPPORTED', ctx.where);
       }
       const xi = computed[0];
       const x = (ctx.inputs[xi] as { q: QTensor }).q;

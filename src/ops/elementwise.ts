@@ -3,7 +3,7 @@ import { isConst, qInput } from './common.ts';
 import { broadcastIndexer, broadcastShapes, isIntegerType, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import { liftExp, quantizeTensor, weightExp } from '../quantize/fixed.ts';
-import { product } from '../gadgets/product.ts';
+import { multiply, quotientOf } from './arith.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 type FloatFn = (a: number, b: number) => number;
@@ -79,25 +79,19 @@ const binary: OpDef = {
     if (op === 'Mul') {
       if (isConst(y)) return scaleByConst(ctx, qInput(ctx, 0), y.tensor, false);
       if (isConst(x)) return scaleByConst(ctx, qInput(ctx, 1), x.tensor, false);
-      // Two computed tensors: one product constraint per element.
-      const shape = ctx.outShapes[0];
-      const a = qInput(ctx, 0);
-      const b = qInput(ctx, 1);
-      const ea = spread(a, shape);
-      const eb = spread(b, shape);
-      const exprs = ea.map((e, i) => {
-        if (e.isConstant) return eb[i].scale(e.c);
-        if (eb[i].isConstant) return e.scale(eb[i].c);
-        return ctx.program.apply(product, {}, [e, eb[i]], ctx.node.name)[0];
-      });
-      return [{ shape, exp: a.exp + b.exp, exprs }];
+      // Two computed tensors: one product per element, requantized back to the activation scale (ops/arith.ts).
+      return [multiply(ctx, qInput(ctx, 0), qInput(ctx, 1), ctx.outShapes[0])];
     }
     if (isConst(y) && isIntegerType(y.tensor.dtype)) {
       // ONNX truncates integer division; zkml's Div is real division by a quantized 1/c.
       throw new ZkmlError('Div of integer tensors truncates, which zkml does not implement (only real division by a constant)', 'E_UNSUPPORTED', ctx.where);
     }
     if (isConst(y)) return scaleByConst(ctx, qInput(ctx, 0), y.tensor, true);
-    throw new ZkmlError('Div by a computed tensor is not supported (only division by constants)', 'E_UNSUPPORTED', ctx.where);
+    if (y.q.exp === 0 && (isConst(x) ? isIntegerType(x.tensor.dtype) : x.q.exp === 0)) {
+      // Exponent 0 on both sides is how integer tensors reach an op (ops/op.ts): ONNX truncates their quotient.
+      throw new ZkmlError('Div of integer tensors (exponent 0) truncates, which zkml does not implement (real division only)', 'E_UNSUPPORTED', ctx.where);
+    }
+    return [quotientOf(ctx, qInput(ctx, 0), y.q, ctx.outShapes[0], `"${ctx.node.inputs[1]}" (input 1) of Div`)];
   },
 };
 

@@ -4,7 +4,9 @@ import { constInput, isConst, optionalConst, qInput } from './common.ts';
 import { attrFloat, attrInt } from '../onnx/graph.ts';
 import { broadcastIndexer, broadcastShapes, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import { quantizeTensor, weightExp } from '../quantize/fixed.ts';
+import { liftExp, quantizeTensor, weightExp } from '../quantize/fixed.ts';
+import { matmulOf } from './arith.ts';
+import { spread } from './elementwise.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -103,7 +105,8 @@ const matmul: OpDef = {
       const exprs = Array.from({ length: M * N }, (_, i) => t[(i % N) * M + Math.floor(i / N)]);
       return [{ shape: outShape, exp: b.exp + exp, exprs }];
     }
-    throw new ZkmlError('MatMul needs one constant 2-D operand (fixed weights); a product of two computed tensors or batched weights is not supported', 'E_UNSUPPORTED', ctx.where);
+    // Two computed operands, or batched constant weights: one product per term (ops/arith.ts).
+    return [matmulOf(ctx, qInput(ctx, 0), qInput(ctx, 1), outShape)];
   },
 };
 
@@ -131,6 +134,7 @@ const gemm: OpDef = {
     return [{ ...ab, data: ab.data.map((v, i) => alpha * v + (c ? beta * c.data[ic!(i)] : 0)) }];
   },
   lower(ctx) {
+    if (!isConst(ctx.inputs[1])) return [gemmComputed(ctx)];
     const a = qInput(ctx, 0);
     const B = constInput(ctx, 1, 'Gemm weight B');
     const alpha = attrFloat(ctx.node, 'alpha', 1);
@@ -150,5 +154,37 @@ const gemm: OpDef = {
     return [{ shape: [M, N], exp: outExp, exprs: denseRows(ctx, a, M, K, w, N, bias, at) }];
   },
 };
+
+/**
+ * Gemm with a computed B (a product of activations): alpha·A'·B' by matmulOf (requantized to the activation scale),
+ * alpha as a weight when it is not 1, plus beta·C added at the product's exponent. Error and cost: ops/arith.ts.
+ */
+function gemmComputed(ctx: LowerCtx): QTensor {
+  const alpha = attrFloat(ctx.node, 'alpha', 1);
+  const beta = attrFloat(ctx.node, 'beta', 1);
+  const t = (q: QTensor, on: boolean): QTensor =>
+    on ? { ...q, shape: [q.shape[1], q.shape[0]], exprs: Array.from(q.exprs, (_, i) => q.exprs[(i % q.shape[0]) * q.shape[1] + Math.floor(i / q.shape[0])]) } : q;
+  const a = t(qInput(ctx, 0), attrInt(ctx.node, 'transA', 0) === 1);
+  const b = t(qInput(ctx, 1), attrInt(ctx.node, 'transB', 0) === 1);
+  const [M, N] = ctx.outShapes[0];
+  let ab = matmulOf(ctx, a, b, [M, N]);
+  if (alpha !== 1) {
+    const { ints, exp } = quantizeWeights(ctx, { dtype: 'float', dims: [1], data: [alpha] });
+    ab = { ...ab, exp: ab.exp + exp, exprs: ab.exprs.map((e) => e.scale(ints[0])) };
+  }
+  const c = ctx.inputs[2];
+  if (!c || ctx.node.inputs[2] === '' || beta === 0) return ab;
+  if (isConst(c)) {
+    const bias = biasAt(ctx, c.tensor, beta, M, N, ab.exp)!;
+    return { ...ab, exprs: ab.exprs.map((e, i) => e.addConst(bias[i])) };
+  }
+  // beta·C with C computed: beta quantized like a weight (exact when it is 1).
+  const bw = beta === 1 ? { ints: [1n], exp: 0 } : quantizeWeights(ctx, { dtype: 'float', dims: [1], data: [beta] });
+  const cq: QTensor = { ...c.q, exp: c.q.exp + bw.exp, exprs: c.q.exprs.map((e) => e.scale(bw.ints[0])) };
+  const exp = Math.max(ab.exp, cq.exp);
+  const cc = spread(liftExp(cq, exp), [M, N]);
+  const lifted = liftExp(ab, exp);
+  return { shape: [M, N], exp, exprs: lifted.exprs.map((e, i) => e.add(cc[i])) };
+}
 
 export const linearOps: OpDef[] = [matmul, gemm];

@@ -5,12 +5,17 @@ import { broadcastIndexer, broadcastShapes, normAxis, sizeOf, strides, type Tens
 import { Expr } from '../ir/expr.ts';
 import { liftExp, quantizeTensor, toFixed, weightExp } from '../quantize/fixed.ts';
 import type { QuantOptions } from '../quantize/options.ts';
-import { argExtremum, extremum } from './compare.ts';
+import { absOf, argExtremum, extremum } from './compare.ts';
+import { atMostScale, mul, squareRoot } from './arith.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
- * Reductions and variadic elementwise ops: ReduceSum, ReduceMean, ReduceMax, ReduceMin, ArgMax, ArgMin
- * (over axes), and Sum, Mean, Max, Min (over inputs, with broadcasting).
+ * Reductions and variadic elementwise ops: ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceSumSquare,
+ * ReduceL1, ReduceL2, ArgMax, ArgMin (over axes), and Sum, Mean, Max, Min (over inputs, with broadcasting).
+ * ReduceSumSquare: Σx² exactly at twice x's exponent (x requantized to at most the activation scale first, error
+ * 2^-(s+1)·2|x| per term), one ZkSquare per element. ReduceL2: its floor square root (ops/arith.ts Sqrt: error
+ * < 2^-(s+1) plus the input's), 3·⌈bits/2⌉ + 3 more per group. ReduceL1: Σ|x|, exact, one ZkAbs per element whose
+ * sign the interval does not fix (w + 1 constraints).
  * Sums are linear (free); a mean is a sum and one division (divideByCounts); max/min are chains of ZkMax
  * comparisons (n - 1 per group); ArgMax carries the index along the chain (one more product per step).
  */
@@ -77,6 +82,9 @@ const FLOAT_REDUCE: Record<string, (v: number[]) => number> = {
   ReduceMean: (v) => v.reduce((a, b) => a + b, 0) / v.length,
   ReduceMax: (v) => Math.max(...v),
   ReduceMin: (v) => Math.min(...v),
+  ReduceSumSquare: (v) => v.reduce((a, b) => a + b * b, 0),
+  ReduceL1: (v) => v.reduce((a, b) => a + Math.abs(b), 0),
+  ReduceL2: (v) => Math.sqrt(v.reduce((a, b) => a + b * b, 0)),
   ArgMax: (v) => argIndex(v, (a, b) => a > b, false),
   ArgMin: (v) => argIndex(v, (a, b) => a < b, false),
 };
@@ -115,6 +123,16 @@ const reduce: OpDef = {
         const avg = divideByCounts(sums, r.groups.map((g) => g.length), x.exp, ctx.opts, ctx.where);
         return [{ shape: r.outShape, exp: avg.exp, exprs: avg.exprs }];
       }
+      case 'ReduceSumSquare':
+      case 'ReduceL2': {
+        // Σx² at twice x's exponent (x first brought to at most the activation scale); L2 its proven square root.
+        const a = atMostScale(ctx, x);
+        const sums = r.groups.map((g) => Expr.sum(g.map((i) => [mul(ctx.program, a.exprs[i], a.exprs[i], node), 1n])));
+        const ss: QTensor = { shape: r.outShape, exp: 2 * a.exp, exprs: sums };
+        return [op === 'ReduceL2' ? squareRoot(ctx, ss) : ss];
+      }
+      case 'ReduceL1':
+        return [{ shape: r.outShape, exp: x.exp, exprs: r.groups.map((g) => Expr.sum(values(g).map((e) => [absOf(ctx.program, e, node), 1n]))) }];
       case 'ReduceMax':
       case 'ReduceMin': {
         const which = op === 'ReduceMax' ? 'max' : 'min';

@@ -17,6 +17,7 @@ import { indexingOps } from './indexing.ts';
 import { resizeOps } from './resize.ts';
 import { convTransposeOps } from './conv-transpose.ts';
 import { einsumOps } from './einsum.ts';
+import { arithOps } from './arith.ts';
 import { mlTreeOps } from './ml-tree.ts';
 import { mlLinearOps } from './ml-linear.ts';
 import { selectOps } from './select.ts';
@@ -25,7 +26,7 @@ import { selectOps } from './select.ts';
  * Every op zkml understands, by ONNX op type (default domain). One file per op family; a later family's
  * definition of an op replaces an earlier one (ops/select.ts extends Gather to computed indices).
  */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...mlTreeOps, ...mlLinearOps, ...selectOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...arithOps, ...mlTreeOps, ...mlLinearOps, ...selectOps];
 
 export const OPS = new Map<string, OpDef>();
 /** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */
