@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { run } from '../src/run.ts';
 import { ZkmlError } from '../src/util/errors.ts';
 import { analyze } from '../src/compiler/compile.ts';
+import { classifySignals, MutationTarget, sweep } from '../src/audit/mutate.ts';
+import { witnessedBuild } from './helpers/builds.ts';
 import * as b from '../fixtures/onnx-builder.ts';
 import { compileAndCheck, tempDir } from './helpers/models.ts';
 
@@ -228,6 +230,21 @@ test('circuits: the witness satisfies every constraint (LSTM, GRU both resets, R
     const cost = await witnessHolds({ ...c, S, H });
     const D = c.direction === 'bidirectional' ? 2 : 1;
     console.log(`# ${c.cell} ${c.direction}: ${cost} constraints, ${(cost / (S * H * D)).toFixed(0)} per unit and step`);
+  }
+});
+
+// Tampering with any one witness signal of a recurrent circuit (product outputs, the requantizations' bits, the
+// tables' one-hot selectors, the states between steps) must break a constraint: +1, -1 and the lowest bit flipped
+// on every signal, as test/mutation.test.ts does for whole models.
+test('mutation: every tampered signal of a GRU (lbr 0) and an LSTM circuit breaks a constraint', async () => {
+  for (const c of [{ cell: 'GRU', lbr: 0, S: 2, H: 2, initial: 'input' }, { cell: 'LSTM', S: 2, H: 2 }] as Case[]) {
+    const m = build(c);
+    const { program, check } = await witnessedBuild(m.path, sample(m.inputs, 3), { inputRange });
+    assert.deepEqual(check.violated, []);
+    const signals = classifySignals(program, check.symbols, check.r1cs);
+    const tally = sweep(new MutationTarget(check.r1cs, check.witness, signals), signals);
+    assert.deepEqual(tally.uncaught.map((r) => `${r.signal.name}: ${r.outcome}`), [], c.cell);
+    assert.equal(tally.total().caught, 3 * signals.length, `${c.cell}: all ${3 * signals.length} tampers caught`);
   }
 });
 
