@@ -49,6 +49,8 @@ interface Case {
   opset?: number;
   /** Weight seed (default: one per model built). */
   seed?: number;
+  /** W, R, B (and P) as graph inputs instead of initializers. */
+  computedWeights?: boolean;
 }
 
 let count = 0;
@@ -89,6 +91,14 @@ function build(c: Case): { path: string; inputs: Record<string, number>; outputs
   if (c.peepholes) {
     initializers.push(b.floatTensor('P', [D, 3 * H], uniform(D * 3 * H, 0.5)));
     ins[7] = 'P';
+  }
+  if (c.computedWeights) {
+    // The weights become graph inputs (the circuit's, drawn by sample() in [-1, 1]).
+    for (const t of initializers.filter((t) => ['W', 'R', 'B', 'P'].includes(t.name!))) {
+      graphInputs.push(b.valueInfo(t.name!, t.dims as number[]));
+      inputs[t.name!] = (t.dims as number[]).reduce((a, x) => a * x, 1);
+    }
+    initializers.splice(0, initializers.length, ...initializers.filter((t) => !['W', 'R', 'B', 'P'].includes(t.name!)));
   }
   while (ins.at(-1) === '') ins.pop();
   const outs = cell === 'LSTM' ? ['Y', 'Y_h', 'Y_c'] : ['Y', 'Y_h'];
@@ -196,6 +206,14 @@ test('layout 1 (batch first, opset 14) computes exactly what layout 0 does, tran
   }
 });
 
+test('computed W, R, B (and P): every weight × activation one product per step, within the same tolerance', async () => {
+  for (const cell of ['LSTM', 'GRU', 'RNN'] as const) {
+    const err = await agrees({ cell, computedWeights: true, direction: 'bidirectional', S: 3, lbr: cell === 'GRU' ? 1 : undefined, peepholes: cell === 'LSTM' }, 2);
+    console.log(`# ${cell} computed weights: max |error| ${err.toFixed(5)}`);
+  }
+  await agrees({ cell: 'GRU', computedWeights: true, lbr: 0, S: 3 }, 2);
+});
+
 test('optional inputs: no B, constant and computed initial states, LSTM peepholes, full sequence_lens', async () => {
   for (const cell of ['LSTM', 'GRU', 'RNN'] as const) {
     await agrees({ cell, bias: false }, 2);
@@ -226,6 +244,7 @@ test('circuits: the witness satisfies every constraint (LSTM, GRU both resets, R
     { cell: 'GRU', direction: 'reverse', lbr: 0 },
     { cell: 'GRU', direction: 'forward', lbr: 1, initial: 'input' },
     { cell: 'RNN', direction: 'bidirectional' },
+    { cell: 'GRU', direction: 'forward', lbr: 1, computedWeights: true },
   ] as Case[]) {
     const cost = await witnessHolds({ ...c, S, H });
     const D = c.direction === 'bidirectional' ? 2 : 1;

@@ -1,9 +1,8 @@
 import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
-import { constInput, optionalConst, qInput } from './common.ts';
+import { constInput, qInput } from './common.ts';
 import { addBias, dot, weights, type Weights } from './params.ts';
 import { MAX_NODES, SMOOTH, tableGrid, tableOne, tableValues } from './nonlinear.ts';
 import { attrInt, attrString, type OnnxNode } from '../onnx/graph.ts';
-import type { Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import { toFixed, weightExp } from '../quantize/fixed.ts';
 import { requantize } from '../quantize/requantize.ts';
@@ -22,7 +21,9 @@ import { ZkmlError } from '../util/errors.ts';
  * - Gate pre-activation: W·x_t + R·h_{t-1} + Wb + Rb (+ P⊙c for peepholes) is one exact linear expression.
  *   W, R and P are quantized per direction like a MatMul's weights (weightBits significant bits, exponents e_W,
  *   e_R, e_P); the terms are aligned upward to the largest exponent (exact), the bias quantized at that exponent.
- *   No constraint (one product per weight and step with --param-visibility hashed/private).
+ *   No constraint (one product per weight and step with --param-visibility hashed/private). Computed W, R, B, P
+ *   (graph inputs, or computed from them) enter at their own exponents, each weight × activation one product
+ *   constraint per step (G·H·(I + H) per step and direction), no extra rounding.
  * - Sigmoid, Tanh: the interpolated tables of ops/nonlinear.ts on the pre-activation, then requantized to s.
  * - Gate × state: one product constraint each, requantized back to s so that the width does not grow with the
  *   sequence. LSTM: c_t = round((f⊙c_{t-1} + i⊙g)·2^-s) (the two products summed before one requantization),
@@ -143,7 +144,9 @@ class Unroll {
 
   constructor(readonly ctx: LowerCtx) {
     this.x = qInput(ctx, 0);
-    this.sp = spec(ctx.node, ctx.where, this.x.shape, constInput(ctx, 1, 'W').dims);
+    const w = ctx.inputs[1];
+    if (!w) throw new ZkmlError('input 1 (W) is missing', 'E_GRAPH', ctx.where);
+    this.sp = spec(ctx.node, ctx.where, this.x.shape, w.kind === 'const' ? w.tensor.dims : w.q.shape);
     this.s = ctx.opts.scale;
     this.node = ctx.node.name;
     this.checkSequenceLens();
@@ -217,40 +220,48 @@ class Unroll {
     return this.toScale({ e: tableOne(this.ctx.program, x.e, x.exp, g, values, slopes, this.node), exp: E });
   }
 
-  /** Quantizes one direction's W, R, P and B (bias entries at the exponents biasLayout gives). */
+  /**
+   * One direction's W, R, P and B: constants are quantized (bias entries at the exponents biasLayout gives);
+   * computed ones (an input of the graph, or computed from one) keep their expressions as the factors of
+   * products, one constraint per weight and step, at their own exponent.
+   */
   dirWeights(d: number): DirWeights {
     const { ctx } = this;
     const { cell, H, I } = this.sp;
     const G = GATES[cell];
-    const slice = (t: Tensor, n: number) => t.data.slice(d * n, (d + 1) * n);
-    const quantized = (name: string, values: number[]) => {
+    const operand = (i: number, name: string, n: number): { w: Weights; exp: number } | undefined => {
+      const v = ctx.inputs[i];
+      if (!ctx.node.inputs[i] || !v) return undefined;
+      if (v.kind === 'q') return { w: { ints: [], signals: v.q.exprs.slice(d * n, (d + 1) * n) }, exp: v.q.exp };
+      const values = v.tensor.data.slice(d * n, (d + 1) * n);
       const exp = weightExp(values, ctx.opts.weightBits, ctx.opts.maxWeightExp);
-      return { w: weights(ctx, `${name}[${d}]`, values.map((v) => toFixed(v, exp, ctx.where)), ctx.opts.weightBits), exp };
+      return { w: weights(ctx, `${name}[${d}]`, values.map((x) => toFixed(x, exp, ctx.where)), ctx.opts.weightBits), exp };
     };
-    const W = quantized('W', slice(constInput(ctx, 1, 'W'), G * H * I));
-    const R = quantized('R', slice(constInput(ctx, 2, 'R'), G * H * H));
-    const Pt = cell === 'LSTM' ? optionalConst(ctx, 7, 'P') : undefined;
-    const P = Pt ? quantized('P', slice(Pt, 3 * H)) : undefined;
-    const Bt = optionalConst(ctx, 3, 'B');
+    const W = operand(1, 'W', G * H * I)!;
+    const R = operand(2, 'R', G * H * H)!;
+    const P = cell === 'LSTM' ? operand(7, 'P', 3 * H) : undefined;
     const dw: DirWeights = { W: W.w, wExp: W.exp, R: R.w, rExp: R.exp, P: P?.w, pExp: P?.exp ?? -Infinity, biasExp: [] };
-    if (!Bt) return dw;
-    const b = slice(Bt, 2 * G * H);
-    const { values, exps } = this.biasLayout(dw, b);
-    dw.bias = weights(ctx, `B[${d}]`, values.map((v, i) => toFixed(v, exps[i], ctx.where)));
-    dw.biasExp = exps;
-    return dw;
+    const Bv = ctx.node.inputs[3] ? ctx.inputs[3] : undefined;
+    if (!Bv) return dw;
+    const n = 2 * G * H;
+    if (Bv.kind === 'q') {
+      const { values } = this.biasLayout(dw, Bv.q.exprs.slice(d * n, (d + 1) * n), (a, b) => a.add(b));
+      return { ...dw, bias: { ints: [], signals: values }, biasExp: values.map(() => Bv.q.exp) };
+    }
+    const { values, exps } = this.biasLayout(dw, Bv.tensor.data.slice(d * n, (d + 1) * n), (a, b) => a + b);
+    return { ...dw, bias: weights(ctx, `B[${d}]`, values.map((v, i) => toFixed(v, exps[i], ctx.where))), biasExp: exps };
   }
 
   /**
    * The bias entries: Wb + Rb per gate row, at the exponent of that gate's pre-activation. GRU with
    * linear_before_reset keeps Rb_h apart (it is multiplied by r): rows 2H..3H-1 hold Wb_h, rows 3H..4H-1 Rb_h.
    */
-  biasLayout(dw: DirWeights, b: number[]): { values: number[]; exps: number[] } {
+  biasLayout<T>(dw: DirWeights, b: T[], add: (a: T, b: T) => T): { values: T[]; exps: number[] } {
     const { cell, H } = this.sp;
     const G = GATES[cell];
     const xExp = this.x.exp + dw.wExp;
     const gateExp = Math.max(xExp, this.s + dw.rExp, this.s + dw.pExp);
-    const values = Array.from({ length: G * H }, (_, r) => b[r] + b[G * H + r]);
+    const values = Array.from({ length: G * H }, (_, r) => add(b[r], b[G * H + r]));
     const exps = values.map(() => gateExp);
     if (cell === 'GRU' && attrInt(this.ctx.node, 'linear_before_reset', 0) !== 0) {
       for (let j = 0; j < H; j++) {
@@ -263,13 +274,20 @@ class Unroll {
     return { values, exps };
   }
 
+  /** Σ x_k · w[index_k]: linear with constant weights, one product per computed pair otherwise. */
+  dotW(w: Weights, terms: [Expr, number][]): Expr {
+    const signals = w.signals;
+    if (!signals) return dot(this.ctx, w, terms);
+    return Expr.sum(terms.map(([x, k]) => [this.mul(x, signals[k]), 1n]));
+  }
+
   /** W[row, :]·x and R[row, :]·h and the bias entry `row`, as parts. */
   inputPart(dw: DirWeights, row: number, x: Expr[]): Part {
-    return { e: dot(this.ctx, dw.W, x.map((e, i) => [e, row * this.sp.I + i])), exp: this.x.exp + dw.wExp };
+    return { e: this.dotW(dw.W, x.map((e, i) => [e, row * this.sp.I + i])), exp: this.x.exp + dw.wExp };
   }
 
   recurrentPart(dw: DirWeights, row: number, h: Expr[]): Part {
-    return { e: dot(this.ctx, dw.R, h.map((e, k) => [e, row * this.sp.H + k])), exp: this.s + dw.rExp };
+    return { e: this.dotW(dw.R, h.map((e, k) => [e, row * this.sp.H + k])), exp: this.s + dw.rExp };
   }
 
   biasPart(dw: DirWeights, entry: number): Part[] {
@@ -277,7 +295,7 @@ class Unroll {
   }
 
   peepholePart(dw: DirWeights, entry: number, c: Expr): Part[] {
-    return dw.P ? [{ e: dot(this.ctx, dw.P, [[c, entry]]), exp: this.s + dw.pExp }] : [];
+    return dw.P ? [{ e: this.dotW(dw.P, [[c, entry]]), exp: this.s + dw.pExp }] : [];
   }
 
   /** Pre-activation of gate row `row` on x_t and h_{t-1}, plus extra parts. */
