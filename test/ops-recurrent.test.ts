@@ -214,7 +214,7 @@ test('computed W, R, B (and P): every weight × activation one product per step,
   await agrees({ cell: 'GRU', computedWeights: true, lbr: 0, S: 3 }, 2);
 });
 
-test('optional inputs: no B, constant and computed initial states, LSTM peepholes, full sequence_lens', async () => {
+test('optional inputs: no B, constant and computed initial states, LSTM peepholes, full sequence_lens; opset 7; explicit default activations', async () => {
   for (const cell of ['LSTM', 'GRU', 'RNN'] as const) {
     await agrees({ cell, bias: false }, 2);
     await agrees({ cell, initial: 'const', direction: 'bidirectional', batch: 2, S: 3 }, 2);
@@ -222,6 +222,8 @@ test('optional inputs: no B, constant and computed initial states, LSTM peephole
     await agrees({ cell, seqLens: 'full', batch: 2, S: 3 }, 2);
   }
   await agrees({ cell: 'LSTM', peepholes: true, initial: 'input', direction: 'bidirectional' }, 2);
+  // Opset 7 (before layout existed) reads the same.
+  for (const cell of ['LSTM', 'GRU', 'RNN'] as const) await agrees({ cell, opset: 7, direction: 'reverse' }, 1);
   // The default activations written out explicitly are accepted.
   await agrees({ cell: 'LSTM', direction: 'bidirectional', activations: ['Sigmoid', 'Tanh', 'Tanh', 'Sigmoid', 'Tanh', 'Tanh'] }, 1);
   await agrees({ cell: 'GRU', activations: ['Sigmoid', 'Tanh'] }, 1);
