@@ -271,6 +271,22 @@ test('mutation: every tampered signal of a GRU (lbr 0) and an LSTM circuit break
   }
 });
 
+// Private weights (--param-visibility private/hashed) are parameter signals: the same integers, one product per
+// weight and step instead of a linear combination; the outputs must be the fixed build's exactly.
+test('private weights: the same output integers as fixed weights, and the witness holds', async () => {
+  for (const c of [{ cell: 'LSTM', peepholes: true, S: 3 }, { cell: 'GRU', lbr: 1, S: 3 }, { cell: 'RNN', direction: 'bidirectional', S: 3 }] as Case[]) {
+    const m = build(c);
+    const input = sample(m.inputs, 11);
+    const fixed = await run(m.path, input, { inputRange });
+    const priv = await run(m.path, input, { inputRange, paramVisibility: 'private' });
+    assert.deepEqual(priv.map((o) => o.ints), fixed.map((o) => o.ints), c.cell);
+  }
+  const m = build({ cell: 'GRU', lbr: 0, S: 2, H: 2 });
+  const r = await compileAndCheck(m.path, sample(m.inputs, 12), { inputRange, paramVisibility: 'private' });
+  assert.deepEqual(r.check.mismatches, []);
+  assert.deepEqual(r.check.violated, []);
+});
+
 /** The lowering of `c` fails with a ZkmlError whose message matches `re` and names the node. */
 async function refuses(c: Case, re: RegExp): Promise<void> {
   const m = build(c);
