@@ -42,8 +42,8 @@ interface Case {
   /** initial_h (and initial_c): absent, a constant initializer, or a graph input. */
   initial?: 'none' | 'const' | 'input';
   peepholes?: boolean;
-  /** sequence_lens initializer: the full length, or these values. */
-  seqLens?: number[] | 'full';
+  /** sequence_lens initializer: the full length, or these values; 'input': a graph input (int32). */
+  seqLens?: number[] | 'full' | 'input';
   /** Attributes written on top (clip...). */
   attrs?: Record<string, b.Attr>;
   /** The activations attribute (STRINGS, which the builder's attr has no constructor for). */
@@ -75,7 +75,10 @@ function build(c: Case): { path: string; inputs: Record<string, number>; outputs
     initializers.push(b.floatTensor('B', [D, 2 * G * H], uniform(D * 2 * G * H, 0.5)));
     ins[3] = 'B';
   }
-  if (c.seqLens) {
+  if (c.seqLens === 'input') {
+    graphInputs.push(b.valueInfo('seq', [batch], b.DataType.INT32));
+    ins[4] = 'seq';
+  } else if (c.seqLens) {
     const lens = c.seqLens === 'full' ? new Array(batch).fill(S) : c.seqLens;
     initializers.push(b.intTensor('seq', 'int32', [batch], lens));
     ins[4] = 'seq';
@@ -298,8 +301,9 @@ async function refuses(c: Case, re: RegExp): Promise<void> {
   });
 }
 
-test('refused clearly: short sequence_lens, other activations, clip, input_forget', async () => {
+test('refused clearly: short or computed sequence_lens, other activations, clip, input_forget', async () => {
   await refuses({ cell: 'LSTM', seqLens: [4, 2], batch: 2 }, /sequence_lens \[4,2\] must equal the sequence length 4/);
+  await refuses({ cell: 'GRU', seqLens: 'input' }, /sequence_lens \(input 4\) must be a constant/);
   await refuses({ cell: 'GRU', attrs: { clip: b.attr.float(3) } }, /clip attribute/);
   await refuses({ cell: 'RNN', activations: ['Relu'] }, /activations \[Relu\] are not supported: only the defaults \[Tanh\]/);
   await refuses({ cell: 'LSTM', attrs: { input_forget: b.attr.int(1) } }, /input_forget/);
