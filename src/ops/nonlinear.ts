@@ -212,7 +212,7 @@ export interface TableGrid {
 }
 
 /** Largest table zkml builds: beyond it the scale is too fine for a lookup (lower --scale). */
-const MAX_NODES = 4097;
+export const MAX_NODES = 4097;
 
 export function tableGrid(fn: Smooth, s: number): TableGrid {
   let t = 0;
@@ -232,7 +232,7 @@ export function tableErrorBound(fn: Smooth, g: TableGrid, E: number): number {
 }
 
 /** f at the table's nodes (at exponent E) and f' (at exponent m, zero at both ends). */
-function tableValues(fn: Smooth, g: TableGrid, E: number, where: string): { values: bigint[]; slopes: bigint[] } {
+export function tableValues(fn: Smooth, g: TableGrid, E: number, where: string): { values: bigint[]; slopes: bigint[] } {
   const x = (i: number) => (i - g.N) * 2 ** -g.t;
   const count = 2 * g.N + 1;
   const values = Array.from({ length: count }, (_, i) => toFixed(fn.f(x(i)), E, where));
@@ -241,7 +241,7 @@ function tableValues(fn: Smooth, g: TableGrid, E: number, where: string): { valu
 }
 
 /** The table at one element: e at exponent eExp >= g.t; the result has exponent eExp + g.m. */
-function tableOne(program: Program, e: Expr, eExp: number, g: TableGrid, values: bigint[], slopes: bigint[], node: string): Expr {
+export function tableOne(program: Program, e: Expr, eExp: number, g: TableGrid, values: bigint[], slopes: bigint[], node: string): Expr {
   const K = eExp - g.t;
   const top = BigInt(2 * g.N);
   // q = round(x / 2^K) + N: the nearest node's index before clamping.

@@ -21,12 +21,13 @@ import { arithOps } from './arith.ts';
 import { mlTreeOps } from './ml-tree.ts';
 import { mlLinearOps } from './ml-linear.ts';
 import { selectOps } from './select.ts';
+import { recurrentOps } from './recurrent.ts';
 
 /**
  * Every op zkml understands, by ONNX op type (default domain). One file per op family; a later family's
  * definition of an op replaces an earlier one (ops/select.ts extends Gather to computed indices).
  */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...arithOps, ...mlTreeOps, ...mlLinearOps, ...selectOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...arithOps, ...mlTreeOps, ...mlLinearOps, ...recurrentOps, ...selectOps];
 
 export const OPS = new Map<string, OpDef>();
 /** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */
