@@ -21,9 +21,11 @@ import { mlTreeOps } from './ml-tree.ts';
 import { mlLinearOps } from './ml-linear.ts';
 // The ONNX long tail (h-tail): tables of smooth functions, cheap non-smooth ops.
 import { transcendentalOps } from './transcendental.ts';
+import { reduceExtraOps } from './reduce-extra.ts';
+import { lossOps } from './loss.ts';
 
 /** Every op zkml understands, by ONNX op type (default domain). One file per op family. */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...mlTreeOps, ...mlLinearOps, ...transcendentalOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...mlTreeOps, ...mlLinearOps, ...transcendentalOps, ...reduceExtraOps, ...lossOps];
 
 export const OPS = new Map<string, OpDef>();
 /** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */
