@@ -1,6 +1,6 @@
 /**
  * The ONNX long tail (src/ops/transcendental.ts with src/ops/secant-table.ts, and the small ops of
- * src/ops/tail.ts), end to end: small models written with fixtures/onnx-builder.ts, compiled (the witness equals
+ * src/ops/tail.ts, src/ops/mod.ts, src/ops/loss.ts, src/ops/reduce-extra.ts), end to end: small models written with fixtures/onnx-builder.ts, compiled (the witness equals
  * the reference executor and satisfies every constraint), and the reference executor compared with onnxruntime
  * on seeded inputs of the input grid, within each op's stated error bound.
  */
@@ -14,7 +14,9 @@ import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import { ZkmlError } from '../src/util/errors.ts';
 import { secantGrid, secantErrorBound } from '../src/ops/secant-table.ts';
 import { tableFunction } from '../src/ops/transcendental.ts';
+import { divmod, planDivMod } from '../src/gadgets/divmod.ts';
 import * as b from '../fixtures/onnx-builder.ts';
+import { checkGadget } from './helpers/gadget-check.ts';
 import { compileAndCheck, tempDir } from './helpers/models.ts';
 
 const dir = tempDir('ops-tail');
@@ -55,7 +57,7 @@ const SMOOTH_OPS: [string, Record<string, number>][] = [
 const smoothModel = save({
   name: 'smooth',
   opset: 18, // Mish
-  nodes: SMOOTH_OPS.map(([op, attrs]) => b.node(op, ['x'], [op.toLowerCase()], { name: op.toLowerCase(), ...attrs })),
+  nodes: SMOOTH_OPS.map(([op, attrs]) => b.node(op, ['x'], [op.toLowerCase()], { name: op.toLowerCase(), attrs: Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, b.attr.float(v)])) })),
   inputs: [b.valueInfo('x', [1, 6])],
   outputs: SMOOTH_OPS.map(([op]) => b.valueInfo(op.toLowerCase(), [1, 6])),
 });
@@ -94,4 +96,68 @@ test('a function with a bounded domain is refused when its input interval leaves
   // Inside the domain it is a table like the others.
   const outs = await run(path, { x: [0.5, 1, 3.75] }, { inputRange: [0.25, 4] });
   outs[0].float.forEach((f, i) => assert.ok(Math.abs(f - outs[0].dequantized[i]) < 4 * 2 ** -scale, `Log: ort ${f}, zkml ${outs[0].dequantized[i]}`));
+});
+
+test("divmod: floor division by a constant exact, costed, tamper-proof, equivalent to circom's", async () => {
+  for (const d of [3n, 4n, 7n]) {
+    const p = planDivMod(d, -20n, 25n);
+    const xs = [-20n, -8n, -7n, -1n, 0n, 1n, 6n, 7n, 25n];
+    await checkGadget({ def: divmod, params: p, ranges: [[-20n, 25n]], inputs: xs.map((x) => [x]) });
+    for (const x of xs) assert.deepEqual(divmod.evaluate(p, [x]), [BigInt(Math.floor(Number(x) / Number(d))), BigInt(((Number(x) % Number(d)) + Number(d)) % Number(d))]);
+  }
+});
+
+// The small ops on one input: TopK (largest, k = 3), Hardmax, CumSum, Mod (fmod and integer-style), Shrink,
+// ThresholdedRelu, an NLL loss with constant targets and a softmax cross-entropy with its log_prob.
+const smallModel = save({
+  name: 'small',
+  nodes: [
+    b.node('TopK', ['x', 'k'], ['topv', 'topi'], { name: 'topk' }),
+    b.node('Hardmax', ['x'], ['hard'], { name: 'hardmax' }),
+    b.node('CumSum', ['x', 'axis'], ['cum'], { name: 'cumsum', attrs: { exclusive: b.attr.int(1) } }),
+    b.node('Mod', ['x', 'divisor'], ['fmod'], { name: 'fmod', attrs: { fmod: b.attr.int(1) } }),
+    b.node('Shrink', ['x'], ['shrink'], { name: 'shrink', attrs: { lambd: b.attr.float(0.75), bias: b.attr.float(0.25) } }),
+    b.node('ThresholdedRelu', ['x'], ['trelu'], { name: 'trelu', attrs: { alpha: b.attr.float(0.5) } }),
+    b.node('NegativeLogLikelihoodLoss', ['x', 'target'], ['nll'], { name: 'nll', attrs: { reduction: b.attr.string('mean') } }),
+    b.node('SoftmaxCrossEntropyLoss', ['x', 'target', 'weights'], ['sce', 'logp'], { name: 'sce', attrs: { reduction: b.attr.string('sum') } }),
+  ],
+  inputs: [b.valueInfo('x', [2, 5])],
+  outputs: [
+    b.valueInfo('topv', [2, 3]),
+    b.valueInfo('topi', [2, 3], b.DataType.INT64),
+    ...['hard', 'cum', 'fmod', 'shrink', 'trelu', 'logp'].map((n) => b.valueInfo(n, [2, 5])),
+    b.valueInfo('nll', []),
+    b.valueInfo('sce', []),
+  ],
+  initializers: [
+    b.int64Tensor('k', [1], [3]),
+    b.int64Tensor('axis', [], [1]),
+    b.floatTensor('divisor', [5], [0.5, 0.75, -1, 1.5, 2]),
+    b.int64Tensor('target', [2], [3, 0]),
+    b.floatTensor('weights', [5], [0.5, 1, 0.25, 2, 1]),
+  ],
+});
+
+test('TopK, Hardmax, CumSum, Mod, Shrink, ThresholdedRelu, NLL and softmax cross-entropy: agreement with onnxruntime, and a sound circuit', async () => {
+  for (let t = 0; t < 6; t++) {
+    // Distinct values per row (ties order differently between a sort and onnxruntime only in their indices).
+    const x = [...new Set(gridInputs(60 + t, 40))].slice(0, 10);
+    if (x.length < 10) continue;
+    const outs = await run(smallModel, { x }, { inputRange });
+    for (const o of outs) {
+      // Exact ops on the grid: TopK, Hardmax, CumSum, Mod by grid divisors, Shrink and ThresholdedRelu (grid λ, α,
+      // bias), NLL (a mean over 2 targets: a division by 2); SCE's log-sum-exp: within 2·2^-scale per position.
+      const allowed = o.name === 'sce' || o.name === 'logp' ? 3 * 2 * 2 ** -scale : 1e-6;
+      const diff = Math.max(0, ...o.float.map((f, i) => Math.abs(f - o.dequantized[i])));
+      assert.ok(diff <= allowed, `${o.name} on ${JSON.stringify(x)}:\n  ort  ${o.float}\n  zkml ${o.dequantized}`);
+    }
+  }
+  const r = await compileAndCheck(smallModel, { x: [0.5, -1, 0, 1.75, -2, 0.125, 1, 1.5, -0.5, 0.25] }, { inputRange });
+  assert.deepEqual(r.check.mismatches, [], 'every gadget output and circuit output equals the reference');
+  assert.deepEqual(r.check.violated, [], 'the witness satisfies every constraint');
+  const cost = r.program.costByNode();
+  assert.equal(cost.get('cumsum') ?? 0, 0, 'CumSum is linear');
+  assert.equal(cost.get('nll') ?? 0, 0, 'NLL with constant targets is linear');
+  // TopK: k passes of n - 1 - j compare-swaps per row: (4 + 3 + 2)·2 comparisons.
+  assert.equal(r.program.gadgets.filter((g) => g.node === 'topk' && g.def.kind === 'max').length, 18);
 });

@@ -15,8 +15,9 @@ import { requant } from './requant.ts';
 import { round } from './round.ts';
 import { requantInt8 } from './requant-int8.ts';
 import { requantSplit } from './requant-split.ts';
+import { divmod } from './divmod.ts';
 
-const ALL: GadgetDef<any>[] = [abs, equal, ge, hash, max, onehot, product, range, requant, requantInt8, requantSplit, round];
+const ALL: GadgetDef<any>[] = [abs, equal, ge, hash, max, onehot, product, range, requant, requantInt8, requantSplit, round, divmod];
 const BY_KIND = new Map(ALL.map((d) => [d.kind, d]));
 
 export function gadgetByKind(kind: string): GadgetDef<any> | undefined {
