@@ -161,3 +161,24 @@ test('TopK, Hardmax, CumSum, Mod, Shrink, ThresholdedRelu, NLL and softmax cross
   // TopK: k passes of n - 1 - j compare-swaps per row: (4 + 3 + 2)·2 comparisons.
   assert.equal(r.program.gadgets.filter((g) => g.node === 'topk' && g.def.kind === 'max').length, 18);
 });
+
+test('BitShift of uint8 by constants: LEFT wraps at 8 bits as onnxruntime does, RIGHT floors; a sound circuit', async () => {
+  const U8 = b.DataType.UINT8;
+  const path = save({
+    name: 'bitshift',
+    nodes: [
+      b.node('BitShift', ['x', 'amount'], ['left'], { name: 'left', attrs: { direction: b.attr.string('LEFT') } }),
+      b.node('BitShift', ['x', 'amount'], ['right'], { name: 'right', attrs: { direction: b.attr.string('RIGHT') } }),
+    ],
+    inputs: [b.valueInfo('x', [4], U8)],
+    outputs: [b.valueInfo('left', [4], U8), b.valueInfo('right', [4], U8)],
+    initializers: [b.intTensor('amount', 'uint8', [4], [1, 2, 3, 7])],
+  });
+  const opts = { inputRange: [0, 255] as [number, number] };
+  for (const x of [[0, 1, 2, 3], [255, 200, 37, 129], [128, 64, 31, 1]]) {
+    for (const o of await run(path, { x }, opts)) assert.deepEqual(o.dequantized, o.float, `${o.name}(${x})`);
+  }
+  const r = await compileAndCheck(path, { x: [255, 200, 37, 129] }, opts);
+  assert.deepEqual(r.check.mismatches, []);
+  assert.deepEqual(r.check.violated, []);
+});

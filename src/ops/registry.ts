@@ -25,9 +25,10 @@ import { reduceExtraOps } from './reduce-extra.ts';
 import { lossOps } from './loss.ts';
 import { tailOps } from './tail.ts';
 import { modOps } from './mod.ts';
+import { bitShiftOps } from './bitshift.ts';
 
 /** Every op zkml understands, by ONNX op type (default domain). One file per op family. */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...mlTreeOps, ...mlLinearOps, ...transcendentalOps, ...reduceExtraOps, ...lossOps, ...tailOps, ...modOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...mlTreeOps, ...mlLinearOps, ...transcendentalOps, ...reduceExtraOps, ...lossOps, ...tailOps, ...modOps, ...bitShiftOps];
 
 export const OPS = new Map<string, OpDef>();
 /** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */
