@@ -182,3 +182,27 @@ test('BitShift of uint8 by constants: LEFT wraps at 8 bits as onnxruntime does, 
   assert.deepEqual(r.check.mismatches, []);
   assert.deepEqual(r.check.violated, []);
 });
+
+test("GELU's decomposed form x·0.5·(1 + erf(x/√2)) compiles (Erf table, then a product of two computed tensors)", async () => {
+  const path = save({
+    name: 'gelu',
+    nodes: [
+      b.node('Div', ['x', 'sqrt2'], ['xs'], { name: 'div' }),
+      b.node('Erf', ['xs'], ['e'], { name: 'erf' }),
+      b.node('Add', ['e', 'one'], ['e1'], { name: 'add' }),
+      b.node('Mul', ['x', 'e1'], ['xe'], { name: 'mul' }),
+      b.node('Mul', ['xe', 'half'], ['y'], { name: 'half' }),
+    ],
+    inputs: [b.valueInfo('x', [1, 6])],
+    outputs: [b.valueInfo('y', [1, 6])],
+    initializers: [b.floatTensor('sqrt2', [], [Math.SQRT2]), b.floatTensor('one', [], [1]), b.floatTensor('half', [], [0.5])],
+  });
+  const x = [0.5, -1, 0, 1.75, -2, 0.125];
+  const [o] = await run(path, { x }, { inputRange });
+  // Erf's table (a quarter step) times |x| <= 6 over the checked interval, plus x/√2's rounding through erf' <= 1.13.
+  o.float.forEach((f, i) => assert.ok(Math.abs(f - o.dequantized[i]) <= 4 * 2 ** -scale * Math.max(1, Math.abs(x[i])), `GELU(${x[i]}): ort ${f}, zkml ${o.dequantized[i]}`));
+  const r = await compileAndCheck(path, { x }, { inputRange });
+  assert.deepEqual(r.check.mismatches, []);
+  assert.deepEqual(r.check.violated, []);
+  assert.ok(r.program.gadgets.some((g) => g.node === 'mul' && g.def.kind === 'product'), 'x·(1 + erf) is one product per element');
+});
