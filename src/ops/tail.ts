@@ -14,6 +14,8 @@ import { ZkmlError } from '../util/errors.ts';
  * - Size: the element count, a constant (folds from the shape). Free, exact.
  * - EyeLike: the constant identity (shifted by k) of the input's 2-D shape (folds from the shape). Free, exact.
  * - IsInf, IsNaN: every value of a finite-field circuit is finite: constant false. Free, exact.
+ * - CastLike to a float type (the type of a constant input 1; a computed one's type is unknown to zkml): the
+ *   identity, as Cast to float (the fixed-point value is exact in every float type's range zkml handles). Free.
  * - CumSum (constant axis; exclusive, reverse): prefix sums, linear. Free, exact.
  * - Hardmax (axis): the one-hot of the first maximum along the axis: ArgMax's chain (n - 1 comparisons and
  *   n - 1 products, ops/compare.ts argExtremum) and one ZkOneHot of n (n constraints). Exact (0 and 1).
@@ -248,4 +250,28 @@ const topK: OpDef = {
   },
 };
 
-export const tailOps: OpDef[] = [size, eyeLike, isInfNan, cumsum, hardmax, thresholdedRelu, shrink, topK];
+const FLOAT_TYPES = new Set(['float', 'double', 'float16', 'bfloat16']);
+
+/** CastLike's target type: the element type of input 1, which zkml knows only for a constant. */
+function castLikeType(ctx: ShapeCtx | LowerCtx): string {
+  const like = constInput(ctx, 1, 'CastLike target_type');
+  if (!FLOAT_TYPES.has(like.dtype)) {
+    throw new ZkmlError(`CastLike to element type ${like.dtype} is not supported (only to float types)`, 'E_UNSUPPORTED', ctx.where);
+  }
+  return like.dtype;
+}
+
+const castLike: OpDef = {
+  ops: ['CastLike'],
+  shapes: sameShapes,
+  fold(ctx, [x]) {
+    const dtype = castLikeType(ctx);
+    return [{ dtype, dims: x.dims, data: dtype === 'float' ? x.data.map(Math.fround) : x.data }];
+  },
+  lower(ctx) {
+    castLikeType(ctx);
+    return [qInput(ctx, 0)];
+  },
+};
+
+export const tailOps: OpDef[] = [size, eyeLike, isInfNan, cumsum, hardmax, thresholdedRelu, shrink, topK, castLike];
