@@ -82,12 +82,16 @@ test('smooth elementwise ops as secant tables: within the stated bound of onnxru
   assert.deepEqual(r.check.mismatches, [], 'every gadget output and circuit output equals the reference');
   assert.deepEqual(r.check.violated, [], 'the witness satisfies every constraint');
   const cost = r.program.costByNode();
-  // Exp over [-2, 6) at scale 8: cells of 2^-4 (the relative target 2^-10: h²/8 <= 2^-10), 128 of them.
-  const g = secantGrid(tableFunction({ node: node('Exp') }), ...checked, scale, 'Exp');
-  assert.deepEqual([g.t, g.last - g.first + 1], [4, 128]);
+  // Exp over [-2, 6) at scale 8, relative target 2^-10: the chord table (order 1) needs cells of 2^-4
+  // (h²/8 <= 2^-10), 128 of them; the parabola (order 2, the default) cells of 2^-2, 32.
+  const expFn = tableFunction({ node: node('Exp') });
+  const g1 = secantGrid(expFn, ...checked, scale, 'Exp', 1);
+  const g2 = secantGrid(expFn, ...checked, scale, 'Exp', 2);
+  assert.deepEqual([g1.t, g1.last - g1.first + 1, g2.t, g2.last - g2.first + 1], [4, 128, 2, 32]);
   const expGadgets = r.program.gadgets.filter((x) => x.node === 'exp');
-  assert.deepEqual([...new Set(expGadgets.map((x) => x.def.kind))].sort(), ['onehot', 'product', 'requant-split']);
-  assert.ok(cost.get('exp')! <= 6 * (128 + 1 + 2 * exp + 8), `Exp: one constraint per cell, a split and one product per element (got ${cost.get('exp')})`);
+  assert.deepEqual([...new Set(expGadgets.map((x) => x.def.kind))].sort(), ['onehot', 'product', 'requant', 'requant-split']);
+  // Per element: a split (K + b), 32 one-hot constraints, two products, and the final requantization.
+  assert.ok(cost.get('exp')! <= 6 * (32 + 2 + 4 * exp + 16), `Exp: one constraint per cell, a split, two products and a requantization per element (got ${cost.get('exp')})`);
 });
 
 test('a function with a bounded domain is refused when its input interval leaves the domain, naming the interval', async () => {

@@ -4,18 +4,19 @@ import { attrFloat } from '../onnx/graph.ts';
 import { secantTable, type TableFunction } from './secant-table.ts';
 
 /**
- * Elementwise smooth functions as secant tables over the input's interval (ops/secant-table.ts, which states
- * the integer semantics, the error bound and the cost per element):
+ * Elementwise smooth functions as piecewise-quadratic tables over the input's interval (ops/secant-table.ts,
+ * which states the integer semantics, the error bound and the cost per element):
  *
  *   Exp, Log, Sin, Cos, Tan, Sinh, Cosh, Asin, Acos, Atan, Asinh, Acosh, Atanh, Erf, Softplus, Softsign,
  *   Elu, Selu, Celu, Mish.
  *
  * Error against the float op on the (quantized) input: at most 2^-(s+2)·max(1, |f(x)|) from the table (s the
- * activation scale), plus the roundings 2^-(E+1) + (h/2)·2^-(s+1); input error propagates through the slope
- * (|f'|·δ). The kinks of Elu, Selu and Softsign sit at 0, a node of every grid, so chords stay exact there.
- * Cost per element: one split (K + b constraints), one constraint per cell the element's interval reaches (a
- * table spans the input's interval at step 2^-t: e.g. Exp over [-3, 3] at s = 16 is t = 8, 1,536 cells), one
- * product, one comparison where the table saturates above. Functions with a bounded domain (Log, Asin, Acos,
+ * activation scale), plus roundings below 2^-E (E the output exponent); input error propagates through the
+ * slope (|f'|·δ). The kinks of Elu, Selu and Softsign sit at 0, a node of every grid, where the interpolation is
+ * exact. Cost per element: one split (K + b constraints), one constraint per cell the element's interval reaches
+ * (a table spans the input's interval at step 2^-t: e.g. Exp over [-4, 4) at s = 16 is t = 4, 128 cells), two
+ * products and one requantization (208 constraints for that Exp), one comparison where the table saturates
+ * above. Functions with a bounded domain (Log, Asin, Acos,
  * Atanh, Acosh, Tan's poles) are refused when the input interval leaves it, or when the cells near a
  * singularity would make the table too large; the message names the interval.
  */
