@@ -210,3 +210,24 @@ test("GELU's decomposed form x·0.5·(1 + erf(x/√2)) compiles (Erf table, then
   assert.deepEqual(r.check.violated, []);
   assert.ok(r.program.gadgets.some((g) => g.node === 'mul' && g.def.kind === 'product'), 'x·(1 + erf) is one product per element');
 });
+
+test('Softmax and LogSoftmax inside the network (log-sum-exp by tables): within 2·2^-scale of onnxruntime, and a sound circuit', async () => {
+  const path = save({
+    name: 'softmax_inside',
+    nodes: [
+      b.node('Softmax', ['x'], ['p'], { name: 'softmax', attrs: { axis: b.attr.int(0) } }),
+      b.node('LogSoftmax', ['x'], ['lp'], { name: 'logsoftmax' }),
+      b.node('Add', ['p', 'lp'], ['y'], { name: 'add' }),
+    ],
+    inputs: [b.valueInfo('x', [2, 4])],
+    outputs: [b.valueInfo('y', [2, 4])],
+  });
+  for (let t = 0; t < 4; t++) {
+    const x = gridInputs(80 + t, 8);
+    const [o] = await run(path, { x }, { inputRange });
+    o.float.forEach((f, i) => assert.ok(Math.abs(f - o.dequantized[i]) <= 3 * 2 * 2 ** -scale, `softmax + log-softmax of ${x}: ort ${f}, zkml ${o.dequantized[i]}`));
+  }
+  const r = await compileAndCheck(path, { x: gridInputs(90, 8) }, { inputRange });
+  assert.deepEqual(r.check.mismatches, []);
+  assert.deepEqual(r.check.violated, []);
+});
