@@ -18,8 +18,9 @@ import { requantSplit } from './requant-split.ts';
 import { quotient } from './quotient.ts';
 import { root } from './root.ts';
 import { square } from './square.ts';
+import { divmod } from './divmod.ts';
 
-const ALL: GadgetDef<any>[] = [abs, equal, ge, hash, max, onehot, product, range, requant, requantInt8, requantSplit, round, quotient, root, square];
+const ALL: GadgetDef<any>[] = [abs, equal, ge, hash, max, onehot, product, range, requant, requantInt8, requantSplit, round, quotient, root, square, divmod];
 const BY_KIND = new Map(ALL.map((d) => [d.kind, d]));
 
 export function gadgetByKind(kind: string): GadgetDef<any> | undefined {

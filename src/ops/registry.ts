@@ -20,14 +20,20 @@ import { einsumOps } from './einsum.ts';
 import { arithOps } from './arith.ts';
 import { mlTreeOps } from './ml-tree.ts';
 import { mlLinearOps } from './ml-linear.ts';
-import { selectOps } from './select.ts';
 import { recurrentOps } from './recurrent.ts';
+import { transcendentalOps } from './transcendental.ts';
+import { reduceExtraOps } from './reduce-extra.ts';
+import { lossOps } from './loss.ts';
+import { tailOps } from './tail.ts';
+import { modOps } from './mod.ts';
+import { bitShiftOps } from './bitshift.ts';
+import { selectOps } from './select.ts';
 
 /**
  * Every op zkml understands, by ONNX op type (default domain). One file per op family; a later family's
  * definition of an op replaces an earlier one (ops/select.ts extends Gather to computed indices).
  */
-const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...arithOps, ...mlTreeOps, ...mlLinearOps, ...recurrentOps, ...selectOps];
+const families: OpDef[] = [...linearOps, ...elementwiseOps, ...shapeOps, ...activationOps, ...normalizationOps, ...softmaxOps, ...convOps, ...poolOps, ...reduceOps, ...nonlinearOps, ...qlinearOps, ...logicOps, ...roundingOps, ...expandOps, ...indexingOps, ...resizeOps, ...convTransposeOps, ...einsumOps, ...arithOps, ...mlTreeOps, ...mlLinearOps, ...recurrentOps, ...transcendentalOps, ...reduceExtraOps, ...lossOps, ...tailOps, ...modOps, ...bitShiftOps, ...selectOps];
 
 export const OPS = new Map<string, OpDef>();
 /** Ops of other domains (com.microsoft's QGemm, QLinearAdd), keyed `domain:op`. */

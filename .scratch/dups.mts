@@ -1,0 +1,1 @@
+import * as reg from '/work/main/src/ops/registry.ts';

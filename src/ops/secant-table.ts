@@ -1,0 +1,255 @@
+import type { QTensor } from './op.ts';
+import { Expr } from '../ir/expr.ts';
+import type { Program } from '../ir/program.ts';
+import { liftExp, toFixed } from '../quantize/fixed.ts';
+import { requantize } from '../quantize/requantize.ts';
+import { roundShift } from '../gadgets/requant.ts';
+import { requantSplit } from '../gadgets/requant-split.ts';
+import { oneHot } from '../gadgets/onehot.ts';
+import { bitLength, signedWidth } from '../gadgets/gadget.ts';
+import { minOf, times } from './compare.ts';
+import { ZkmlError } from '../util/errors.ts';
+
+/**
+ * A piecewise-polynomial table of a real function f over the interval its input can reach: the general form of
+ * the Sigmoid/Tanh tables of ops/nonlinear.ts for functions that do not saturate (Exp, Sin...), have a kink at
+ * 0 (Elu, Softsign) or a bounded domain (Log, Asin...). Used by ops/transcendental.ts and ops/reduce-extra.ts.
+ *
+ * Integer semantics. The real line is cut into cells [i·h, (i+1)·h), h = 2^-t. One ZkRequantSplit of
+ * x - h/2 by K = e - t bits (e: the input exponent, raised to t + 1 if coarser, exactly) gives the cell
+ * i = floor(x/h) and the exact offset from the cell's middle, r = x - (i + ½)·h in [-h/2, h/2). The cell is
+ * selected by a ZkOneHot over the cells the element's interval can reach, and its coefficients are linear in
+ * the one-hot. Two orders (m = s, the activation scale; E = e + m the output exponent):
+ * - order 1, the chord:  y = v_i + s_i·r,  v_i = (f(a) + f(b))/2, s_i = (f(b) - f(a))/h  (a, b the cell's ends),
+ *   v_i at exponent E, s_i at m: one product. Interpolation error (h²/8)·max_cell |f''|.
+ * - order 2 (the default), the parabola through f(a), f(mid), f(b):  y = v_i + r·(s_i + r·c_i),
+ *   v_i = f(mid), s_i = (f(b) - f(a))/h, c_i = 2(f(a) - 2f(mid) + f(b))/h², with c_i at exponent m, s_i at E and
+ *   v_i at E + e, so y is exact at exponent E + e, then requantized to E (round half up). Two products and one
+ *   requantization (e + b constraints). Interpolation error h³/(72√3)·max_cell |f'''|, so cells are far wider:
+ *   Exp over [-4, 4) at s = 16 takes 2,048 chord cells (2,068 constraints per element) or 128 parabola cells
+ *   (208 constraints per element); at s = 8, 128 cells (148) against 32 (102). Measured max relative error:
+ *   1.9e-6 and 2.0e-6 against the 3.8e-6 target at s = 16.
+ * Both are exact at every node, so a kink at 0 (always a node) costs nothing in accuracy. Where f saturates (Erf
+ * at ±3.6, Exp below -12 at s = 16) the table stops at the node past which |f - f(±inf)| stays within the target
+ * (checked at every node and half node to the interval's end), and one more row on that side holds f(±inf)
+ * with no slope: the cell index is clamped to it (the low end fused into the split as its ReLU, the high end one
+ * ZkMax).
+ *
+ * Error bound, for every input in the table's range: the interpolation error above plus the roundings of the
+ * coefficients (2^-(E+1) for v, (h/2)·2^-(m+1) for s at order 1; below 2^-E in all at order 2, with the final
+ * requantization); in a saturated cell, the tail |f(±inf) - f(x)| <= target. The grid is the coarsest h = 2^-t
+ * whose interpolation error is within 2^-(s+2)·max(1, min_cell |f|) in every cell: a quarter step of the
+ * activation scale, relative to |f| where |f| > 1 (Exp, Sinh, Cosh grow: an absolute target would need ever
+ * finer cells). max_cell |f''| and |f'''| are taken over 33 points inside the cell by central differences of f
+ * with a step far below h: a tight estimate for these analytic functions, whose derivatives vary little across
+ * one cell of the chosen width (an estimate, not an interval-arithmetic proof). A table of more than MAX_CELLS
+ * cells, a cell that leaves f's domain (Log at x <= 0), or a node whose tables would cost more than
+ * MAX_TABLE_CONSTRAINTS (elements × cells), is refused with the input interval in the message: the user can
+ * narrow --input-range or lower --scale.
+ *
+ * Cost per element: the split (K + b constraints, +1 for the low clamp), one comparison for the high clamp, one
+ * constraint per reachable cell (the one-hot), and one product (order 1) or two products and a requantization
+ * (order 2).
+ */
+
+export interface TableFunction {
+  /** The op, for messages. */
+  name: string;
+  f(x: number): number;
+  /** Open domain of f (default the whole line): the table's cells must lie inside it. */
+  domain?: [number, number];
+  /** f's limits at -inf / +inf where it saturates there (used to clamp a wide interval). */
+  lowLimit?: number;
+  highLimit?: number;
+}
+
+/** Largest table built: beyond it the interval is too wide for a lookup at this scale. */
+export const MAX_CELLS = 8192;
+
+/** Most one-hot constraints one node's tables may cost (elements × cells): beyond it the circuit is too large. */
+export const MAX_TABLE_CONSTRAINTS = 2 ** 18;
+
+export interface SecantGrid {
+  t: number;
+  /** First and last table cell (cell i covers [i·h, (i+1)·h)). */
+  first: number;
+  last: number;
+  /** A saturated cell below `first` / above `last`. */
+  clampLow: boolean;
+  clampHigh: boolean;
+}
+
+const SAMPLES = 33;
+
+function secondDerivativeMax(fn: TableFunction, a: number, b: number): number {
+  const d = (b - a) / (SAMPLES * 64);
+  let m = 0;
+  for (let j = 0; j < SAMPLES; j++) {
+    const x = a + ((j + 0.5) / SAMPLES) * (b - a);
+    m = Math.max(m, Math.abs((fn.f(x + d) - 2 * fn.f(x) + fn.f(x - d)) / (d * d)));
+  }
+  return m;
+}
+
+function thirdDerivativeMax(fn: TableFunction, a: number, b: number): number {
+  const d = Math.min(1e-3, (b - a) / (SAMPLES * 8));
+  let m = 0;
+  for (let j = 0; j < SAMPLES; j++) {
+    const x = a + ((j + 0.5) / SAMPLES) * (b - a);
+    m = Math.max(m, Math.abs((fn.f(x + 2 * d) - 2 * fn.f(x + d) + 2 * fn.f(x - d) - fn.f(x - 2 * d)) / (2 * d * d * d)));
+  }
+  return m;
+}
+
+/** The interpolation error on a cell [a, b]: the chord's (order 1) or the three-point parabola's (order 2). */
+function interpolationError(fn: TableFunction, a: number, b: number, order: 1 | 2): number {
+  const h = b - a;
+  return order === 1 ? ((h * h) / 8) * secondDerivativeMax(fn, a, b) : ((h * h * h) / (72 * Math.sqrt(3))) * thirdDerivativeMax(fn, a, b);
+}
+
+function minAbs(fn: TableFunction, a: number, b: number): number {
+  let m = Infinity;
+  for (let j = 0; j <= SAMPLES; j++) m = Math.min(m, Math.abs(fn.f(a + (j / SAMPLES) * (b - a))));
+  return m;
+}
+
+/** Is the whole cell [a, b] accurate enough at grid step h (and inside f's domain)? */
+function cellOk(fn: TableFunction, a: number, b: number, target: number, order: 1 | 2): boolean {
+  if (fn.domain && (a <= fn.domain[0] || b >= fn.domain[1])) return false;
+  if (!Number.isFinite(fn.f(a)) || !Number.isFinite(fn.f(b))) return false;
+  return interpolationError(fn, a, b, order) <= target * Math.max(1, minAbs(fn, a, b));
+}
+
+/**
+ * The coarsest grid that meets the target over the real interval [lo, hi] (see the header), or a refusal
+ * naming the interval.
+ */
+export function secantGrid(fn: TableFunction, lo: number, hi: number, s: number, where: string, order: 1 | 2 = 2): SecantGrid {
+  const target = 2 ** -(s + 2);
+  if (fn.domain && (lo <= fn.domain[0] || hi >= fn.domain[1])) {
+    throw new ZkmlError(
+      `${fn.name} is defined on (${fn.domain[0]}, ${fn.domain[1]}) but its input interval is [${lo}, ${hi}]: narrow --input-range (or the values feeding it) so that it stays inside`,
+      'E_UNSUPPORTED',
+      where,
+    );
+  }
+  for (let t = 0; t <= s; t++) {
+    const h = 2 ** -t;
+    let first = Math.floor(lo / h);
+    let last = Math.floor(hi / h);
+    let clampLow = false;
+    let clampHigh = false;
+    // Saturated ends: the table stops at the node past which f stays within the target of its limit all the way
+    // to the interval's end (checked at every node and half node from there: Mish, say, is 0 at 0 but not below).
+    const near = (x: number, L: number) => Math.abs(fn.f(x) - L) <= target * Math.max(1, Math.abs(L));
+    if (fn.lowLimit !== undefined) {
+      const L = fn.lowLimit;
+      let i = first;
+      while (i < Math.min(last, 0) && near(i * h, L) && near((i + 0.5) * h, L) && near((i + 1) * h, L)) i++;
+      if (i > first) [first, clampLow] = [i, true];
+    }
+    if (fn.highLimit !== undefined) {
+      const H = fn.highLimit;
+      let i = last + 1; // cells up to i - 1 are kept; x >= i·h saturates
+      while (i - 1 > Math.max(first, 0) && near(i * h, H) && near((i - 0.5) * h, H) && near((i - 1) * h, H)) i--;
+      if (i <= last) [last, clampHigh] = [i - 1, true];
+    }
+    const cells = last - first + 1 + (clampLow ? 1 : 0) + (clampHigh ? 1 : 0);
+    if (cells > MAX_CELLS) break;
+    let ok = true;
+    for (let i = first; i <= last && ok; i++) ok = cellOk(fn, i * h, (i + 1) * h, target, order);
+    if (ok) return { t, first, last, clampLow, clampHigh };
+  }
+  throw new ZkmlError(
+    `${fn.name} over the input interval [${lo}, ${hi}] needs a table of more than ${MAX_CELLS} cells at --scale ${s} (error target 2^-${s + 2}): narrow --input-range or lower --scale`,
+    'E_UNSUPPORTED',
+    where,
+  );
+}
+
+/** The error bound of the header for a grid (E: output exponent, m: slope exponent). */
+export function secantErrorBound(fn: TableFunction, g: SecantGrid, E: number, m: number, order: 1 | 2 = 2): number {
+  const h = 2 ** -g.t;
+  let worst = 0;
+  for (let i = g.first; i <= g.last; i++) worst = Math.max(worst, interpolationError(fn, i * h, (i + 1) * h, order));
+  // Order 2 adds the roundings of its curvature and of the final requantization: below 2^-(E+1) each.
+  if (order === 2) worst += 2 ** -E;
+  if (g.clampLow) worst = Math.max(worst, Math.abs(fn.f(g.first * h) - fn.lowLimit!));
+  if (g.clampHigh) worst = Math.max(worst, Math.abs(fn.f((g.last + 1) * h) - fn.highLimit!));
+  return worst + 2 ** -(E + 1) + (h / 2) * 2 ** -(m + 1);
+}
+
+/** Applies the table to every element of x; the result has exponent max(x.exp, t + 1) + m. */
+export function secantTable(program: Program, x0: QTensor, fn: TableFunction, s: number, node: string, where: string, order: 1 | 2 = 2): QTensor {
+  const m = s;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const e of x0.exprs) {
+    const [a, b] = program.checkRange(e, node);
+    lo = Math.min(lo, Number(a) * 2 ** -x0.exp);
+    hi = Math.max(hi, Number(b) * 2 ** -x0.exp);
+  }
+  if (x0.exprs.length === 0) return { shape: x0.shape, exp: x0.exp, exprs: [] };
+  const g = secantGrid(fn, lo, hi, s, where, order);
+  const cells = g.last - g.first + 1 + (g.clampLow ? 1 : 0) + (g.clampHigh ? 1 : 0);
+  if (cells * x0.exprs.length > MAX_TABLE_CONSTRAINTS) {
+    throw new ZkmlError(
+      `${fn.name} over the input interval [${lo}, ${hi}] needs a table of ${cells} cells at --scale ${s}, for ${x0.exprs.length} elements up to ${cells * x0.exprs.length} constraints (at most ${MAX_TABLE_CONSTRAINTS}): narrow --input-range or lower --scale`,
+      'E_UNSUPPORTED',
+      where,
+    );
+  }
+  const x = liftExp(x0, g.t + 1);
+  const E = x.exp + m;
+  const h = 2 ** -g.t;
+  // Table rows: [saturated low], cells first..last, [saturated high]; row j holds cell first - low + j.
+  const low = g.clampLow ? 1 : 0;
+  // Order 1: v at E, s at m. Order 2 (y = v + r·(s + r·c), requantized to E at the end): v at E + x.exp, s at
+  // E, c at m.
+  const vExp = order === 1 ? E : E + x.exp;
+  const sExp = order === 1 ? m : E;
+  const values: bigint[] = [];
+  const slopes: bigint[] = [];
+  const curvatures: bigint[] = [];
+  const row = (v: number, sl: number, c: number) => {
+    values.push(toFixed(v, vExp, where));
+    slopes.push(toFixed(sl, sExp, where));
+    curvatures.push(toFixed(c, m, where));
+  };
+  if (g.clampLow) row(fn.lowLimit!, 0, 0);
+  for (let i = g.first; i <= g.last; i++) {
+    const [fa, fb] = [fn.f(i * h), fn.f((i + 1) * h)];
+    if (order === 1) row((fa + fb) / 2, (fb - fa) / h, 0);
+    else {
+      const fm = fn.f((i + 0.5) * h);
+      row(fm, (fb - fa) / h, (2 * (fa - 2 * fm + fb)) / (h * h));
+    }
+  }
+  if (g.clampHigh) row(fn.highLimit!, 0, 0);
+  const top = BigInt(values.length - 1);
+  const K = x.exp - g.t;
+  const base = BigInt(g.first - low);
+  const exprs = x.exprs.map((e) => {
+    // q = floor(x/h) - base: round((x - h/2 - base·h) / h), with the exact offset r from the cell's middle.
+    const shifted = e.addConst(-(1n << BigInt(K - 1)) - (base << BigInt(K)));
+    const [a, b] = program.checkRange(shifted, node);
+    const qlo = roundShift(a, K);
+    const qhi = roundShift(b, K);
+    if (qhi <= 0n && g.clampLow) return Expr.constant(values[0]);
+    if (qlo >= top && g.clampHigh) return Expr.constant(values[Number(top)]);
+    const signed = qlo < 0n;
+    const bits = Math.max(1, signed ? signedWidth(qlo, qhi) : bitLength(qhi));
+    let [, rem, idx] = program.apply(requantSplit, { k: K, b: bits, signed, relu: signed }, [shifted], node);
+    if (qhi > top) idx = minOf(program, idx, Expr.constant(top), node);
+    const [ilo, ihi] = program.bounds(idx);
+    const firstRow = Number(ilo);
+    const n = Number(ihi - ilo) + 1;
+    const hot = n === 1 ? [Expr.constant(1n)] : program.apply(oneHot(n), { n }, [idx.addConst(-ilo)], node);
+    const select = (table: bigint[]) => Expr.sum(hot.map((hj, j) => [hj, table[firstRow + j]]));
+    if (order === 1) return select(values).add(times(program, rem, select(slopes), node));
+    const inner = select(slopes).add(times(program, rem, select(curvatures), node));
+    return select(values).add(times(program, rem, inner, node));
+  });
+  if (order === 1) return { shape: x.shape, exp: E, exprs };
+  return requantize(program, { shape: x.shape, exp: E + x.exp, exprs }, E, false, node);
+}
