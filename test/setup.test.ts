@@ -181,6 +181,25 @@ test('the generic phase 2 over a ptau file: zkey new, a contribution, a beacon, 
   await assert.rejects(verifySetup(dir), isError('E_ZKEY_CHANGED', buildPaths(dir).zkey));
 });
 
+test('the development setup is deterministic: setting it up again keeps the key and the deployments made for it', async () => {
+  const dir = await tinyBuild();
+  const first = await setup(dir);
+  const deployment = { chainId: '31337', verifier: '0x' + '11'.repeat(20), deployedAt: new Date().toISOString(), vkeySha256: first.vkeySha256 };
+  writeManifest(dir, { ...readManifest(dir), deployments: { local: deployment } });
+  writeFileSync(buildPaths(dir).verifierSol, '// the exported verifier of this key');
+  const again = await setup(dir);
+  assert.equal(again.zkeySha256, first.zkeySha256, 'the same zkey, byte for byte');
+  assert.equal(again.vkeySha256, first.vkeySha256);
+  assert.deepEqual(readManifest(dir).deployments, { local: deployment }, 'the deployment still checks this key');
+  assert.ok(existsSync(buildPaths(dir).verifierSol), 'and the exported verifier is still of it');
+
+  const other = await setup(dir, { contribute: 'a new delta' });
+  assert.notEqual(other.vkeySha256, first.vkeySha256);
+  assert.equal(readManifest(dir).deployments, undefined, 'a new key retires the deployments');
+  assert.deepEqual(Object.keys(readManifest(dir).retiredDeployments ?? {}), ['local']);
+  assert.ok(!existsSync(buildPaths(dir).verifierSol));
+});
+
 test('the development setup reads no ptau file', async () => {
   const saved = process.env.ZKML_CACHE;
   process.env.ZKML_CACHE = tmp('empty-cache');

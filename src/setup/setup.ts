@@ -250,13 +250,15 @@ async function finish(
     createdAt: s.createdAt,
   };
   commitStaging(staging, dir);
-  writeManifest(dir, { ...retireDeployments(dir, manifest), setup: info });
+  // The development setup is deterministic: setting it up again gives the same key, which deployments still check.
+  const sameKey = manifest.setup?.vkeySha256 === info.vkeySha256;
+  writeManifest(dir, { ...(sameKey ? manifest : retireDeployments(dir, manifest)), setup: info });
   progress('done', { zkey: buildPaths(dir).zkey, insecure: info.insecure });
   return info;
 }
 
 /**
- * A new verification key: every verifier deployed for the old one refuses this build's proofs from now on, and
+ * A new verification key (not the same one again): every verifier deployed for the old one refuses this build's proofs from now on, and
  * the exported Verifier.sol/Verifier.json are of the old key. The deployments move to retiredDeployments (so
  * that `verify --onchain` can say why the old addresses no longer serve), the exported verifier is deleted.
  */
