@@ -1,11 +1,14 @@
 /**
  * Issue 14's scale table: compile (and, with --prove, development setup and a warm prove) of random-weight
  * Gemm/Relu MLPs against their weight count, each step in a child process so its peak RSS is its own.
- * Prints one JSON object: { models: [{ dims, weights, constraints, compileMs, compileRssMB, setupMs?, setupRssMB?,
- * proveMs?, proveRssMB? }] }.
+ * Prints one JSON object: { models: [{ dims, weights, constraints, compileMs, compileRssMB, setupMs?, setupCpuMs?,
+ * setupRssMB?, proveMs?, proveRssMB?, genericSetupMs?, genericSetupCpuMs? }] }. Setup is the development one
+ * from known secrets (src/setup/dev-zkey.ts); --generic-setup also times snarkjs' generic phase 2 (zkey new and a
+ * contribution) over the cached dev ptau, as `zkml setup` did before. CPU figures are of all the step's threads,
+ * which say more than wall time on a shared machine.
  *
- *   npx tsx scripts/bench-scale.ts [--prove] [784-256-10,784-1024-256-10,...]
- *   npx tsx scripts/bench-scale.ts --step compile|setup|prove <model.onnx> <build>   (one child step)
+ *   npx tsx scripts/bench-scale.ts [--prove] [--generic-setup] [784-256-10,784-1024-256-10,...]
+ *   npx tsx scripts/bench-scale.ts --step compile|setup|generic-setup|prove <model.onnx> <build>   (one child step)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,15 +45,23 @@ function writeMlp(path: string, dims: number[]): number {
 
 /** One step in this process: prints { ms, rssMB, ... }. */
 async function step(kind: string, modelPath: string, build: string): Promise<void> {
+  let ptau: string | undefined;
+  if (kind === 'generic-setup') {
+    // The dev ptau is made (or found cached) before the clock starts: it is shared by every circuit of its power.
+    const [{ devPtau }, { ptauPowerFor }, { readManifest }] = await Promise.all([import('../src/setup/dev-ptau.ts'), import('../src/setup/ptau.ts'), import('../src/manifest.ts')]);
+    const m = readManifest(build);
+    ptau = await devPtau(ptauPowerFor(m.constraints, m.publicSignals.length));
+  }
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let extra: Record<string, unknown> = {};
   if (kind === 'compile') {
     const { compile } = await import('../src/compiler/compile.ts');
     const manifest = await compile(modelPath, build, { inputRange: [0, 1] });
     extra = { constraints: manifest.constraints };
-  } else if (kind === 'setup') {
+  } else if (kind === 'setup' || kind === 'generic-setup') {
     const { setup } = await import('../src/setup/setup.ts');
-    await setup(build);
+    await setup(build, { ptau });
   } else {
     const { prove } = await import('../src/prove/prove.ts');
     const input = { x: Array.from({ length: 784 }, (_, i) => ((i * 37) % 100) / 100) };
@@ -62,7 +73,8 @@ async function step(kind: string, modelPath: string, build: string): Promise<voi
   }
   const { releaseCurve } = await import('../src/util/snark.ts');
   await releaseCurve();
-  process.stdout.write(JSON.stringify({ ms: Math.round(performance.now() - t0), rssMB: Math.round(process.resourceUsage().maxRSS / 1024), ...extra }) + '\n');
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(JSON.stringify({ ms: Math.round(performance.now() - t0), cpuMs: Math.round((cpu.user + cpu.system) / 1000), rssMB: Math.round(process.resourceUsage().maxRSS / 1024), ...extra }) + '\n');
 }
 
 function child(kind: string, modelPath: string, build: string): any {
@@ -76,6 +88,7 @@ if (args[0] === '--step') {
   await step(args[1], args[2], args[3]);
 } else {
   const withProve = args.includes('--prove');
+  const withGeneric = args.includes('--generic-setup');
   const sizes = (args.find((a) => !a.startsWith('--')) ?? DEFAULT_SIZES.join(',')).split(',');
   const dir = join(tmpdir(), `zkml-bench-scale-${process.pid}`);
   mkdirSync(dir, { recursive: true });
@@ -89,10 +102,14 @@ if (args[0] === '--step') {
       process.stderr.write(`  scale: ${size} (${weights} weights)\n`);
       const c = child('compile', path, build);
       const row: Record<string, unknown> = { dims: size, weights, constraints: c.constraints, compileMs: c.ms, compileRssMB: c.rssMB };
+      if (withGeneric) {
+        const g = child('generic-setup', path, build);
+        Object.assign(row, { genericSetupMs: g.ms, genericSetupCpuMs: g.cpuMs });
+      }
       if (withProve) {
         const s = child('setup', path, build);
         const p = child('prove', path, build);
-        Object.assign(row, { setupMs: s.ms, setupRssMB: s.rssMB, proveMs: p.warmMs, proveRssMB: p.rssMB });
+        Object.assign(row, { setupMs: s.ms, setupCpuMs: s.cpuMs, setupRssMB: s.rssMB, proveMs: p.warmMs, proveRssMB: p.rssMB });
       }
       models.push(row);
       rmSync(build, { recursive: true, force: true });

@@ -57,7 +57,18 @@ export interface LayerCost {
 }
 
 export interface SetupInfo {
-  ptau: { path: string; power: number; sha256: string; insecure: boolean; source: 'ceremony' | 'dev' };
+  /**
+   * The ptau: for method 'dev-known-secret' the development ptau the zkey corresponds to, which is never read
+   * (path is where it would be cached, sha256 is absent).
+   */
+  ptau: { path: string; power: number; sha256?: string; insecure: boolean; source: 'ceremony' | 'dev' };
+  /**
+   * How the zkey was made: snarkjs' generic phase 2 over the ptau file, or written from the development secrets
+   * (src/setup/dev-zkey.ts; INSECURE, for development only). Absent in manifests of before 'dev-known-secret'.
+   */
+  method?: 'snarkjs' | 'dev-known-secret';
+  /** 'dev-known-secret': the public seed of δ (τ, α, β are the development ptau's, from its own public seed). */
+  seed?: string;
   zkeySha256: string;
   vkeySha256: string;
   contributions: { name: string; kind: 'contribution' | 'beacon' }[];

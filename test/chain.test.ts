@@ -217,7 +217,7 @@ test('the default in-process chain: verifyOnchain deploys first on a fresh chain
 test('a new setup of the same model: its id is taken in the old registry, the old verifier is stale', async () => {
   const dir = join(tmp, 'resetup');
   cpSync(build, dir, { recursive: true });
-  await setup(dir);
+  await setup(dir, { contribute: 'a new key' }); // the development setup alone is deterministic: the same key
   // Same model id (the ONNX hash), new verifying key: the registry's binding is immutable.
   await rejectsWith(deploy(dir, { chain }), 'E_MODEL_ID_TAKEN', /is bound to verifier .* \(--registry new\)/);
   // The recorded verifier still answers, but for the old key: said plainly, not reported as an invalid proof.
@@ -240,7 +240,7 @@ test('a new setup invalidates the recorded deployments; verify --onchain says wh
   const dir = join(tmp, 'resetup-explained');
   cpSync(build, dir, { recursive: true });
   assert.ok(readManifest(dir).deployments?.['in-process'], 'the copy records the deployment made in before()');
-  await setup(dir);
+  await setup(dir, { contribute: 'a new key' }); // the development setup alone is deterministic: the same key
   assert.equal(readManifest(dir).deployments, undefined, 'a new verifying key: the recorded deployments no longer apply');
   assert.equal(existsSync(buildPaths(dir).verifierArtifact), false, 'nor the exported verifier');
   const out = join(tmp, 'resetup-explained-proof');

@@ -15,7 +15,8 @@ import { ZkmlError } from '../src/util/errors.ts';
 import { loadFfjavascript, loadSnarkjs, releaseCurve } from '../src/util/snark.ts';
 import { DEV_BEACON_HASH, DEV_CONTRIBUTION_NAME, devPtau, devPtauPath, writeDevPtau } from '../src/setup/dev-ptau.ts';
 import { domainPower, ptauPowerFor, readPtauInfo, readPtauPower } from '../src/setup/ptau.ts';
-import { beacon, contribute, setup, verifySetup } from '../src/setup/setup.ts';
+import { DEV_ZKEY_BEACON_NAME, DEV_ZKEY_SEED } from '../src/setup/dev-zkey.ts';
+import { beacon, contribute, insecureWarning, setup, verifySetup } from '../src/setup/setup.ts';
 
 // Generated ptau files are kept between runs (git-ignored), so only the first run pays for them.
 const CACHE = TEST_CACHE;
@@ -124,21 +125,49 @@ test('devPtau caches by power, atomically, and clears temp files of killed runs'
   }
 });
 
-test('setup of the tiny build: zkey and verification key that prove and verify, recorded as insecure', async () => {
+test('setup of the tiny build: the development zkey from known secrets, which proves and verifies, recorded as insecure', async () => {
   const dir = await tinyBuild();
   const steps: string[] = [];
   const info = await setup(dir, { verify: true, onProgress: (step) => steps.push(step) });
-  for (const step of ['ptau', 'zkey', 'contribute', 'verify', 'vkey', 'done']) assert.ok(steps.includes(step), `step ${step}`);
+  for (const step of ['zkey', 'zkey-generate', 'verify', 'vkey', 'done']) assert.ok(steps.includes(step), `step ${step}`);
+  assert.ok(!steps.includes('contribute'), 'no contribution unless one is named: tau is public anyway');
 
   assert.equal(info.insecure, true);
+  assert.equal(info.method, 'dev-known-secret');
+  assert.equal(info.seed, DEV_ZKEY_SEED);
+  assert.deepEqual(info.ptau, { path: devPtauPath(8), power: 8, insecure: true, source: 'dev' });
+  assert.deepEqual(info.contributions, [{ name: DEV_ZKEY_BEACON_NAME, kind: 'beacon' }]);
+  assert.deepEqual(readManifest(dir).setup, info);
+  assert.match(insecureWarning(info)!, /written from known secrets/);
+  assert.deepEqual(await proveAndVerify(dir), ['10', '16', '15']);
+
+  // It is no ceremony: verifySetup refuses it rather than bless it.
+  await assert.rejects(verifySetup(dir), isError('E_SETUP_NOT_CEREMONY', buildPaths(dir).zkey, /known secrets/, /development only/));
+
+  // Phase-2 steps of snarkjs still apply to it, each leaving a zkey that still proves.
+  const alice = await contribute(dir, 'alice');
+  assert.deepEqual(alice.contributions.map((c) => c.name), [DEV_ZKEY_BEACON_NAME, 'alice']);
+  assert.equal(alice.method, 'dev-known-secret');
+  assert.equal(alice.insecure, true, 'the ptau secret stays public');
+  await proveAndVerify(dir);
+  const named = await setup(dir, { contribute: 'bob' });
+  assert.deepEqual(named.contributions, [{ name: DEV_ZKEY_BEACON_NAME, kind: 'beacon' }, { name: 'bob', kind: 'contribution' }]);
+  await proveAndVerify(dir);
+});
+
+test('the generic phase 2 over a ptau file: zkey new, a contribution, a beacon, verifySetup', async () => {
+  const dir = await tinyBuild();
+  const steps: string[] = [];
+  const info = await setup(dir, { ptau: await devPtau(8), verify: true, onProgress: (step) => steps.push(step) });
+  for (const step of ['ptau', 'zkey', 'contribute', 'verify', 'vkey', 'done']) assert.ok(steps.includes(step), `step ${step}`);
+  assert.equal(info.method, 'snarkjs');
+  assert.equal(info.insecure, true);
   assert.equal(info.ptau.source, 'dev');
-  assert.equal(info.ptau.insecure, true);
   assert.equal(info.ptau.power, 8);
   assert.deepEqual(info.contributions, [{ name: 'zkml setup', kind: 'contribution' }]);
   assert.deepEqual(readManifest(dir).setup, info);
-  assert.deepEqual(await proveAndVerify(dir), ['10', '16', '15']);
+  await proveAndVerify(dir);
 
-  // Phase-2 steps of their own, each leaving a zkey that still proves.
   const alice = await contribute(dir, 'alice');
   assert.deepEqual(alice.contributions.map((c) => c.name), ['zkml setup', 'alice']);
   const closed = await beacon(dir, 'ab'.repeat(32), 10);
@@ -152,18 +181,38 @@ test('setup of the tiny build: zkey and verification key that prove and verify, 
   await assert.rejects(verifySetup(dir), isError('E_ZKEY_CHANGED', buildPaths(dir).zkey));
 });
 
-test('a second setup reuses the cached dev ptau', async () => {
+test('the development setup is deterministic: setting it up again keeps the key and the deployments made for it', async () => {
   const dir = await tinyBuild();
-  const ptau = devPtauPath(8);
-  await setup(dir, { contribute: false });
-  const before = statSync(ptau);
-  const steps: { step: string; data?: Record<string, unknown> }[] = [];
-  const info = await setup(dir, { contribute: false, onProgress: (step, data) => steps.push({ step, data }) });
-  assert.equal(statSync(ptau).mtimeMs, before.mtimeMs, 'not written again');
-  assert.equal(steps.find((s) => s.step === 'ptau')?.data?.cached, true);
-  assert.ok(!steps.some((s) => s.step === 'ptau-generate'));
-  assert.deepEqual(info.contributions, []);
-  assert.equal(info.insecure, true);
+  const first = await setup(dir);
+  const deployment = { chainId: '31337', verifier: '0x' + '11'.repeat(20), deployedAt: new Date().toISOString(), vkeySha256: first.vkeySha256 };
+  writeManifest(dir, { ...readManifest(dir), deployments: { local: deployment } });
+  writeFileSync(buildPaths(dir).verifierSol, '// the exported verifier of this key');
+  const again = await setup(dir);
+  assert.equal(again.zkeySha256, first.zkeySha256, 'the same zkey, byte for byte');
+  assert.equal(again.vkeySha256, first.vkeySha256);
+  assert.deepEqual(readManifest(dir).deployments, { local: deployment }, 'the deployment still checks this key');
+  assert.ok(existsSync(buildPaths(dir).verifierSol), 'and the exported verifier is still of it');
+
+  const other = await setup(dir, { contribute: 'a new delta' });
+  assert.notEqual(other.vkeySha256, first.vkeySha256);
+  assert.equal(readManifest(dir).deployments, undefined, 'a new key retires the deployments');
+  assert.deepEqual(Object.keys(readManifest(dir).retiredDeployments ?? {}), ['local']);
+  assert.ok(!existsSync(buildPaths(dir).verifierSol));
+});
+
+test('the development setup reads no ptau file', async () => {
+  const saved = process.env.ZKML_CACHE;
+  process.env.ZKML_CACHE = tmp('empty-cache');
+  try {
+    const dir = await tinyBuild();
+    const steps: string[] = [];
+    const info = await setup(dir, { onProgress: (step) => steps.push(step) });
+    assert.ok(!steps.includes('ptau-generate') && !steps.includes('ptau'));
+    assert.ok(!existsSync(info.ptau.path), 'no dev ptau was made');
+    await proveAndVerify(dir);
+  } finally {
+    process.env.ZKML_CACHE = saved;
+  }
 });
 
 test('--ptau: a file too small, not a ptau, or truncated gets an error naming the file and what is wrong', async () => {
@@ -231,7 +280,6 @@ test('a setup that fails inside snarkjs leaves the previous zkey untouched and n
 
 test('zkml setup on the command line: warns loudly, prints JSON lines, exits', async () => {
   const dir = await tinyBuild();
-  await devPtau(8); // generated in-process if needed, so the CLI finds it cached
   const r = zkml(['setup', dir, '--json']);
   assert.equal(r.status, 0, r.stderr);
   const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));

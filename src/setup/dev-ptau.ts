@@ -45,7 +45,7 @@ const R = 2188824287183927522224640574525727508854836440041603434369820418657580
  * per group and worker (c = 12: 5.8 MB for G1, 11.5 MB for G2, ~1 s to build). Measured on 2 cores: 8 bits is best
  * up to power 10, 10 bits up to 14, 12 bits above.
  */
-function windowBits(power: number): number {
+export function windowBits(power: number): number {
   return power <= 10 ? 8 : power <= 14 ? 10 : 12;
 }
 
@@ -307,6 +307,13 @@ function* lagrangeScalars(tau: bigint, factor: bigint, last: number, lastIsTrunc
 
 // ---- the beacon contribution, as snarkjs derives it ----------------------------------------------------------
 
+/** τ, α, β of the development ptau of `power` (the same at every power: the challenge only seeds the key proofs). */
+export function devPtauSecrets(curve: Bn128, ChaCha: new (seed: number[]) => unknown, power: number): { tau: bigint; alpha: bigint; beta: bigint } {
+  const key = beaconKey(curve, ChaCha, firstChallengeHash(curve, power));
+  const value = (k: KeyPart) => BigInt(curve.Fr.toObject(k.prvKey));
+  return { tau: value(key.tau), alpha: value(key.alpha), beta: value(key.beta) };
+}
+
 interface KeyPart {
   prvKey: Uint8Array;
   g1_s: Uint8Array;
@@ -490,7 +497,7 @@ interface Points {
 }
 
 /** Worker threads multiplying the generators by scalars; each chunk is split evenly across them. */
-class PointPool {
+export class PointPool {
   private readonly workers: Worker[];
   private readonly waiting = new Map<number, { resolve: (p: Points) => void; reject: (e: Error) => void }>();
   private nextId = 0;

@@ -1,10 +1,14 @@
 /**
  * Groth16 trusted setup of a compiled build: circuit.zkey and verification_key.json, recorded in manifest.setup.
  *
- * Phase 1 is a powers-of-tau file: a ceremony file given by path (never downloaded), or the cached development
- * ptau, which is INSECURE (its secret is public, see dev-ptau.ts). Phase 2 is circuit-specific: snarkjs' `zkey new`,
- * then by default one contribution with fresh random entropy, optionally a final beacon; `contribute` and `beacon`
- * add more to an existing setup (a multi-party phase 2 passes the zkey from one party to the next).
+ * With a ptau file given by path (a ceremony's, never downloaded), phase 2 is snarkjs' generic one: `zkey new`, then
+ * by default one contribution with fresh random entropy, optionally a final beacon; `contribute` and `beacon` add
+ * more to an existing setup (a multi-party phase 2 passes the zkey from one party to the next).
+ *
+ * Without one, the setup is the INSECURE development one (method 'dev-known-secret'): dev-zkey.ts writes the zkey
+ * straight from the development ptau's public secrets and a public δ, seconds where the generic phase 2 takes
+ * minutes, and byte for byte what snarkjs' `zkey new` over the dev ptau plus a beacon would make. No ptau file is
+ * read, and no contribution is made unless one is named: with τ public it would cost time and add no security.
  *
  * A setup is secure only if the ptau has a contribution whose secret nobody knows (not a beacon) and phase 2 has
  * one too; otherwise whoever knows the secrets can forge proofs. `insecure` in the manifest records the verdict.
@@ -22,18 +26,25 @@ import { ZkmlError } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
 import { loadSnarkjs } from '../util/snark.ts';
 import { devPtau, devPtauPath, isDevPtau, DEV_PTAU_SEED } from './dev-ptau.ts';
+import { DEV_ZKEY_BEACON_NAME, DEV_ZKEY_SEED, writeDevZkey } from './dev-zkey.ts';
 import { checkPtauFits, domainPower, isPublicSecret, ptauPowerFor, readPtauInfo } from './ptau.ts';
 
 export type SetupProgress = (step: string, data?: Record<string, unknown>) => void;
 
 export interface SetupOptions {
-  /** A ceremony ptau file prepared for phase 2. Default: the cached INSECURE development ptau. */
+  /** A ceremony ptau file prepared for phase 2. Default: the INSECURE development setup from known secrets. */
   ptau?: string;
-  /** Phase-2 contribution with random entropy (default true); a string names it. */
+  /**
+   * Phase-2 contribution with random entropy; a string names it. Default: one with a ptau file, none for the
+   * development setup (only a named one is made there).
+   */
   contribute?: boolean | string;
   /** A final beacon: public randomness (hex hash, 2^iterations sha256 rounds, 10..63). */
   beacon?: { hash: string; iterations: number };
-  /** Check the zkey against the r1cs and the ptau with snarkjs (seconds to minutes). */
+  /**
+   * Check the zkey against the r1cs and the ptau with snarkjs (seconds to minutes; the development setup makes
+   * the dev ptau for it if not cached).
+   */
   verify?: boolean;
   onProgress?: SetupProgress;
 }
@@ -48,15 +59,29 @@ export async function setup(dir: string, opts: SetupOptions = {}): Promise<Setup
   checkR1cs(manifest, paths.r1cs);
   if (opts.beacon) checkBeacon(opts.beacon.hash, opts.beacon.iterations);
   const [constraints, nPublic] = [manifest.constraints, manifest.publicSignals.length];
-  const ptau = await resolvePtau(opts.ptau, domainPower(constraints, nPublic), ptauPowerFor(constraints, nPublic), progress);
-
   const snarkjs = await loadSnarkjs();
   const staging = stagingDir(dir);
   try {
     const contributions: SetupInfo['contributions'] = [];
     let zkey = join(staging, 'new.zkey');
-    progress('zkey', { r1cs: paths.r1cs, ptau: ptau.path });
-    await snark('zkey new', (log) => snarkjs.zKey.newZKey(paths.r1cs, ptau.path, zkey, log));
+    let ptau: SetupInfo['ptau'];
+    let made: Pick<SetupInfo, 'method' | 'seed'>;
+    let contribution: string | undefined;
+    if (opts.ptau) {
+      ptau = await resolvePtau(opts.ptau, domainPower(constraints, nPublic), progress);
+      made = { method: 'snarkjs' };
+      progress('zkey', { r1cs: paths.r1cs, ptau: ptau.path, method: made.method });
+      await snark('zkey new', (log) => snarkjs.zKey.newZKey(paths.r1cs, ptau.path, zkey, log));
+      if (opts.contribute !== false) contribution = typeof opts.contribute === 'string' ? opts.contribute : DEFAULT_CONTRIBUTION_NAME;
+    } else {
+      const power = ptauPowerFor(constraints, nPublic);
+      ptau = { path: devPtauPath(power), power, insecure: true, source: 'dev' };
+      made = { method: 'dev-known-secret', seed: DEV_ZKEY_SEED };
+      progress('zkey', { r1cs: paths.r1cs, power, method: made.method });
+      await writeDevZkey(paths.r1cs, power, zkey, percentProgress(progress, 'zkey-generate', { power }));
+      contributions.push({ name: DEV_ZKEY_BEACON_NAME, kind: 'beacon' });
+      if (typeof opts.contribute === 'string') contribution = opts.contribute;
+    }
     const step = async (kind: 'contribution' | 'beacon', name: string, run: (from: string, to: string) => Promise<void>) => {
       const next = join(staging, `${contributions.length + 1}.zkey`);
       await run(zkey, next);
@@ -64,8 +89,8 @@ export async function setup(dir: string, opts: SetupOptions = {}): Promise<Setup
       zkey = next;
       contributions.push({ name, kind });
     };
-    if (opts.contribute !== false) {
-      const name = typeof opts.contribute === 'string' ? opts.contribute : DEFAULT_CONTRIBUTION_NAME;
+    if (contribution !== undefined) {
+      const name = contribution;
       progress('contribute', { name });
       await step('contribution', name, (from, to) => snark('zkey contribute', (log) => snarkjs.zKey.contribute(from, to, name, entropy(), log)));
     }
@@ -75,10 +100,11 @@ export async function setup(dir: string, opts: SetupOptions = {}): Promise<Setup
       await step('beacon', BEACON_NAME, (from, to) => snark('zkey beacon', (log) => snarkjs.zKey.beacon(from, to, BEACON_NAME, hash, iterations, log)));
     }
     if (opts.verify) {
-      progress('verify', { ptau: ptau.path });
-      await verifyZkey(paths.r1cs, ptau.path, zkey);
+      const file = opts.ptau ? ptau.path : await devPtau(ptau.power, devProgress(progress));
+      progress('verify', { ptau: file });
+      await verifyZkey(paths.r1cs, file, zkey);
     }
-    return await finish(dir, manifest, staging, zkey, { ptau, contributions, createdAt: new Date().toISOString() }, progress);
+    return await finish(dir, manifest, staging, zkey, { ptau, ...made, contributions, createdAt: new Date().toISOString() }, progress);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
@@ -104,11 +130,20 @@ export async function beacon(dir: string, hash: string, iterations: number, onPr
 /**
  * Checks the build's zkey with snarkjs against its r1cs and the ptau recorded in the manifest (or `ptau`, e.g. on
  * another machine): resolves when valid, throws a ZkmlError saying why not. A missing dev ptau is made again
- * (it is deterministic); a missing ceremony file must be passed.
+ * (it is deterministic); a missing ceremony file must be passed. A development setup from known secrets is
+ * refused: it is no ceremony, and a passing check must not read as a blessing (test/dev-zkey.test.ts checks that
+ * writer against snarkjs instead).
  */
 export async function verifySetup(dir: string, ptau?: string, onProgress?: SetupProgress): Promise<void> {
   const manifest = readManifest(dir);
   const setup = requireSetup(manifest, dir);
+  if (setup.method === 'dev-known-secret' || !setup.ptau.sha256) {
+    throw new ZkmlError(
+      `this setup was written from known secrets (method dev-known-secret, seed "${setup.seed ?? DEV_ZKEY_SEED}"): it is for development only, not a ceremony, and anyone can forge proofs for it. For a setup worth verifying run \`zkml setup <dir> --ptau <ceremony file>\``,
+      'E_SETUP_NOT_CEREMONY',
+      buildPaths(dir).zkey,
+    );
+  }
   const paths = buildPaths(dir);
   checkR1cs(manifest, paths.r1cs);
   await checkZkey(paths.zkey, setup);
@@ -129,7 +164,9 @@ export async function verifySetup(dir: string, ptau?: string, onProgress?: Setup
 export function insecureWarning(info: SetupInfo): string | undefined {
   if (!info.insecure) return undefined;
   const why = info.ptau.insecure
-    ? info.ptau.source === 'dev'
+    ? info.method === 'dev-known-secret'
+      ? `it was written from known secrets: the development ptau's, from the public seed "${DEV_PTAU_SEED}", and δ from "${info.seed ?? DEV_ZKEY_SEED}"`
+      : info.ptau.source === 'dev'
       ? `it uses the development ptau, whose secret comes from the public seed "${DEV_PTAU_SEED}"`
       : 'its ptau has no contribution with a secret (only public beacons)'
     : 'phase 2 has no contribution with a secret (only public beacons, or none)';
@@ -138,29 +175,27 @@ export function insecureWarning(info: SetupInfo): string | undefined {
 
 // ---- steps --------------------------------------------------------------------------------------------------
 
-/** The ptau to use: the given file if it fits the circuit, else the development one of `devPower`. */
-async function resolvePtau(given: string | undefined, needed: number, devPower: number, progress: SetupProgress): Promise<SetupInfo['ptau']> {
-  if (given) {
-    const path = resolve(given);
-    const info = readPtauInfo(path);
-    checkPtauFits(info, needed);
-    const ptau = { path, power: info.power, sha256: await sha256Stream(path), insecure: isPublicSecret(info), source: isDevPtau(info) ? ('dev' as const) : ('ceremony' as const) };
-    progress('ptau', { ...ptau, cached: false });
-    return ptau;
-  }
-  const cached = existsSync(devPtauPath(devPower));
-  const path = await devPtau(devPower, devProgress(progress));
-  const ptau = { path, power: devPower, sha256: await sha256Stream(path), insecure: true, source: 'dev' as const };
-  progress('ptau', { ...ptau, cached });
+/** The given ptau file, if it fits the circuit. */
+async function resolvePtau(given: string, needed: number, progress: SetupProgress): Promise<SetupInfo['ptau']> {
+  const path = resolve(given);
+  const info = readPtauInfo(path);
+  checkPtauFits(info, needed);
+  const ptau = { path, power: info.power, sha256: await sha256Stream(path), insecure: isPublicSecret(info), source: isDevPtau(info) ? ('dev' as const) : ('ceremony' as const) };
+  progress('ptau', { ...ptau, cached: false });
   return ptau;
 }
 
 /** Dev ptau generation progress, at most one event per percent. */
 function devProgress(progress?: SetupProgress) {
+  return percentProgress(progress, 'ptau-generate', {});
+}
+
+/** Progress of a long step as `step` events of { ...data, done, total, percent }, at most one per percent. */
+function percentProgress(progress: SetupProgress | undefined, step: string, data: Record<string, unknown>) {
   let last = -1;
-  return ({ power, done, total }: { power: number; done: number; total: number }) => {
-    const percent = Math.floor((100 * done) / total);
-    if (percent !== last) progress?.('ptau-generate', { power, done, total, percent });
+  return (p: { done: number; total: number }) => {
+    const percent = Math.floor((100 * p.done) / p.total);
+    if (percent !== last) progress?.(step, { ...data, ...p, percent });
     last = percent;
   };
 }
@@ -182,7 +217,8 @@ async function extend(
     const zkey = join(staging, 'next.zkey');
     progress(added.kind === 'beacon' ? 'beacon' : 'contribute', stepData);
     await run(paths.zkey, zkey);
-    return await finish(dir, manifest, staging, zkey, { ptau: setup.ptau, contributions: [...setup.contributions, added], createdAt: setup.createdAt }, progress);
+    const made = { method: setup.method, seed: setup.seed };
+    return await finish(dir, manifest, staging, zkey, { ptau: setup.ptau, ...made, contributions: [...setup.contributions, added], createdAt: setup.createdAt }, progress);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
@@ -194,7 +230,7 @@ async function finish(
   manifest: Manifest,
   staging: string,
   zkey: string,
-  s: Pick<SetupInfo, 'ptau' | 'contributions' | 'createdAt'>,
+  s: Pick<SetupInfo, 'ptau' | 'method' | 'seed' | 'contributions' | 'createdAt'>,
   progress: SetupProgress,
 ): Promise<SetupInfo> {
   const snarkjs = await loadSnarkjs();
@@ -205,6 +241,8 @@ async function finish(
   writeFileSync(staged.vkey, JSON.stringify(vkey, null, 1) + '\n');
   const info: SetupInfo = {
     ptau: s.ptau,
+    ...(s.method && { method: s.method }),
+    ...(s.seed && { seed: s.seed }),
     zkeySha256: await sha256Stream(staged.zkey),
     vkeySha256: sha256File(staged.vkey),
     contributions: s.contributions,
@@ -212,13 +250,15 @@ async function finish(
     createdAt: s.createdAt,
   };
   commitStaging(staging, dir);
-  writeManifest(dir, { ...retireDeployments(dir, manifest), setup: info });
+  // The development setup is deterministic: setting it up again gives the same key, which deployments still check.
+  const sameKey = manifest.setup?.vkeySha256 === info.vkeySha256;
+  writeManifest(dir, { ...(sameKey ? manifest : retireDeployments(dir, manifest)), setup: info });
   progress('done', { zkey: buildPaths(dir).zkey, insecure: info.insecure });
   return info;
 }
 
 /**
- * A new verification key: every verifier deployed for the old one refuses this build's proofs from now on, and
+ * A new verification key (not the same one again): every verifier deployed for the old one refuses this build's proofs from now on, and
  * the exported Verifier.sol/Verifier.json are of the old key. The deployments move to retiredDeployments (so
  * that `verify --onchain` can say why the old addresses no longer serve), the exported verifier is deleted.
  */

@@ -61,13 +61,13 @@ async function run(r: Reporter, op: (onProgress: SetupProgress) => Promise<Setup
   const bar = createProgress(r);
   let generating = false;
   const onProgress: SetupProgress = (step, data = {}) => {
-    if (step === 'ptau-generate') {
+    if (step === 'ptau-generate' || step === 'zkey-generate') {
       if (!generating) {
-        r.info(`generating the INSECURE development ptau of power ${data.power} (cached for later runs)`);
+        if (step === 'ptau-generate') r.info(`generating the INSECURE development ptau of power ${data.power} (cached for later runs)`);
         bar.start(data.total as number);
         generating = true;
       }
-      bar.update(data.done as number, `points of ptau 2^${data.power}`);
+      bar.update(data.done as number, step === 'ptau-generate' ? `points of ptau 2^${data.power}` : 'zkey points');
       return;
     }
     if (generating) bar.stop();
@@ -83,7 +83,9 @@ async function run(r: Reporter, op: (onProgress: SetupProgress) => Promise<Setup
       { ...info },
       [
         `setup ${info.insecure ? 'INSECURE' : 'done'}: circuit.zkey ${info.zkeySha256.slice(0, 16)}…, verification_key.json ${info.vkeySha256.slice(0, 16)}…`,
-        `ptau: ${info.ptau.source} file of power ${info.ptau.power} (${info.ptau.path})`,
+        info.method === 'dev-known-secret'
+          ? `zkey: written from the known development secrets (ptau power ${info.ptau.power}, seed "${info.seed}")`
+          : `ptau: ${info.ptau.source} file of power ${info.ptau.power} (${info.ptau.path})`,
         `phase 2: ${info.contributions.map((c) => `${c.kind} "${c.name}"`).join(', ') || 'no contribution'}`,
       ].join('\n'),
     );
@@ -98,7 +100,7 @@ function stepText(step: string, d: Record<string, unknown>): string | undefined 
     case 'ptau':
       return `ptau: ${d.source === 'dev' ? 'INSECURE development' : 'ceremony'} file of power ${d.power}${d.cached ? ' (cached)' : ''}: ${d.path}`;
     case 'zkey':
-      return 'phase 2: zkey new';
+      return d.method === 'dev-known-secret' ? `INSECURE development zkey from known secrets (domain of ptau power ${d.power})` : 'phase 2: zkey new';
     case 'contribute':
       return `phase 2: contribution "${d.name}"`;
     case 'beacon':
