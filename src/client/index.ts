@@ -10,6 +10,7 @@
  */
 
 import type { TensorReport } from '../prove/prove.ts';
+import { readEvents } from './events.ts';
 
 export type { TensorReport };
 export type ModelStatus = 'queued' | 'building' | 'ready' | 'failed';
@@ -41,6 +42,9 @@ export interface Inference {
   error: string | null;
 }
 
+/** An inference once proven: its proof and public signals are there. */
+export type ProvenInference = Inference & { proof: Groth16Proof; publicSignals: string[] };
+
 export interface Model {
   id: string;
   status: ModelStatus;
@@ -69,7 +73,7 @@ export class ZkmlServeError extends Error {
 export interface ClientOptions {
   /** The server's API key, for uploads and inferences. */
   apiKey?: string;
-  /** Seconds of each long poll while waiting (default 30; the server allows up to 60). */
+  /** Seconds of each long poll, when waiting on a server that does not stream events (default 30; at most 60). */
   pollSeconds?: number;
   fetch?: typeof fetch;
 }
@@ -142,23 +146,67 @@ export class Client {
     return this.request('GET', `/v1/inferences/${encodeURIComponent(id)}${waitSeconds > 0 ? `?wait=${waitSeconds}` : ''}`);
   }
 
-  /** Long-polls until the inference is proven (resolves) or failed (rejects). */
-  async waitForProof(id: string, { timeoutMs = 600_000 } = {}): Promise<Inference & { proof: Groth16Proof; publicSignals: string[] }> {
+  /**
+   * Waits until the inference is proven (resolves) or failed (rejects), on the server-sent events of
+   * `GET /v1/inferences/{id}` (reconnecting when a stream ends early: a server restart, a proxy), or on long
+   * polls when the server does not stream. `signal` aborts the wait.
+   */
+  async waitForProof(id: string, { timeoutMs = 600_000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ProvenInference> {
     const deadline = Date.now() + timeoutMs;
+    const settle = (i: Inference): ProvenInference | undefined => {
+      if (i.status === 'proven') return i as ProvenInference;
+      if (i.status === 'failed') throw new ZkmlServeError(200, 'E_PROOF_FAILED', `inference ${id} was not proven: ${i.error}`);
+      return undefined;
+    };
+    let last: Inference | undefined;
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw new ZkmlServeError(0, 'E_ABORTED', `stopped waiting for inference ${id}`);
+      if (Date.now() > deadline) throw new ZkmlServeError(0, 'E_TIMEOUT', `inference ${id} still ${last?.status ?? 'pending'} after ${timeoutMs} ms`);
+      // A stream that ended early is opened again, after a pause when it keeps ending (a server restarting).
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), Math.max(1, deadline - Date.now()));
+      const onAbort = () => abort.abort();
+      signal?.addEventListener('abort', onAbort);
+      try {
+        const res = await this.doFetch(`${this.base}/v1/inferences/${encodeURIComponent(id)}`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+        if (!res.ok || !res.body || !/^text\/event-stream/.test(res.headers.get('content-type') ?? '')) {
+          // An error answer (404, …) is thrown by the JSON path; a server that does not stream is long-polled.
+          await res.body?.cancel();
+          return await this.longPoll(id, deadline, settle);
+        }
+        for await (const e of readEvents(res.body)) {
+          if (e.event !== 'inference') continue;
+          last = JSON.parse(e.data) as Inference;
+          const done = settle(last);
+          if (done) return done;
+        }
+      } catch (err) {
+        if (err instanceof ZkmlServeError) throw err;
+        if (abort.signal.aborted) continue; // the deadline or the caller: reported at the top of the loop
+        // A dropped connection: try again until the deadline.
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  private async longPoll(id: string, deadline: number, settle: (i: Inference) => ProvenInference | undefined): Promise<ProvenInference> {
     for (;;) {
       const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
       const i = await this.getInference(id, Math.min(this.opts.pollSeconds ?? 30, 60, left));
-      if (i.status === 'proven') return i as Inference & { proof: Groth16Proof; publicSignals: string[] };
-      if (i.status === 'failed') throw new ZkmlServeError(200, 'E_PROOF_FAILED', `inference ${id} was not proven: ${i.error}`);
-      if (Date.now() > deadline) throw new ZkmlServeError(0, 'E_TIMEOUT', `inference ${id} still ${i.status} after ${timeoutMs} ms`);
+      const done = settle(i);
+      if (done) return done;
+      if (Date.now() > deadline) throw new ZkmlServeError(0, 'E_TIMEOUT', `inference ${id} still ${i.status} at the deadline`);
     }
   }
 
   /**
    * Runs an inference: the output at once (computed by the exact integer executor, unproven), and a promise of
-   * the proven inference (long polls start at once; a failed proof rejects it, and leaving it unawaited is harmless).
+   * the proven inference (waitForProof starts at once; a failed proof rejects it, and leaving it unawaited is harmless).
    */
-  async infer(modelId: string, input: unknown): Promise<{ id: string; output: InferenceOutput; status: InferenceStatus; proof: Promise<Inference & { proof: Groth16Proof; publicSignals: string[] }> }> {
+  async infer(modelId: string, input: unknown): Promise<{ id: string; output: InferenceOutput; status: InferenceStatus; proof: Promise<ProvenInference> }> {
     const i = await this.request<Inference>('POST', `/v1/models/${encodeURIComponent(modelId)}/inferences`, { input }, true);
     const proof = this.waitForProof(i.id);
     proof.catch(() => {}); // a failure reaches whoever awaits the promise, not the process's unhandled rejections

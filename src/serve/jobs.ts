@@ -151,6 +151,7 @@ export class Jobs extends EventEmitter {
     if (!inference || inference.status === 'proven') return this.store.finishJob(job.id, inference ? 'done' : 'failed');
     this.store.startJob(job.id);
     this.store.setInferenceStatus(id, 'proving');
+    this.emit('inference', id);
     const input = job.payload as Record<string, string[]>;
     try {
       const build = openBuild(this.store.buildDir(inference.modelId));
