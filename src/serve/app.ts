@@ -15,6 +15,7 @@ import { bearer, type ApiKey } from './auth.ts';
 import { execute, openBuild, verificationKey, verifyProof } from './inference.ts';
 import type { Jobs } from './jobs.ts';
 import { openapi } from './openapi.ts';
+import { registerWeb } from './web.ts';
 import { compileOptions, idParams, inference, inferenceBody, inferenceQuery, model, modelCreated, verifyBody, verifyResult } from './schemas.ts';
 import type { InferenceRow, ModelRow, Store } from './store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -140,6 +141,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return { ...summary, verificationKey: verificationKey(dir), solidityVerifier: existsSync(sol) ? readFileSync(sol, 'utf8') : null };
   }
 
+  registerWeb(app);
   app.get('/v1/openapi.json', async () => openapi());
   app.get('/v1/health', async () => ({ ok: true }));
 
