@@ -78,6 +78,9 @@ export interface ClientOptions {
   fetch?: typeof fetch;
 }
 
+/** Failed connections in a row before waitForProof gives up (with its pauses, about 15 s of a server away). */
+const MAX_FAILURES = 5;
+
 export class Client {
   private readonly base: string;
   private readonly doFetch: typeof fetch;
@@ -148,8 +151,9 @@ export class Client {
 
   /**
    * Waits until the inference is proven (resolves) or failed (rejects), on the server-sent events of
-   * `GET /v1/inferences/{id}` (reconnecting when a stream ends early: a server restart, a proxy), or on long
-   * polls when the server does not stream. `signal` aborts the wait.
+   * `GET /v1/inferences/{id}` (reconnecting when a stream ends early: a server restarting, a proxy; it gives up
+   * with E_UNREACHABLE after 5 failed connections in a row), or on long polls when the server does not stream.
+   * `signal` aborts the wait.
    */
   async waitForProof(id: string, { timeoutMs = 600_000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ProvenInference> {
     const deadline = Date.now() + timeoutMs;
@@ -159,11 +163,13 @@ export class Client {
       return undefined;
     };
     let last: Inference | undefined;
+    // Connections refused or dropped in a row: a server restarting is waited for, one that is gone is not.
+    let failures = 0;
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw new ZkmlServeError(0, 'E_ABORTED', `stopped waiting for inference ${id}`);
       if (Date.now() > deadline) throw new ZkmlServeError(0, 'E_TIMEOUT', `inference ${id} still ${last?.status ?? 'pending'} after ${timeoutMs} ms`);
-      // A stream that ended early is opened again, after a pause when it keeps ending (a server restarting).
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(2000, 100 * attempt)));
+      // A stream that ended early is opened again, after a pause growing with the failures in a row.
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 250 * 2 ** Math.min(failures, 5)));
       const abort = new AbortController();
       const timer = setTimeout(() => abort.abort(), Math.max(1, deadline - Date.now()));
       const onAbort = () => abort.abort();
@@ -175,6 +181,7 @@ export class Client {
           await res.body?.cancel();
           return await this.longPoll(id, deadline, settle);
         }
+        failures = 0;
         for await (const e of readEvents(res.body)) {
           if (e.event !== 'inference') continue;
           last = JSON.parse(e.data) as Inference;
@@ -184,7 +191,7 @@ export class Client {
       } catch (err) {
         if (err instanceof ZkmlServeError) throw err;
         if (abort.signal.aborted) continue; // the deadline or the caller: reported at the top of the loop
-        // A dropped connection: try again until the deadline.
+        if (++failures > MAX_FAILURES) throw new ZkmlServeError(0, 'E_UNREACHABLE', `lost the server while waiting for inference ${id}: ${(err as Error).message}`);
       } finally {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
