@@ -5,7 +5,8 @@
  * proof over server-sent events, and its "verify in your browser" button runs snarkjs' Groth16 verification in
  * the page: a valid proof shows valid, and a proof the server calls proven but whose public signal was changed on
  * the way (the test rewrites the server's answer) shows invalid. On a failure the page's screenshot is written
- * to .cache/test-output/serve-web/.
+ * to .cache/test-output/serve-web/. Last, the typed client's waitForProof (on the same event stream) follows a
+ * proof across a server restart on the same port.
  */
 import { TEST_CACHE } from './helpers/cache.ts';
 process.env.ZKML_CACHE = TEST_CACHE;
@@ -165,4 +166,23 @@ test('the page follows a pending proof over server-sent events, then verifies it
     release();
     hold = undefined;
   }
+});
+
+test("the client's waitForProof follows a proof across a server restart on the same port (its event stream reconnects)", { skip: SKIP }, async () => {
+  // The first server "dies" with the proof held back (its prover never answers); the second, on the same port
+  // and data folder, resumes the job and proves it.
+  hold = new Promise<void>(() => {});
+  const r = await client.infer(model, INPUT);
+  const waiting = client.waitForProof(r.id, { timeoutMs: 60_000 });
+  while ((await client.getInference(r.id)).status !== 'proving') await new Promise((res) => setTimeout(res, 50));
+  const { port } = server;
+  await server.app.close();
+  server.store.close();
+  hold = undefined;
+  server = await serve({ dataDir, port, apiKey: KEY, workers: 1, prover });
+  assert.equal(server.resumed, 1);
+  const proven = await waiting;
+  assert.equal(proven.id, r.id);
+  assert.deepEqual(proven.output, r.output);
+  assert.deepEqual(await client.verify(model, proven.proof, proven.publicSignals), { valid: true });
 });
