@@ -255,7 +255,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     const send = (): boolean => {
       const row = store.getInference(id)!;
       const data = JSON.stringify(inferenceView(row));
-      if (data !== last) res.write(`event: inference\nid: ${row.status}\ndata: ${data}\n\n`);
+      if (data !== last) res.write(`event: inference\ndata: ${data}\n\n`);
       last = data;
       return isFinal(row.status);
     };

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { PACKAGE_ROOT } from '../util/package-root.ts';
+import { ZkmlError } from '../util/errors.ts';
 
 const CSP = [
   "default-src 'self'",
@@ -37,7 +38,12 @@ export function registerWeb(app: FastifyInstance, webDir = join(PACKAGE_ROOT, 'w
     ['/vendor/snarkjs.min.js', snarkjsBrowserBuild(), 'text/javascript; charset=utf-8'],
   ];
   for (const [route, file, type] of files) {
-    const body = readFileSync(file);
+    let body: Buffer;
+    try {
+      body = readFileSync(file);
+    } catch (err) {
+      throw new ZkmlError(`cannot read the page's file ${route} (${(err as Error).message}): the package's web/ folder or snarkjs is incomplete; reinstall zkml`, 'E_ARTIFACT', file);
+    }
     app.get(route, async (_req, reply) =>
       reply.header('content-type', type).header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(body),
     );
