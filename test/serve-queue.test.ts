@@ -3,7 +3,8 @@
  * a free port). An inference accepted while no worker runs is proven by a worker started after the server
  * stopped, and the restarted server records it: nothing proven is lost. Two servers sharing one data folder and
  * one queue: an inference posted to one is followed to its proof on the other (server-sent events), and a batch
- * posted to both ends with every inference proven once and valid, and no input left in Redis.
+ * posted to both ends with every inference proven once and valid, and no input left in Redis. A job no worker
+ * can prove ends failed with the worker's reason. `zkml serve --queue` with no Redis fails at once.
  */
 import { TEST_CACHE } from './helpers/cache.ts';
 process.env.ZKML_CACHE = TEST_CACHE;
@@ -55,8 +56,8 @@ async function stopServer(server: Server): Promise<void> {
 /** `zkml worker` on the data folder's builds; resolves once it takes jobs. */
 const completed = new Map<ChildProcess, string[]>();
 
-async function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [ZKML, 'worker', '--queue', url, '--builds', join(dataDir, 'models'), '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startWorker(builds = join(dataDir, 'models')): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [ZKML, 'worker', '--queue', url, '--builds', builds, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
   workers.push(child);
   completed.set(child, []);
   await new Promise<void>((resolve, reject) => {
@@ -72,10 +73,13 @@ async function startWorker(): Promise<ChildProcess> {
   return child;
 }
 
+/** SIGTERM, then SIGKILL after 10 s: stopping cleanly is test/fleet.test.ts' concern, not this file's. */
 async function stopWorker(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.on('exit', r));
+  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.on('exit', r));
   child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
+  clearTimeout(timer);
   workers.splice(workers.indexOf(child), 1);
 }
 
@@ -115,7 +119,7 @@ after(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-test('accepted with no worker running, proven by a worker while the server is down, recorded at restart', async () => {
+test('accepted with no worker running, proven by a worker while the server is down, recorded at restart', { timeout: 120_000 }, async () => {
   const a = await startServer();
   model = (await a.client.uploadModel(MODEL, { inputRange: [-1, 1] })).id;
   await a.client.waitForModel(model);
@@ -150,7 +154,7 @@ test('accepted with no worker running, proven by a worker while the server is do
   await stopWorker(worker);
 });
 
-test('two servers sharing one data folder and one queue: posted to one, followed on the other; a batch on both all proven once', async () => {
+test('two servers sharing one data folder and one queue: posted to one, followed on the other; a batch on both all proven once', { timeout: 90_000 }, async () => {
   const worker = await startWorker();
   const c = await startServer();
   const d = await startServer();
@@ -180,6 +184,25 @@ test('two servers sharing one data folder and one queue: posted to one, followed
   await stopServer(c.server);
   await stopServer(d.server);
   await stopWorker(worker);
+});
+
+test('a job no worker can prove (none has the build) ends failed after its retries, with the reason, and leaves Redis', { timeout: 60_000 }, async () => {
+  const empty = tempDir('serve-queue-nobuild');
+  const worker = await startWorker(empty);
+  const e = await startServer();
+  try {
+    const r = await e.client.infer(model, INPUT);
+    await assert.rejects(r.proof, (err: Error & { code?: string }) => err.code === 'E_PROOF_FAILED' && /E_NO_BUILD/.test(err.message));
+    const row = await e.client.getInference(r.id);
+    assert.equal(row.status, 'failed');
+    assert.equal(row.proof, null);
+    assert.deepEqual(row.output, r.output, 'the served output is kept, unproven');
+    assert.deepEqual(await queued(), []);
+  } finally {
+    await stopServer(e.server);
+    await stopWorker(worker);
+    rmSync(empty, { recursive: true, force: true });
+  }
 });
 
 test('zkml serve --queue with no Redis there: one clear error, before listening', async () => {
