@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond npm: the ONNX backend node tests (Debian's libonnx-testdata,
 # onnx 1.12) that test/conformance.test.ts and scripts/conformance.ts run, and redis-server, which
-# test/fleet.test.ts starts. Idempotent: does nothing when both are already there. Quiet unless something goes wrong; exits non-zero with a message if it cannot install.
+# test/fleet.test.ts starts, and chromium for test/serve-web.test.ts. Idempotent: does nothing when all are already there. Quiet unless something goes wrong; exits non-zero with a message if it cannot install.
 set -euo pipefail
 
 DATA=/usr/share/libonnx-testdata/data/node
@@ -11,6 +11,8 @@ PACKAGE=libonnx-testdata
 MISSING=()
 [ -d "$DATA" ] || MISSING+=("$PACKAGE")
 command -v redis-server >/dev/null 2>&1 || MISSING+=(redis-server)
+# Headless Chromium for test/serve-web.test.ts (driven by playwright-core, which downloads no browser).
+[ -x /usr/bin/chromium ] || MISSING+=(chromium)
 if [ ${#MISSING[@]} -eq 0 ]; then
   exit 0
 fi
@@ -47,5 +49,10 @@ fi
 
 if ! command -v redis-server >/dev/null 2>&1; then
   echo "setup-system: redis-server installed but not on PATH." >&2
+  exit 1
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup-system: chromium installed but /usr/bin/chromium is missing." >&2
   exit 1
 fi

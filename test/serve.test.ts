@@ -17,6 +17,7 @@ import { tempDir } from './helpers/models.ts';
 import { ZKML, zkml } from './helpers/cli.ts';
 import { serve, modelId, type Server } from '../src/serve/index.ts';
 import { Client, ZkmlServeError } from '../src/client/index.ts';
+import { readEvents } from '../src/client/events.ts';
 import { proveInput } from '../prover/worker.ts';
 import type { Prover } from '../src/serve/jobs.ts';
 
@@ -97,6 +98,36 @@ test('infer: the output at once, unproven; the proof behind it, with the same ou
   const rows = server.store.db.prepare("SELECT payload FROM jobs WHERE kind = 'prove'").all() as { payload: string | null }[];
   assert.deepEqual(rows, [{ payload: null }]);
   assert.equal(statSync(join(dataDir, 'zkml.db')).mode & 0o077, 0, 'the database is the owner\'s only');
+});
+
+test('GET /v1/inferences/{id} as server-sent events: the state at once and at each change, the stream ending once proven; ?wait long-polls to the end', async () => {
+  const i = (await (await post(`/v1/models/${model}/inferences`, { input: INPUT })).json()) as { id: string; status: string; output: unknown };
+  const res = await fetch(`${server.url}/v1/inferences/${i.id}`, { headers: { accept: 'text/event-stream' } });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
+  const seen: { status: string; output: unknown; proof: unknown; publicSignals: string[] | null }[] = [];
+  for await (const e of readEvents(res.body!)) {
+    assert.equal(e.event, 'inference');
+    seen.push(JSON.parse(e.data));
+  }
+  // The stream ended by itself (the loop above returned): the last event is the final state.
+  const statuses = seen.map((x) => x.status);
+  assert.equal(statuses.at(-1), 'proven', statuses.join(' '));
+  assert.ok(statuses.every((s) => ['unproven', 'proving', 'proven'].includes(s)), statuses.join(' '));
+  assert.equal(new Set(statuses).size, statuses.length, 'each state once');
+  const last = seen.at(-1)!;
+  assert.deepEqual(last.output, i.output);
+  assert.deepEqual(await client.verify(model, last.proof as never, last.publicSignals!), { valid: true });
+  // A stream opened on a finished inference gives its final state and ends.
+  const again = await fetch(`${server.url}/v1/inferences/${i.id}`, { headers: { accept: 'text/event-stream' } });
+  const events = [];
+  for await (const e of readEvents(again.body!)) events.push(JSON.parse(e.data));
+  assert.deepEqual(events, [last]);
+  // Long poll: a fresh inference, one request answered once it is proven.
+  const j = (await (await post(`/v1/models/${model}/inferences`, { input: INPUT })).json()) as { id: string };
+  const polled = (await (await fetch(`${server.url}/v1/inferences/${j.id}?wait=60`)).json()) as { status: string };
+  assert.equal(polled.status, 'proven');
+  assert.equal((await fetch(`${server.url}/v1/inferences/0123456789abcdef0123456789abcdef`, { headers: { accept: 'text/event-stream' } })).status, 404);
 });
 
 test('the same model and options give the same id and no second build; other options another id', async () => {

@@ -10,6 +10,7 @@
  */
 
 import type { TensorReport } from '../prove/prove.ts';
+import { readEvents } from './events.ts';
 
 export type { TensorReport };
 export type ModelStatus = 'queued' | 'building' | 'ready' | 'failed';
@@ -41,6 +42,9 @@ export interface Inference {
   error: string | null;
 }
 
+/** An inference once proven: its proof and public signals are there. */
+export type ProvenInference = Inference & { proof: Groth16Proof; publicSignals: string[] };
+
 export interface Model {
   id: string;
   status: ModelStatus;
@@ -69,10 +73,13 @@ export class ZkmlServeError extends Error {
 export interface ClientOptions {
   /** The server's API key, for uploads and inferences. */
   apiKey?: string;
-  /** Seconds of each long poll while waiting (default 30; the server allows up to 60). */
+  /** Seconds of each long poll, when waiting on a server that does not stream events (default 30; at most 60). */
   pollSeconds?: number;
   fetch?: typeof fetch;
 }
+
+/** Failed connections in a row before waitForProof gives up (with its pauses, about 15 s of a server away). */
+const MAX_FAILURES = 5;
 
 export class Client {
   private readonly base: string;
@@ -142,23 +149,71 @@ export class Client {
     return this.request('GET', `/v1/inferences/${encodeURIComponent(id)}${waitSeconds > 0 ? `?wait=${waitSeconds}` : ''}`);
   }
 
-  /** Long-polls until the inference is proven (resolves) or failed (rejects). */
-  async waitForProof(id: string, { timeoutMs = 600_000 } = {}): Promise<Inference & { proof: Groth16Proof; publicSignals: string[] }> {
+  /**
+   * Waits until the inference is proven (resolves) or failed (rejects), on the server-sent events of
+   * `GET /v1/inferences/{id}` (reconnecting when a stream ends early: a server restarting, a proxy; it gives up
+   * with E_UNREACHABLE after 5 failed connections in a row), or on long polls when the server does not stream.
+   * `signal` aborts the wait.
+   */
+  async waitForProof(id: string, { timeoutMs = 600_000, signal }: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ProvenInference> {
     const deadline = Date.now() + timeoutMs;
+    const settle = (i: Inference): ProvenInference | undefined => {
+      if (i.status === 'proven') return i as ProvenInference;
+      if (i.status === 'failed') throw new ZkmlServeError(200, 'E_PROOF_FAILED', `inference ${id} was not proven: ${i.error}`);
+      return undefined;
+    };
+    let last: Inference | undefined;
+    // Connections refused or dropped in a row: a server restarting is waited for, one that is gone is not.
+    let failures = 0;
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw new ZkmlServeError(0, 'E_ABORTED', `stopped waiting for inference ${id}`);
+      if (Date.now() > deadline) throw new ZkmlServeError(0, 'E_TIMEOUT', `inference ${id} still ${last?.status ?? 'pending'} after ${timeoutMs} ms`);
+      // A stream that ended early is opened again, after a pause growing with the failures in a row.
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 250 * 2 ** Math.min(failures, 5)));
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), Math.max(1, deadline - Date.now()));
+      const onAbort = () => abort.abort();
+      signal?.addEventListener('abort', onAbort);
+      try {
+        const res = await this.doFetch(`${this.base}/v1/inferences/${encodeURIComponent(id)}`, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
+        if (!res.ok || !res.body || !/^text\/event-stream/.test(res.headers.get('content-type') ?? '')) {
+          // An error answer (404, …) is thrown by the JSON path; a server that does not stream is long-polled.
+          await res.body?.cancel();
+          return await this.longPoll(id, deadline, settle);
+        }
+        failures = 0;
+        for await (const e of readEvents(res.body)) {
+          if (e.event !== 'inference') continue;
+          last = JSON.parse(e.data) as Inference;
+          const done = settle(last);
+          if (done) return done;
+        }
+      } catch (err) {
+        if (err instanceof ZkmlServeError) throw err;
+        if (abort.signal.aborted) continue; // the deadline or the caller: reported at the top of the loop
+        if (++failures > MAX_FAILURES) throw new ZkmlServeError(0, 'E_UNREACHABLE', `lost the server while waiting for inference ${id}: ${(err as Error).message}`);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      }
+    }
+  }
+
+  private async longPoll(id: string, deadline: number, settle: (i: Inference) => ProvenInference | undefined): Promise<ProvenInference> {
     for (;;) {
       const left = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
       const i = await this.getInference(id, Math.min(this.opts.pollSeconds ?? 30, 60, left));
-      if (i.status === 'proven') return i as Inference & { proof: Groth16Proof; publicSignals: string[] };
-      if (i.status === 'failed') throw new ZkmlServeError(200, 'E_PROOF_FAILED', `inference ${id} was not proven: ${i.error}`);
-      if (Date.now() > deadline) throw new ZkmlServeError(0, 'E_TIMEOUT', `inference ${id} still ${i.status} after ${timeoutMs} ms`);
+      const done = settle(i);
+      if (done) return done;
+      if (Date.now() > deadline) throw new ZkmlServeError(0, 'E_TIMEOUT', `inference ${id} still ${i.status} at the deadline`);
     }
   }
 
   /**
    * Runs an inference: the output at once (computed by the exact integer executor, unproven), and a promise of
-   * the proven inference (long polls start at once; a failed proof rejects it, and leaving it unawaited is harmless).
+   * the proven inference (waitForProof starts at once; a failed proof rejects it, and leaving it unawaited is harmless).
    */
-  async infer(modelId: string, input: unknown): Promise<{ id: string; output: InferenceOutput; status: InferenceStatus; proof: Promise<Inference & { proof: Groth16Proof; publicSignals: string[] }> }> {
+  async infer(modelId: string, input: unknown): Promise<{ id: string; output: InferenceOutput; status: InferenceStatus; proof: Promise<ProvenInference> }> {
     const i = await this.request<Inference>('POST', `/v1/models/${encodeURIComponent(modelId)}/inferences`, { input }, true);
     const proof = this.waitForProof(i.id);
     proof.catch(() => {}); // a failure reaches whoever awaits the promise, not the process's unhandled rejections

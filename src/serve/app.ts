@@ -15,6 +15,7 @@ import { bearer, type ApiKey } from './auth.ts';
 import { execute, openBuild, verificationKey, verifyProof } from './inference.ts';
 import type { Jobs } from './jobs.ts';
 import { openapi } from './openapi.ts';
+import { registerWeb } from './web.ts';
 import { compileOptions, idParams, inference, inferenceBody, inferenceQuery, model, modelCreated, verifyBody, verifyResult } from './schemas.ts';
 import type { InferenceRow, ModelRow, Store } from './store.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -74,6 +75,11 @@ function inferenceView(i: InferenceRow) {
   return { id: i.id, modelId: i.modelId, status: i.status, proven: i.status === 'proven', output: i.output, proof: i.proof, publicSignals: i.publicSignals, error: i.error, created: new Date(i.created).toISOString() };
 }
 
+const isFinal = (status: InferenceRow['status']) => status === 'proven' || status === 'failed';
+
+/** True when the client asks for server-sent events (an EventSource sends `Accept: text/event-stream`). */
+const wantsEvents = (accept: string | undefined) => /(^|,)\s*text\/event-stream\s*(;|,|$)/i.test(accept ?? '');
+
 /** Content address: the model's bytes and its options, canonically ordered. */
 export function modelId(bytes: Uint8Array, options: Record<string, unknown>): string {
   const canonical = JSON.stringify(Object.fromEntries(Object.entries(options).sort(([a], [b]) => (a < b ? -1 : 1))));
@@ -83,7 +89,7 @@ export function modelId(bytes: Uint8Array, options: Record<string, unknown>): st
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { store, jobs, key } = opts;
   const app = Fastify({ bodyLimit: opts.bodyLimit ?? 1024 * 1024, logger: false, forceCloseConnections: 'idle', ajv: { customOptions: { allErrors: false, removeAdditional: false, coerceTypes: true, allowUnionTypes: true } } });
-  // Long polls waiting for a proof: answered at once when the server closes.
+  // Long polls and event streams waiting for a proof: answered (or ended) at once when the server closes.
   const waiting = new Set<() => void>();
   app.addHook('preClose', async () => {
     for (const done of waiting) done();
@@ -135,6 +141,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return { ...summary, verificationKey: verificationKey(dir), solidityVerifier: existsSync(sol) ? readFileSync(sol, 'utf8') : null };
   }
 
+  registerWeb(app);
   app.get('/v1/openapi.json', async () => openapi());
   app.get('/v1/health', async () => ({ ok: true }));
 
@@ -203,15 +210,21 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     async (req) => ({ inferences: store.listInferences(req.query.limit ?? 50, req.query.model).map(inferenceView) }),
   );
 
+  /**
+   * An inference's state. Three ways to read it: at once; `?wait=S`, a long poll answered when the inference ends
+   * (proven or failed) or after S seconds; or `Accept: text/event-stream` (EventSource), server-sent events: an
+   * `inference` event with the state at once and at each change, the stream ending after the one that is final.
+   */
   app.get<{ Params: { id: string }; Querystring: { wait?: number } }>(
     '/v1/inferences/:id',
     { schema: { params: idParams, querystring: inferenceQuery, response: { 200: inference } } },
-    async (req) => {
+    async (req, reply) => {
       const { id } = req.params;
       let row = store.getInference(id);
       if (!row) throw new RequestError(404, 'E_NOT_FOUND', `no inference ${id}`, 'id');
+      if (wantsEvents(req.headers.accept)) return streamInference(req, reply, id);
       const wait = req.query.wait ?? 0;
-      if (wait > 0 && row.status !== 'proven' && row.status !== 'failed') {
+      if (wait > 0 && !isFinal(row.status)) {
         await new Promise<void>((resolve) => {
           const done = () => {
             waiting.delete(done);
@@ -220,7 +233,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
             req.raw.off('close', done);
             resolve();
           };
-          const onEvent = (which: string) => which === id && done();
+          const onEvent = (which: string) => which === id && isFinal(store.getInference(id)!.status) && done();
           const timer = setTimeout(done, wait * 1000);
           jobs.on('inference', onEvent);
           req.raw.on('close', done);
@@ -231,6 +244,35 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       return inferenceView(row);
     },
   );
+
+  /** Server-sent events of one inference (see above); a comment line every 15 s keeps proxies from closing it. */
+  function streamInference(req: FastifyRequest, reply: FastifyReply, id: string): void {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    let last = '';
+    /** Writes the state when it changed; true once it is final. */
+    const send = (): boolean => {
+      const row = store.getInference(id)!;
+      const data = JSON.stringify(inferenceView(row));
+      if (data !== last) res.write(`event: inference\ndata: ${data}\n\n`);
+      last = data;
+      return isFinal(row.status);
+    };
+    const done = () => {
+      waiting.delete(done);
+      clearInterval(heartbeat);
+      jobs.off('inference', onEvent);
+      req.raw.off('close', done);
+      if (!res.writableEnded) res.end();
+    };
+    const onEvent = (which: string) => which === id && send() && done();
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    jobs.on('inference', onEvent);
+    req.raw.on('close', done);
+    waiting.add(done);
+    if (send()) done();
+  }
 
   app.post<{ Body: { modelId: string; proof: unknown; publicSignals: string[] } }>(
     '/v1/verify',

@@ -12,6 +12,7 @@ import { apiKey } from './auth.ts';
 import { buildApp } from './app.ts';
 import { Jobs, type Prover } from './jobs.ts';
 import { Store } from './store.ts';
+import { QueueProofs } from './queue.ts';
 
 export interface ServeOptions {
   dataDir: string;
@@ -30,6 +31,8 @@ export interface ServeOptions {
   /** Requests per minute per client address. */
   rateLimit?: number;
   log?: (message: string) => void;
+  /** A Redis URL (redis://host:port/db): proofs by `zkml worker` processes through BullMQ, not the local pool. */
+  queue?: string;
   /** Replaces the prover pool (tests). */
   prover?: Prover;
 }
@@ -53,9 +56,11 @@ export async function serve(opts: ServeOptions): Promise<Server> {
   const jobs = new Jobs(store, { workers: opts.workers, ptau: opts.ptau, prover: opts.prover, log: opts.log });
   let app: FastifyInstance;
   try {
+    if (opts.queue) jobs.useQueue(await QueueProofs.open({ url: opts.queue, store, record: (job, outcome) => jobs.record(job, outcome), changed: (id) => jobs.emit('inference', id), log: opts.log }));
     app = await buildApp({ store, jobs, key, bodyLimit: opts.bodyLimit, modelLimit: opts.modelLimit, rateLimit: opts.rateLimit });
     await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   } catch (err) {
+    await jobs.close();
     store.close();
     throw err;
   }

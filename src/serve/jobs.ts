@@ -3,7 +3,7 @@
  * row of the jobs table before it is started, so a restart finds what was queued or running and runs it again
  * (`resume()`): a build starts over in a fresh staging folder, a proof is proven again from its stored witness
  * input. Builds run one at a time in a worker thread (src/serve/build-worker.ts); proofs run on the library's
- * piscina prover pool.
+ * piscina prover pool, or with `--queue` on `zkml worker` processes through BullMQ (src/serve/queue.ts).
  *
  * An inference is marked proven only when the proof's public signals equal those the exact integer executor
  * computed for the served output and the proof verifies against the model's key (src/serve/inference.ts).
@@ -21,7 +21,11 @@ import { createProverPool, poolWidth, FROM_SOURCES, WORKER_EXEC_ARGV, type Prove
 import type { BuildOutcome, BuildTask } from './build-worker.ts';
 import type { BuildRef, ProveOutput } from '../../prover/worker.ts';
 import { openBuild, servedOutput, verifyProof } from './inference.ts';
+import type { QueueProofs } from './queue.ts';
 import type { JobRow, Store } from './store.ts';
+
+/** How a proof job ended: a proof (from the local pool or a fleet worker) to check, or an error. */
+export type Outcome = { ok: true; result: Pick<ProveOutput, 'proof' | 'publicSignals' | 'reports'> } | { ok: false; error: string };
 
 /** Proves one witness input; the default is the piscina pool. Tests replace it to play a dishonest prover. */
 const BUILD_WORKER = fileURLToPath(new URL(FROM_SOURCES ? './build-worker.ts' : './build-worker.js', import.meta.url));
@@ -48,6 +52,7 @@ export class Jobs extends EventEmitter {
   private closed = false;
   private readonly seen = new Set<string>();
   private readonly running = new Set<Promise<void>>();
+  private queue?: QueueProofs;
 
   constructor(
     private readonly store: Store,
@@ -151,10 +156,38 @@ export class Jobs extends EventEmitter {
     if (!inference || inference.status === 'proven') return this.store.finishJob(job.id, inference ? 'done' : 'failed');
     this.store.startJob(job.id);
     this.store.setInferenceStatus(id, 'proving');
+    this.emit('inference', id);
+    if (this.queue) {
+      // Proven by a `zkml worker`; recorded by whichever server on the queue hears of it first (queue.ts).
+      try {
+        await this.queue.submit(job, this.store.buildDir(inference.modelId));
+      } catch (err) {
+        this.log(`inference ${id}: not put on the queue yet (${(err as Error).message}); tried again by the next poll`);
+      }
+      return;
+    }
+    let outcome: Outcome;
+    try {
+      outcome = { ok: true, result: await this.prover()(openBuild(this.store.buildDir(inference.modelId)).ref, job.payload as Record<string, string[]>) };
+    } catch (err) {
+      outcome = { ok: false, error: (err as Error).message };
+    }
+    await this.record(job, outcome);
+  }
+
+  /**
+   * Records the outcome of a proof job (`job` with its payload, the witness input): proven only when the proof's
+   * public signals are those of the served output and it verifies against the model's key; failed otherwise.
+   */
+  async record(job: JobRow, outcome: Outcome): Promise<void> {
+    const id = job.target;
+    const inference = this.store.getInference(id);
+    if (!inference) return;
     const input = job.payload as Record<string, string[]>;
     try {
+      if (!outcome.ok) throw new Error(outcome.error);
+      const { result } = outcome;
       const build = openBuild(this.store.buildDir(inference.modelId));
-      const result = await this.prover()(build.ref, input);
       const same = result.publicSignals.length === inference.expectedSignals.length && result.publicSignals.every((s, k) => s === inference.expectedSignals[k]);
       if (!same) throw new Error("the proof's public signals differ from those of the served output: not marked proven");
       if (!(await verifyProof(build, result.proof, result.publicSignals))) throw new Error("the proof does not verify against the model's key: not marked proven");
@@ -171,6 +204,11 @@ export class Jobs extends EventEmitter {
     }
   }
 
+  /** Proofs through a BullMQ queue from now on (`zkml serve --queue`), instead of the local pool. */
+  useQueue(queue: QueueProofs): void {
+    this.queue = queue;
+  }
+
   /**
    * Stops starting jobs and waits for the running ones to finish and be recorded; the queued ones stay pending in
    * the store for the next start. Then ends the pool and the curve's threads.
@@ -178,6 +216,7 @@ export class Jobs extends EventEmitter {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.running]);
+    await this.queue?.close();
     await Promise.all([this.pool?.destroy(), this.buildPool?.destroy()]);
     this.pool = undefined;
     this.buildPool = undefined;

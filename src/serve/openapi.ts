@@ -50,9 +50,15 @@ export function openapi() {
       '/v1/inferences': { get: { summary: 'recent inferences', responses: { '200': { description: '{ inferences: [...] }' } } } },
       '/v1/inferences/{id}': {
         get: {
-          summary: 'status (ends proven or failed), output, proof and public signals; ?wait=<seconds> long-polls until the proof',
+          summary: 'status (ends proven or failed), output, proof and public signals; ?wait=<seconds> long-polls until it ends; Accept: text/event-stream streams it',
           parameters: [idParam(), { name: 'wait', in: 'query', required: false, schema: { type: 'number', minimum: 0, maximum: 60 } }],
-          responses: { ...errors, '200': json('inference', 'the inference') },
+          responses: {
+            ...errors,
+            '200': {
+              description: 'the inference; as server-sent events (Accept: text/event-stream), one `inference` event whose data is this object at once and at each change, the stream ending after the final state',
+              content: { 'application/json': { schema: ref('inference') }, 'text/event-stream': { schema: { type: 'string' } } },
+            },
+          },
         },
       },
       '/v1/verify': {

@@ -17,6 +17,7 @@ interface ServeCliOptions {
   workers?: number;
   ptau?: string;
   rateLimit?: number;
+  queue?: string;
   json?: boolean;
 }
 
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data folder: the SQLite store and the artifacts (created if missing)', 'zkml-data')
     .option('--workers <n>', 'proving worker threads (default: one per core)', intIn(1, 1024))
     .option('--ptau <file>', 'a ceremony ptau for model setups (default: the development ptau, INSECURE)')
+    .option('--queue <url>', 'Redis URL (redis://host:port/db): proofs by `zkml worker --builds <data>/models` processes through BullMQ (docs/serve.md)')
     .option('--rate-limit <n>', 'requests per minute per client address (default 600)', intIn(1, 1_000_000))
     .option('--json', 'JSON lines on stdout')
     .action(async (o: ServeCliOptions) => {
@@ -41,12 +43,14 @@ export function register(program: Command): void {
         workers: o.workers,
         ptau: o.ptau,
         rateLimit: o.rateLimit,
+        queue: o.queue,
         log: (message) => r.event('log', { message }, message),
       });
       if (server.generatedKey) {
         r.event('api-key', { apiKey: server.generatedKey }, `API key (shown once, stored hashed; set ZKML_API_KEY to choose your own):\n  ${server.generatedKey}`);
       }
       if (!o.ptau) r.warn('model setups use the development ptau: INSECURE, for development only (--ptau for a ceremony file)');
+      if (o.queue) r.info(`proofs go to the queue ${o.queue}: start workers with  zkml worker --queue ${o.queue} --builds ${resolve(o.data, 'models')}`);
       r.event('listening', { url: server.url, port: server.port, data: resolve(o.data), resumed: server.resumed }, `listening on ${server.url} (data ${resolve(o.data)}${server.resumed ? `, ${server.resumed} unfinished job(s) resumed` : ''})`);
       await new Promise<void>((done) => {
         const stop = (signal: string) => {
