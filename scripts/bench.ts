@@ -182,7 +182,7 @@ console.error('start-up and shut-down:');
 const startup = attempt('start-up', () => runJson('bench-startup.ts', ['--runs', quick ? '5' : '15']));
 const scale = attempt('scale', () => runJson('bench-scale.ts', quick ? ['784-256-10,784-1024-256-10'] : ['--prove']));
 console.error('native prover:');
-const native = attempt('native prover', () => runScript('bench-native.ts', quick ? ['--from', '10', '--to', '12', '--runs', '1'] : ['--from', '10', '--to', '16']));
+const native = attempt('native prover', () => runScript('bench-native.ts', quick ? ['--from', '10', '--to', '12', '--runs', '1'] : ['--from', '10', '--to', '18']));
 
 // ---- figures
 
@@ -402,7 +402,7 @@ section('Native prover against snarkjs (random circuits)', () => {
   if (failed(native)) return failure('The native prover benchmark', native);
   w(native);
   w();
-  w('`npx tsx scripts/bench-native.ts`: random R1CS circuits with random witnesses, the same zkey and witness for both provers, each in its own child process after a warm-up proof. The scale table below proves with the default prover (native when its addon is built), on the builds zkml makes.');
+  w('`npx tsx scripts/bench-native.ts`: random R1CS circuits with random witnesses, the same zkey and witness for both provers, each in its own child process after a warm-up proof (the peak RSS is the process’s own); CPU time counts every thread. The scale table below proves with the default prover (native when its addon is built), on the builds zkml makes.');
 });
 
 section('Scale: compile, setup and prove against weights (random-weight Gemm/Relu MLPs)', () => {

@@ -3,10 +3,10 @@
  * .wtns), with a zkey from the development ptau: for the native prover's tests and bench, where compiling
  * circom for 2^16 constraints would take longer than the proofs being measured.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as snarkjs from 'snarkjs';
-import { devPtau } from '../../src/setup/dev-ptau.ts';
+import { devPtau, devPtauPath, MAX_DEV_POWER } from '../../src/setup/dev-ptau.ts';
 
 export const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
@@ -28,7 +28,27 @@ function rng(seed: number): () => number {
   return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
 }
 
-export interface RandomCircuit { r1cs: string; wtns: string; zkey: string; constraints: number; nPublic: number }
+export interface RandomCircuit {
+  r1cs: string;
+  wtns: string;
+  zkey: string;
+  constraints: number;
+  nPublic: number;
+  /** How the zkey was made (kept beside it, so a cached circuit still reports it): the ptau used and the times. */
+  setup: { ptauPower: number; ptauMs: number; zkeyMs: number };
+}
+
+/**
+ * A development ptau of at least `power`: an already cached larger one if there is one, else the one of `power`,
+ * made now. snarkjs' newZKey reads only the circuit's own domains from it, so the zkey has the same sizes and
+ * points except H: the exact-power file's largest Lagrange domain lacks τ^(2N−1) (prepare phase2 has only 2N−1
+ * powers there), which no proof uses; both zkeys make proofs that verify with the same verification key.
+ */
+async function devPtauAtLeast(power: number): Promise<{ path: string; power: number; ms: number }> {
+  for (let k = power; k <= MAX_DEV_POWER; k++) if (existsSync(devPtauPath(k))) return { path: await devPtau(k), power: k, ms: 0 };
+  const t = performance.now();
+  return { path: await devPtau(power), power, ms: performance.now() - t };
+}
 
 /**
  * `constraints` product constraints (c1*w[a] + c2*w[b]) * w[d] = w[k] over earlier wires, `nPublic` public
@@ -37,8 +57,13 @@ export interface RandomCircuit { r1cs: string; wtns: string; zkey: string; const
 export async function randomCircuit(dir: string, constraints: number, nPublic = 2, seed = 1): Promise<RandomCircuit> {
   mkdirSync(dir, { recursive: true });
   const base = join(dir, `rand-${constraints}-${nPublic}-${seed}`);
-  const out = { r1cs: `${base}.r1cs`, wtns: `${base}.wtns`, zkey: `${base}.zkey`, constraints, nPublic };
-  if (existsSync(out.zkey) && existsSync(out.wtns)) return out;
+  const files = { r1cs: `${base}.r1cs`, wtns: `${base}.wtns`, zkey: `${base}.zkey`, constraints, nPublic };
+  const setupFile = `${base}.setup.json`;
+  if (existsSync(files.zkey) && existsSync(files.wtns)) {
+    const setup = existsSync(setupFile) ? JSON.parse(readFileSync(setupFile, 'utf8')) : { ptauPower: NaN, ptauMs: NaN, zkeyMs: NaN };
+    return { ...files, setup };
+  }
+  const out = files;
   const rand = rng(seed);
   const nIn = 2;
   const prod = constraints - nPublic;
@@ -71,9 +96,12 @@ export async function randomCircuit(dir: string, constraints: number, nPublic = 
   writeFileSync(out.wtns, wtns);
   let power = 1;
   while (2 ** power < constraints + nPublic + 1) power++;
-  const ptau = await devPtau(Math.max(power, 8));
+  const ptau = await devPtauAtLeast(Math.max(power, 8));
   const tmp = `${out.zkey}.${process.pid}.tmp`;
-  await snarkjs.zKey.newZKey(out.r1cs, ptau, tmp);
+  const t = performance.now();
+  await snarkjs.zKey.newZKey(out.r1cs, ptau.path, tmp);
+  const setup = { ptauPower: ptau.power, ptauMs: Math.round(ptau.ms), zkeyMs: Math.round(performance.now() - t) };
+  writeFileSync(setupFile, `${JSON.stringify(setup)}\n`);
   renameSync(tmp, out.zkey);
-  return out;
+  return { ...out, setup };
 }
