@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   for (let p = from; p <= to; p++) {
     const constraints = 2 ** p - 8;
     process.stderr.write(`  2^${p}: circuit and zkey…\n`);
-    const c = await randomCircuit(dir, constraints, 2, p);
+    const c = await randomCircuit(dir, constraints, 2, p, power);
     const runs = runsAt(p);
     const run = (backend: string): Timings => {
       process.stderr.write(`  2^${p}: ${backend}, ${runs} proof(s) after a warm-up…\n`);

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as snarkjs from 'snarkjs';
-import { devPtau, devPtauPath, MAX_DEV_POWER } from '../../src/setup/dev-ptau.ts';
+import { devPtau, devPtauPath } from '../../src/setup/dev-ptau.ts';
 
 export const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
@@ -39,22 +39,14 @@ export interface RandomCircuit {
 }
 
 /**
- * A development ptau of at least `power`: an already cached larger one if there is one, else the one of `power`,
- * made now. snarkjs' newZKey reads only the circuit's own domains from it, so the zkey has the same sizes and
- * points except H: the exact-power file's largest Lagrange domain lacks τ^(2N−1) (prepare phase2 has only 2N−1
- * powers there), which no proof uses; both zkeys make proofs that verify with the same verification key.
- */
-async function devPtauAtLeast(power: number): Promise<{ path: string; power: number; ms: number }> {
-  for (let k = power; k <= MAX_DEV_POWER; k++) if (existsSync(devPtauPath(k))) return { path: await devPtau(k), power: k, ms: 0 };
-  const t = performance.now();
-  return { path: await devPtau(power), power, ms: performance.now() - t };
-}
-
-/**
  * `constraints` product constraints (c1*w[a] + c2*w[b]) * w[d] = w[k] over earlier wires, `nPublic` public
- * outputs copied from the last wires. Power of the ptau: the smallest that fits constraints + public inputs.
+ * outputs copied from the last wires. Power of the ptau: `ptauPower`, else the smallest that fits constraints +
+ * public inputs. A larger ptau than the circuit needs serves as well (the bench makes one for every size):
+ * snarkjs' newZKey reads only the circuit's own domains from it, so the zkey has the same sizes and points
+ * except H, because the exact-power file's largest Lagrange domain lacks τ^(2N−1) (prepare phase2 has only
+ * 2N−1 powers there), which no proof uses; both make proofs that verify with the same verification key.
  */
-export async function randomCircuit(dir: string, constraints: number, nPublic = 2, seed = 1): Promise<RandomCircuit> {
+export async function randomCircuit(dir: string, constraints: number, nPublic = 2, seed = 1, ptauPower?: number): Promise<RandomCircuit> {
   mkdirSync(dir, { recursive: true });
   const base = join(dir, `rand-${constraints}-${nPublic}-${seed}`);
   const files = { r1cs: `${base}.r1cs`, wtns: `${base}.wtns`, zkey: `${base}.zkey`, constraints, nPublic };
@@ -96,11 +88,14 @@ export async function randomCircuit(dir: string, constraints: number, nPublic = 
   writeFileSync(out.wtns, wtns);
   let power = 1;
   while (2 ** power < constraints + nPublic + 1) power++;
-  const ptau = await devPtauAtLeast(Math.max(power, 8));
+  const usePower = Math.max(ptauPower ?? power, power, 8);
   const tmp = `${out.zkey}.${process.pid}.tmp`;
+  const t0 = performance.now();
+  const cached = existsSync(devPtauPath(usePower));
+  const ptau = await devPtau(usePower);
   const t = performance.now();
-  await snarkjs.zKey.newZKey(out.r1cs, ptau.path, tmp);
-  const setup = { ptauPower: ptau.power, ptauMs: Math.round(ptau.ms), zkeyMs: Math.round(performance.now() - t) };
+  await snarkjs.zKey.newZKey(out.r1cs, ptau, tmp);
+  const setup = { ptauPower: usePower, ptauMs: cached ? 0 : Math.round(t - t0), zkeyMs: Math.round(performance.now() - t) };
   writeFileSync(setupFile, `${JSON.stringify(setup)}\n`);
   renameSync(tmp, out.zkey);
   return { ...out, setup };
