@@ -5,8 +5,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as snarkjs from 'snarkjs';
 import { devPtau, devPtauPath } from '../../src/setup/dev-ptau.ts';
+import { loadSnarkjs } from '../../src/util/snark.ts';
 
 export const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
@@ -94,6 +94,10 @@ export async function randomCircuit(dir: string, constraints: number, nPublic = 
   const cached = existsSync(devPtauPath(usePower));
   const ptau = await devPtau(usePower);
   const t = performance.now();
+  // Through loadSnarkjs: counted as one of zkml's snarkjs operations, so zkml's idle release of the shared
+  // curve (src/util/snark.ts) cannot terminate it between newZKey's steps when a test verified a proof just
+  // before (a bare snarkjs import raced with it and hung the native test's property loop).
+  const snarkjs = await loadSnarkjs();
   await snarkjs.zKey.newZKey(out.r1cs, ptau, tmp);
   const setup = { ptauPower: usePower, ptauMs: cached ? 0 : Math.round(t - t0), zkeyMs: Math.round(performance.now() - t) };
   writeFileSync(setupFile, `${JSON.stringify(setup)}\n`);
