@@ -193,7 +193,7 @@ const demos = DEMOS.map((d) => {
 });
 
 console.error('native prover:');
-const native = attempt('native prover', () => runScript('bench-native.ts', quick ? ['--from', '10', '--to', '12', '--runs', '1'] : ['--from', '10', '--to', '16']));
+const native = attempt('native prover', () => runScript('bench-native.ts', quick ? ['--from', '10', '--to', '12', '--runs', '1'] : ['--from', '10', '--to', '18']));
 
 // ---- figures
 
@@ -429,7 +429,7 @@ section('Native prover against snarkjs (random circuits)', () => {
   if (failed(native)) return failure('The native prover benchmark', native);
   w(native);
   w();
-  w('`npx tsx scripts/bench-native.ts`: random R1CS circuits with random witnesses, the same zkey and witness for both provers, each in its own child process after a warm-up proof. The scale table below proves with the default prover (native when its addon is built), on the builds zkml makes.');
+  w('`npx tsx scripts/bench-native.ts`: random R1CS circuits with random witnesses, the same zkey and witness for both provers, each in its own child process after a warm-up proof (the peak RSS is the process’s own); CPU time counts every thread. The scale table below proves with the default prover (native when its addon is built), on the builds zkml makes.');
 });
 
 section('Scale: compile, setup and prove against weights (random-weight Gemm/Relu MLPs)', () => {

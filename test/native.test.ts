@@ -5,9 +5,12 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { TEST_CACHE } from './helpers/cache.ts';
 import { randomCircuit, R } from './helpers/random-circuit.ts';
 import { nativeProver, nativeUnavailableReason, proveNative } from '../src/prove/native.ts';
@@ -65,6 +68,50 @@ test('native proofs of random circuits verify with snarkjs, with the public sign
     assert.deepEqual(mine.publicSignals, ref.publicSignals);
     assert.notDeepEqual(mine.proof.pi_a, ref.proof.pi_a, 'fresh r, s per proof');
   }
+});
+
+/** A proof made in a child process with `env` (the addon reads ZKML_NATIVE_ASM at each call), and which copy ran. */
+function proveInChild(zkey: string, wtns: string, env: Record<string, string>): { usesAsm: boolean; proof: unknown; publicSignals: string[] } {
+  const native = pathToFileURL(join(import.meta.dirname, '..', 'src', 'prove', 'native.ts')).href;
+  const code = `import { nativeProver, proveNative } from ${JSON.stringify(native)};
+    const r = await proveNative(${JSON.stringify(zkey)}, ${JSON.stringify(wtns)});
+    process.stdout.write(JSON.stringify({ usesAsm: nativeProver().usesAsm(), ...r }));`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+test('the BMI2/ADX copy and the portable copy (ZKML_NATIVE_ASM=0, in a child process) both make proofs that verify', { skip }, async (t) => {
+  const c = await randomCircuit(DIR, 1500, 3, 3);
+  const portable = proveInChild(c.zkey, c.wtns, { ZKML_NATIVE_ASM: '0' });
+  assert.equal(portable.usesAsm, false);
+  assert.equal(await verify(c.zkey, portable.proof, portable.publicSignals), true, 'portable copy');
+  const asm = proveInChild(c.zkey, c.wtns, { ZKML_NATIVE_ASM: '1' });
+  if (!asm.usesAsm) t.diagnostic('this CPU lacks BMI2 or ADX (or is not x86-64): both runs used the portable copy');
+  assert.equal(asm.usesAsm, addon!.usesAsm(), 'the child picks the copy this process picks');
+  assert.equal(await verify(c.zkey, asm.proof, asm.publicSignals), true, 'asm copy');
+  assert.deepEqual(asm.publicSignals, portable.publicSignals);
+});
+
+test('property: native proofs of random circuits and witnesses verify, and a changed witness value does not', { skip }, async () => {
+  const snarkjs = await loadSnarkjs();
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 4, max: 300 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 100, max: 1e6 }), fc.nat(), async (n, pub, seed, pick) => {
+      const c = await randomCircuit(join(DIR, 'prop'), n + pub, pub, seed);
+      const vk = await snarkjs.zKey.exportVerificationKey(c.zkey);
+      const { proof, publicSignals } = await proveNative(c.zkey, c.wtns);
+      assert.equal(await snarkjs.groth16.verify(vk, publicSignals, proof), true, `circuit ${n + pub}/${pub}/${seed}`);
+      // A product wire (after 1, the public outputs and the two inputs, which a tiny circuit may leave unused):
+      // each is the output of its own constraint, over earlier wires only, so changing it breaks that constraint.
+      const wtns = Buffer.from(readFileSync(c.wtns));
+      const nWires = wtns.readUInt32LE(12 + 12 + 36);
+      const wire = 3 + pub + (pick % (nWires - 3 - pub));
+      const off = 12 + 12 + 40 + 12 + wire * 32;
+      wtns.set(le((fromLe(wtns, off) + 1n + BigInt(pick)) % R), off);
+      const bad = await proveNative(c.zkey, wtns);
+      assert.equal(await snarkjs.groth16.verify(vk, bad.publicSignals, bad.proof), false, `circuit ${n + pub}/${pub}/${seed}, wire ${wire} changed`);
+    }),
+    { numRuns: 5 },
+  );
 });
 
 test('a tampered witness gives a proof that does not verify', { skip }, async () => {

@@ -158,6 +158,12 @@ napi_value ProveAsync(napi_env env, napi_callback_info info) {
   });
 }
 
+napi_value UsesAsm(napi_env env, napi_callback_info) {
+  napi_value v;
+  napi_get_boolean(env, zk::useAsm(), &v);
+  return v;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"prove", nullptr, Prove, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -165,6 +171,7 @@ napi_value Init(napi_env env, napi_value exports) {
     {"msmG1", nullptr, MsmG1, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"msmG2", nullptr, MsmG2, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"ntt", nullptr, Ntt, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"usesAsm", nullptr, UsesAsm, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

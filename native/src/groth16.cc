@@ -306,7 +306,11 @@ std::vector<uint8_t> prove(const uint8_t* zk, size_t zkSize, const uint8_t* wt, 
   uint64_t nrs[4];
   (rm * sm).neg().fromMont(nrs);
   piC = piC.add(resH).add(piA.mulScalar(s)).add(piB1.mulScalar(r)).add(delta1.mulScalar(nrs));
-  memset(r, 0, 32); memset(s, 0, 32);
+  // Wipe r, s and what follows from them: through a volatile function pointer, because a plain memset of
+  // locals about to go out of scope is a dead store the compiler may drop.
+  static void* (*const volatile wipe)(void*, int, size_t) = memset;
+  wipe(r, 0, sizeof r); wipe(s, 0, sizeof s); wipe(nrs, 0, sizeof nrs);
+  wipe(&rm, 0, sizeof rm); wipe(&sm, 0, sizeof sm);
 
   std::vector<uint8_t> res(259 + 4 + (size_t)nPublic * 32);
   uint8_t* out = res.data();

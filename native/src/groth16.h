@@ -13,4 +13,6 @@ void msmG1(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out
 void msmG2(const uint8_t* points, const uint8_t* scalars, size_t n, uint8_t* out);
 // n Montgomery-form Fr elements in place.
 void nttBytes(uint8_t* data, size_t n, bool inverse);
+// True when the calls above run the BMI2/ADX copy (cpuid has both and ZKML_NATIVE_ASM is not "0").
+bool useAsm();
 }

@@ -19,6 +19,8 @@ export interface NativeAddon {
   msmG2(points: Uint8Array, scalars: Uint8Array): Buffer;
   /** Montgomery-form Fr elements, natural order; inverse includes the 1/n. */
   ntt(values: Uint8Array, inverse: boolean): Buffer;
+  /** Whether proofs run the x86-64 BMI2/ADX field arithmetic (read per call: ZKML_NATIVE_ASM=0 turns it off). */
+  usesAsm(): boolean;
 }
 
 const ADDON = join('native', 'build', 'Release', 'zkml_native.node');

@@ -3,10 +3,10 @@
  * .wtns), with a zkey from the development ptau: for the native prover's tests and bench, where compiling
  * circom for 2^16 constraints would take longer than the proofs being measured.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as snarkjs from 'snarkjs';
-import { devPtau } from '../../src/setup/dev-ptau.ts';
+import { devPtau, devPtauPath } from '../../src/setup/dev-ptau.ts';
+import { loadSnarkjs } from '../../src/util/snark.ts';
 
 export const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
@@ -28,17 +28,34 @@ function rng(seed: number): () => number {
   return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
 }
 
-export interface RandomCircuit { r1cs: string; wtns: string; zkey: string; constraints: number; nPublic: number }
+export interface RandomCircuit {
+  r1cs: string;
+  wtns: string;
+  zkey: string;
+  constraints: number;
+  nPublic: number;
+  /** How the zkey was made (kept beside it, so a cached circuit still reports it): the ptau used and the times. */
+  setup: { ptauPower: number; ptauMs: number; zkeyMs: number };
+}
 
 /**
  * `constraints` product constraints (c1*w[a] + c2*w[b]) * w[d] = w[k] over earlier wires, `nPublic` public
- * outputs copied from the last wires. Power of the ptau: the smallest that fits constraints + public inputs.
+ * outputs copied from the last wires. Power of the ptau: `ptauPower`, else the smallest that fits constraints +
+ * public inputs. A larger ptau than the circuit needs serves as well (the bench makes one for every size):
+ * snarkjs' newZKey reads only the circuit's own domains from it, so the zkey has the same sizes and points
+ * except H, because the exact-power file's largest Lagrange domain lacks τ^(2N−1) (prepare phase2 has only
+ * 2N−1 powers there), which no proof uses; both make proofs that verify with the same verification key.
  */
-export async function randomCircuit(dir: string, constraints: number, nPublic = 2, seed = 1): Promise<RandomCircuit> {
+export async function randomCircuit(dir: string, constraints: number, nPublic = 2, seed = 1, ptauPower?: number): Promise<RandomCircuit> {
   mkdirSync(dir, { recursive: true });
   const base = join(dir, `rand-${constraints}-${nPublic}-${seed}`);
-  const out = { r1cs: `${base}.r1cs`, wtns: `${base}.wtns`, zkey: `${base}.zkey`, constraints, nPublic };
-  if (existsSync(out.zkey) && existsSync(out.wtns)) return out;
+  const files = { r1cs: `${base}.r1cs`, wtns: `${base}.wtns`, zkey: `${base}.zkey`, constraints, nPublic };
+  const setupFile = `${base}.setup.json`;
+  if (existsSync(files.zkey) && existsSync(files.wtns)) {
+    const setup = existsSync(setupFile) ? JSON.parse(readFileSync(setupFile, 'utf8')) : { ptauPower: NaN, ptauMs: NaN, zkeyMs: NaN };
+    return { ...files, setup };
+  }
+  const out = files;
   const rand = rng(seed);
   const nIn = 2;
   const prod = constraints - nPublic;
@@ -71,9 +88,19 @@ export async function randomCircuit(dir: string, constraints: number, nPublic = 
   writeFileSync(out.wtns, wtns);
   let power = 1;
   while (2 ** power < constraints + nPublic + 1) power++;
-  const ptau = await devPtau(Math.max(power, 8));
+  const usePower = Math.max(ptauPower ?? power, power, 8);
   const tmp = `${out.zkey}.${process.pid}.tmp`;
+  const t0 = performance.now();
+  const cached = existsSync(devPtauPath(usePower));
+  const ptau = await devPtau(usePower);
+  const t = performance.now();
+  // Through loadSnarkjs: counted as one of zkml's snarkjs operations, so zkml's idle release of the shared
+  // curve (src/util/snark.ts) cannot terminate it between newZKey's steps when a test verified a proof just
+  // before (a bare snarkjs import raced with it and hung the native test's property loop).
+  const snarkjs = await loadSnarkjs();
   await snarkjs.zKey.newZKey(out.r1cs, ptau, tmp);
+  const setup = { ptauPower: usePower, ptauMs: cached ? 0 : Math.round(t - t0), zkeyMs: Math.round(performance.now() - t) };
+  writeFileSync(setupFile, `${JSON.stringify(setup)}\n`);
   renameSync(tmp, out.zkey);
-  return out;
+  return { ...out, setup };
 }
