@@ -1,1 +1,0 @@
-import * as reg from '/work/main/src/ops/registry.ts';
