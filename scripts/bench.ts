@@ -307,7 +307,7 @@ section('Op families: demonstration models', () => {
     if (failed(p)) w(`\n**${d.name}: proof failed:** ${p.error}`);
   }
   w();
-  w('Each model is written by a seeded generator (scripts/bench-demos.ts, fixtures/); "inputs compared" seeded inputs run through onnxruntime and the integer reference executor (what the circuit proves): labels must be equal; "max abs error" is over every other output value (probabilities after the derived final op). Compile options as in bench-demos.ts (tree ensembles: input scale 16, so a split flips only for inputs within 2^-17 of its threshold).');
+  w('Each model is written by a seeded generator (scripts/bench-demos.ts, fixtures/); "inputs compared" seeded inputs run through onnxruntime and the integer reference executor (what the circuit proves); "label agreement" is the share of equal labels, or for the decoder of equal next-token argmaxes at every position; "max abs error" is over every other output value (probabilities after the derived final op). Compile options as in bench-demos.ts (tree ensembles: input scale 16, so a split flips only for inputs within 2^-17 of its threshold).');
 });
 
 section('Accuracy against onnxruntime (MNIST test images)', () => {
