@@ -335,7 +335,7 @@ test('--rpc-url: deploy and verify on a real hardhat node, same gas as in-proces
   // A new setup of a build deployed on a real node: verify --onchain explains, a new deploy makes it whole.
   const resetup = join(tmp, 'rpc-resetup');
   cpSync(dir, resetup, { recursive: true });
-  await setup(resetup);
+  await setup(resetup, { contribute: 'a new key' }); // the development setup alone is deterministic: the same key
   const fresh = join(tmp, 'rpc-resetup-proof');
   await prove(resetup, { x: [[3, 5]] }, { out: fresh });
   await rejectsWith(verifyOnchain(resetup, fresh, { rpcUrl: node.url }), 'E_STALE_DEPLOYMENT', new RegExp(`earlier setup.*'zkml deploy .* --rpc-url ${node.url} --registry new'`));

@@ -29,9 +29,10 @@ before(async () => {
   tmp = tempDir('prove');
   buildA = await makeTinyBuild(join(tmp, 'a'));
   buildB = await makeTinyBuild(join(tmp, 'b'));
-  // Same circuit, two setups: each phase-2 contribution has fresh random entropy, so the keys differ.
+  // Same circuit, two setups: the development setup alone is deterministic (the same key), so B adds a
+  // phase-2 contribution with fresh random entropy, and the keys differ.
   await setup(buildA);
-  await setup(buildB);
+  await setup(buildB, { contribute: 'another key' });
   resultA = join(tmp, 'result-a');
   await prove(buildA, { x: [[3, 5]] }, { out: resultA });
 });
