@@ -541,7 +541,9 @@ export class PointPool {
     const per = Math.ceil(n / this.workers.length);
     const parts = await Promise.all(
       this.workers
-        .map((w, k) => [w, scalars.slice(k * per * 32, Math.min(n, (k + 1) * per) * 32)] as const)
+        // A copy per worker (Uint8Array's slice: a Node Buffer's slice is a view, and transferring it would
+        // detach the memory the other workers' slices share).
+        .map((w, k) => [w, Uint8Array.prototype.slice.call(scalars, k * per * 32, Math.min(n, (k + 1) * per) * 32)] as const)
         .filter(([, s]) => s.length > 0)
         .map(
           ([w, s]) =>
