@@ -39,6 +39,8 @@ export interface QueueProofsOptions {
 
 export class QueueProofs {
   private readonly settling = new Map<string, Promise<void>>();
+  /** Jobs asked to be looked at again once their current look ends (see settle). */
+  private readonly again = new Set<string>();
   private timer?: NodeJS.Timeout;
   private closed = false;
 
@@ -89,13 +91,24 @@ export class QueueProofs {
     await this.queue.add(job.target, data, { ...JOB_OPTIONS, jobId: id, removeOnComplete: false, removeOnFail: false });
   }
 
-  /** Collects a job's outcome if it has one; concurrent calls for one job share one look. */
+  /**
+   * Collects a job's outcome if it has one. Calls while a look at the job is under way share it and ask for one
+   * more look after it: the look may have read the job's state just before the event that called now (a
+   * completion seen as "active" would otherwise be missed until the poll).
+   */
   settle(storeJobId: string): Promise<void> {
-    let p = this.settling.get(storeJobId);
-    if (!p) {
-      p = this.look(storeJobId).finally(() => this.settling.delete(storeJobId));
-      this.settling.set(storeJobId, p);
+    const running = this.settling.get(storeJobId);
+    if (running) {
+      this.again.add(storeJobId);
+      return running;
     }
+    const p = (async () => {
+      do {
+        this.again.delete(storeJobId);
+        await this.look(storeJobId);
+      } while (this.again.has(storeJobId));
+    })().finally(() => this.settling.delete(storeJobId));
+    this.settling.set(storeJobId, p);
     return p;
   }
 
@@ -110,6 +123,8 @@ export class QueueProofs {
       state = await job?.getState();
       // Read again once ended, so the result and the failure reason are the final state's.
       if (state === 'completed' || state === 'failed') job = await this.queue.getJob(bullId(storeJobId));
+      // Removed between the two reads (another server collected it): as good as not on the queue.
+      if (state === 'unknown') job = undefined;
     } catch (err) {
       this.opts.log?.(`queue: cannot read job ${bullId(storeJobId)} (${(err as Error).message}); looked at again later`);
       return;
@@ -120,6 +135,10 @@ export class QueueProofs {
       return this.opts.changed(row.target);
     }
     if (!job) {
+      // Another server may have recorded it and removed its queue job since the row was read: then only this
+      // server's listeners are told (they would otherwise wait on a proof that is already there).
+      const now = this.opts.store.getJob(storeJobId);
+      if (now && (now.status === 'done' || now.status === 'failed')) return this.opts.changed(row.target);
       // Not recorded and not on the queue: Redis lost its data, or the job was removed by hand. The store still
       // holds the input: submitted again.
       this.opts.log?.(`queue: job ${bullId(storeJobId)} is not in Redis and not recorded: submitted again`);
