@@ -276,7 +276,7 @@ w(`Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toI
 w(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.versions.node}.`);
 w(`zkml ${VERSION}; ${['snarkjs', 'circom2', 'circomlib', 'onnxruntime-node', 'solc', 'hardhat'].map((p) => `${p} ${DEPENDENCIES[p]}`).join(', ')}.`);
 w(`Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}: times on a busy machine are stretched, counts and gas are not.`);
-w('Dev ptau files come from the cache (.cache/bench) when present: setup times then exclude ptau generation (see the dev ptau table).');
+w('Setup is the development one from known secrets (src/setup/dev-zkey.ts), which reads no ptau; dev ptau files (cached in .cache/bench) serve the native prover's snarkjs zkeys and the dev ptau table.');
 const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`), ...demos.filter((d) => failed(d.agreement) || failed(d.proof)).map((d) => `demo: ${d.demo.name}`)];
 if (failures.length) w(`\n**Some measurements failed** (each is reported in its section): ${failures.join('; ')}.`);
 w();
@@ -441,7 +441,15 @@ section('Scale: compile, setup and prove against weights (random-weight Gemm/Rel
     rows.map((r) => [r.dims, int(r.weights), int(r.constraints), secs(r.compileMs), r.compileRssMB, (r.compileMs * 1000 / r.weights).toFixed(1), secs(r.setupMs), r.setupRssMB ?? '—', secs(r.proveMs), r.proveRssMB ?? '—']),
   ));
   w();
-  w('Each step runs in its own process (`npx tsx scripts/bench-scale.ts --prove`), so the RSS is its own; setup includes generating the development ptau of the size when it is not cached yet. Compile follows weights plus constraints (reading and lowering every weight once); setup (snarkjs, WebAssembly) and proving (the default prover: native when built) follow the constraints.');
+  w('Each step runs in its own process (`npx tsx scripts/bench-scale.ts --prove`), so the RSS is its own. Compile follows weights plus constraints (reading and lowering every weight once); the development setup (the zkey from known secrets, src/setup/dev-zkey.ts: it reads no ptau) and proving (the default prover: native when built) follow the constraints.');
+  // The next wall: compile memory, which grows with the weights (every weight is read, quantized and held).
+  const [a, b] = rows.slice(-2);
+  if (a && b && b.weights > a.weights && b.compileRssMB > a.compileRssMB) {
+    const perWeight = ((b.compileRssMB - a.compileRssMB) * 2 ** 20) / (b.weights - a.weights);
+    const at24 = b.weights + ((24 * 1024 - b.compileRssMB) * 2 ** 20) / perWeight;
+    w();
+    w(`The next wall is the compile's memory: from the two largest models it grows about ${Math.round(perWeight)} bytes per weight (the weights read from the ONNX file, their quantized integers and the linear expressions built from them), so this 24 GiB machine would run out near ${(at24 / 1e6).toFixed(0)}M weights; time stays linear. Setup and proving follow the constraints, which grow with the activations.`);
+  }
   writeFileAtomic(join(benchDir, 'scale.svg'), xyPlot({
     title: 'Against weights: compile, setup and warm prove time (s), this machine',
     xLabel: 'weights',
