@@ -276,7 +276,7 @@ w(`Written by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${new Date().toI
 w(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.versions.node}.`);
 w(`zkml ${VERSION}; ${['snarkjs', 'circom2', 'circomlib', 'onnxruntime-node', 'solc', 'hardhat'].map((p) => `${p} ${DEPENDENCIES[p]}`).join(', ')}.`);
 w(`Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}: times on a busy machine are stretched, counts and gas are not.`);
-w('Setup is the development one from known secrets (src/setup/dev-zkey.ts), which reads no ptau; dev ptau files (cached in .cache/bench) serve the native prover's snarkjs zkeys and the dev ptau table.');
+w('Setup is the development one from known secrets (src/setup/dev-zkey.ts), which reads no ptau; dev ptau files (cached in .cache/bench) serve the native prover’s snarkjs zkeys and the dev ptau table.');
 const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`), ...demos.filter((d) => failed(d.agreement) || failed(d.proof)).map((d) => `demo: ${d.demo.name}`)];
 if (failures.length) w(`\n**Some measurements failed** (each is reported in its section): ${failures.join('; ')}.`);
 w();
