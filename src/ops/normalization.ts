@@ -2,11 +2,12 @@ import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
 import { constInput, isConst, qInput, sameShapes } from './common.ts';
 import { spread } from './elementwise.ts';
 import { attrFloat, attrInt, attrInts } from '../onnx/graph.ts';
-import { normAxis, sizeOf, strides, type Tensor } from '../onnx/tensor.ts';
+import { normAxis, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import { liftExp, quantizeTensor, toFixed, weightExp } from '../quantize/fixed.ts';
 import { atMostScale, mul, multiply, quotientOf, squareRoot } from './arith.ts';
 import { absOf } from './compare.ts';
+import { reduction } from './reduce.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -82,19 +83,7 @@ const batchNorm: OpDef = {
 };
 
 /** Flat indices of x grouped by the coordinates outside `axes` (row-major inside each group). */
-function groupsOver(shape: number[], axes: number[]): number[][] {
-  const reduced = new Set(axes);
-  const kept = shape.map((d, i) => (reduced.has(i) ? 1 : d));
-  const inStrides = strides(shape);
-  const keptStrides = strides(kept);
-  const groups: number[][] = Array.from({ length: sizeOf(kept) }, () => []);
-  for (let flat = 0; flat < sizeOf(shape); flat++) {
-    let o = 0;
-    for (let i = 0; i < shape.length; i++) if (!reduced.has(i)) o += (Math.floor(flat / inStrides[i]) % shape[i]) * keptStrides[i];
-    groups[o].push(flat);
-  }
-  return groups;
-}
+const groupsOver = (shape: number[], axes: number[]): number[][] => reduction(shape, axes, true).groups;
 
 interface Normalized {
   /** (x − μ)/√(σ² + ε) at the activation scale. */

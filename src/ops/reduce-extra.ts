@@ -1,12 +1,13 @@
 import type { LowerCtx, OpDef, ShapeCtx } from './op.ts';
 import { constInput, qInput } from './common.ts';
 import { attrInt, attrInts } from '../onnx/graph.ts';
-import { normAxis, sizeOf, strides } from '../onnx/tensor.ts';
+import { normAxis, sizeOf } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import type { Program } from '../ir/program.ts';
 import { liftExp } from '../quantize/fixed.ts';
 import { requantize } from '../quantize/requantize.ts';
 import { extremum, maxOf, minOf, times } from './compare.ts';
+import { reduction as geometry, type Reduction } from './reduce.ts';
 import { secantTable, type TableFunction } from './secant-table.ts';
 
 /**
@@ -64,29 +65,13 @@ export function logSumExp(program: Program, groups: Expr[][], e: number, s: numb
 
 // ---- Reduction geometry (as ops/reduce.ts: axes from the attribute, or the input since opset 18) ----------
 
-interface Reduction {
-  outShape: number[];
-  groups: number[][];
-}
-
 function reduction(ctx: ShapeCtx | LowerCtx, shape: number[]): Reduction {
   const given = ctx.opset >= 18 ? (ctx.node.inputs[1] ? constInput(ctx, 1, 'axes').data : undefined) : attrInts(ctx.node, 'axes');
   let axes: number[];
   if (given && given.length > 0) axes = [...new Set(given.map((a) => normAxis(a, shape.length, ctx.where)))];
   else if (attrInt(ctx.node, 'noop_with_empty_axes', 0) === 1) return { outShape: shape, groups: Array.from({ length: sizeOf(shape) }, (_, i) => [i]) };
   else axes = shape.map((_, i) => i);
-  const reduced = new Set(axes);
-  const kept = shape.map((d, i) => (reduced.has(i) ? 1 : d));
-  const outShape = attrInt(ctx.node, 'keepdims', 1) === 1 ? kept : shape.filter((_, i) => !reduced.has(i));
-  const inStrides = strides(shape);
-  const keptStrides = strides(kept);
-  const groups: number[][] = Array.from({ length: sizeOf(kept) }, () => []);
-  for (let flat = 0; flat < sizeOf(shape); flat++) {
-    let o = 0;
-    for (let i = 0; i < shape.length; i++) if (!reduced.has(i)) o += (Math.floor(flat / inStrides[i]) % shape[i]) * keptStrides[i];
-    groups[o].push(flat);
-  }
-  return { outShape, groups };
+  return geometry(shape, axes, attrInt(ctx.node, 'keepdims', 1) === 1);
 }
 
 const FLOAT: Record<string, (v: number[]) => number> = {

@@ -35,13 +35,14 @@ export function divideByCounts(sums: Expr[], counts: number[], exp: number, opts
   return { exprs: sums.map((e, i) => e.scale(factor.get(counts[i])!)), exp: exp + m };
 }
 
-interface Reduction {
+export interface Reduction {
   outShape: number[];
   /** Flat input indices of each output element, in row-major order along the reduced axes. */
   groups: number[][];
 }
 
-function reduction(shape: number[], axes: number[], keepdims: boolean): Reduction {
+/** The output shape and the groups of input elements a reduction over `axes` of `shape` sums (or compares). */
+export function reduction(shape: number[], axes: number[], keepdims: boolean): Reduction {
   const reduced = new Set(axes);
   const kept = shape.map((d, i) => (reduced.has(i) ? 1 : d));
   const outShape = keepdims ? kept : shape.filter((_, i) => !reduced.has(i));
