@@ -8,27 +8,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { run } from '../src/run.ts';
 import { analyze } from '../src/compiler/compile.ts';
 import { audit } from '../src/audit/audit.ts';
-import { inputScaleFor } from '../src/compiler/lower.ts';
-import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import { ZkmlError } from '../src/util/errors.ts';
 import * as b from '../fixtures/onnx-builder.ts';
-import { compileAndCheck, tempDir } from './helpers/models.ts';
+import { opTestbed } from './helpers/op-testbed.ts';
+import { compileAndCheck } from './helpers/models.ts';
 
-const dir = tempDir('ops-logic');
-const inputRange: [number, number] = [-2, 2];
-const exp = inputScaleFor({ ...DEFAULT_QUANT, inputRange });
+const bed = opTestbed('ops-logic', [-2, 2]);
+const { inputRange, save } = bed;
+const exp = bed.inputExp;
 const BOOL = b.DataType.BOOL;
 
-function save(spec: b.ModelSpec): string {
-  const path = join(dir, `${spec.name}.onnx`);
-  writeFileSync(path, b.serialize(b.model(spec)));
-  return path;
-}
 
 /** A bool initializer (ONNX data type 9), one byte per element. */
 function boolTensor(name: string, dims: number[], values: boolean[]): b.Tensor {

@@ -7,26 +7,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { run } from '../src/run.ts';
 import * as b from '../fixtures/onnx-builder.ts';
-import { compileAndCheck, tempDir } from './helpers/models.ts';
+import { opTestbed } from './helpers/op-testbed.ts';
+import { compileAndCheck } from './helpers/models.ts';
 
-const dir = tempDir('ops-select');
 // One range for every input: the ids' (integer inputs take it rounded inward) and the float data's.
-const inputRange: [number, number] = [-7, 6];
+const bed = opTestbed('ops-select', [-7, 6]);
+const { inputRange, save } = bed;
 const INT64 = b.DataType.INT64;
 const V = 7;
 const D = 3;
 // Dyadic table values, so the activation grid holds them exactly.
 const table = Array.from({ length: V * D }, (_, i) => ((i * 37) % 23) / 8 - 1.25);
 
-function save(spec: b.ModelSpec): string {
-  const path = join(dir, `${spec.name}.onnx`);
-  writeFileSync(path, b.serialize(b.model(spec)));
-  return path;
-}
 
 async function agrees(path: string, input: Record<string, unknown>) {
   for (const o of await run(path, input, { inputRange })) {

@@ -6,29 +6,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { run } from '../src/run.ts';
-import { inputScaleFor } from '../src/compiler/lower.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import { ZkmlError } from '../src/util/errors.ts';
 import { secantGrid, secantErrorBound } from '../src/ops/secant-table.ts';
 import { tableFunction } from '../src/ops/transcendental.ts';
 import { divmod, planDivMod } from '../src/gadgets/divmod.ts';
 import * as b from '../fixtures/onnx-builder.ts';
+import { opTestbed } from './helpers/op-testbed.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
-import { compileAndCheck, tempDir } from './helpers/models.ts';
+import { compileAndCheck } from './helpers/models.ts';
 
-const dir = tempDir('ops-tail');
-const inputRange: [number, number] = [-2, 2];
+const bed = opTestbed('ops-tail', [-2, 2]);
+const { inputRange, save } = bed;
 const scale = DEFAULT_QUANT.scale;
-const exp = inputScaleFor({ ...DEFAULT_QUANT, inputRange });
+const exp = bed.inputExp;
 
-function save(spec: b.ModelSpec): string {
-  const path = join(dir, `${spec.name}.onnx`);
-  writeFileSync(path, b.serialize(b.model(spec)));
-  return path;
-}
 
 function gridInputs(seed: number, n: number): number[] {
   const rand = b.mulberry32(seed);
