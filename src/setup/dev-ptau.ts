@@ -24,6 +24,7 @@ import { cacheDir } from '../util/cache.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { loadFfjavascript, type Bn128 } from '../util/snark.ts';
 import { readPtauInfo, type PtauInfo } from './ptau.ts';
+import { R, mod, powMod, inverse, words, concat } from './known-secret.ts';
 
 /** The public seed of the development ptau's secrets. INSECURE by construction: it is printed right here. */
 export const DEV_PTAU_SEED = 'zkml development powers of tau v1: INSECURE, the secret is public';
@@ -38,7 +39,6 @@ export const MAX_DEV_POWER = 27;
 export type DevPtauProgress = (p: { power: number; done: number; total: number }) => void;
 
 /** The order of bn128's groups (ffjavascript's curve.r): scalars live modulo R. */
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 
 /**
  * Fixed-base window width: wider windows mean fewer additions per point (⌈254/c⌉) but tables of 2^c·⌈254/c⌉ points
@@ -235,17 +235,6 @@ const pointSize = (group: 'G1' | 'G2') => (group === 'G1' ? 64 : 128);
 
 // ---- scalars ------------------------------------------------------------------------------------------------
 
-const mod = (a: bigint) => ((a % R) + R) % R;
-
-function powMod(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  b = mod(b);
-  for (; e > 0n; e >>= 1n, b = (b * b) % R) if (e & 1n) r = (r * b) % R;
-  return r;
-}
-
-const inverse = (a: bigint) => powMod(a, R - 2n);
-
 /** Scalars as the worker reads them: 32 bytes little-endian each. */
 function scalarBytes(values: bigint[]): Uint8Array {
   const buf = new Uint8Array(values.length * 32);
@@ -348,10 +337,6 @@ function beaconKey(curve: Bn128, ChaCha: new (seed: number[]) => unknown, challe
 }
 
 /** The first 8 big-endian 32-bit words: how snarkjs seeds ChaCha from a hash. */
-function words(hash: Uint8Array): number[] {
-  const dv = new DataView(hash.buffer, hash.byteOffset, hash.byteLength);
-  return Array.from({ length: 8 }, (_, i) => dv.getUint32(i * 4, false));
-}
 
 /** The contribution's public key (snarkjs toPtauPubKeyRpr): little-endian Montgomery, or uncompressed to hash. */
 function publicKey(curve: Bn128, key: PtauKey, montgomery: boolean): Uint8Array {
@@ -421,15 +406,6 @@ function headerSection(curve: Bn128, power: number): Uint8Array {
   return concat([u32(32), q, u32(power), u32(power)]);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 // ---- output ------------------------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ import { ZkmlError } from '../util/errors.ts';
 import { loadFfjavascript, type Bn128 } from '../util/snark.ts';
 import { devPtauSecrets, MAX_DEV_POWER, PointPool, windowBits } from './dev-ptau.ts';
 import { domainPower } from './ptau.ts';
+import { R, mod, powMod, inverse, words, concat } from './known-secret.ts';
 
 /** The public seed of δ. INSECURE by construction: it is printed right here. */
 export const DEV_ZKEY_SEED = 'zkml development zkey v1: INSECURE, delta is public';
@@ -38,7 +39,6 @@ export const DEV_ZKEY_BEACON_NAME = 'zkml INSECURE development zkey';
 export type DevZkeyProgress = (p: { done: number; total: number }) => void;
 
 /** The order of bn128's groups: scalars live modulo R. */
-const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 const Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583n;
 /** 2^256 mod R squared: section 4 stores x·R2 (snarkjs zkey new: Fr.mul(x, R2r) written as a plain integer). */
 const MONT_R2 = (((1n << 256n) % R) * ((1n << 256n) % R)) % R;
@@ -236,17 +236,6 @@ function evaluate(r1cs: R1cs, L: bigint[]): { a: bigint[]; b: bigint[]; c: bigin
 
 // ---- scalars ------------------------------------------------------------------------------------------------
 
-const mod = (a: bigint) => ((a % R) + R) % R;
-
-function powMod(b: bigint, e: bigint): bigint {
-  let r = 1n;
-  b = mod(b);
-  for (; e > 0n; e >>= 1n, b = (b * b) % R) if (e & 1n) r = (r * b) % R;
-  return r;
-}
-
-const inverse = (a: bigint) => powMod(a, R - 2n);
-
 /**
  * L_i(τ) for the 2^p-th roots of unity as snarkjs orders them (roots[p] = ffjavascript's Fr.w[p]), one batch
  * inversion: L_i(τ) = (τ^m − 1) / (m·(ω^−i·τ − 1)). `truncated`: the basis prepare phase2 computes from powers of
@@ -367,10 +356,6 @@ function afterSection2(curve: Bn128, ptauPower: number, tauPower: bigint): Uint8
 }
 
 /** The first 8 big-endian 32-bit words: how snarkjs seeds ChaCha from a hash. */
-function words(hash: Uint8Array): number[] {
-  const dv = new DataView(hash.buffer, hash.byteOffset, hash.byteLength);
-  return Array.from({ length: 8 }, (_, i) => dv.getUint32(i * 4, false));
-}
 
 function lem(curve: Bn128, group: 'G1' | 'G2', p: unknown): Uint8Array {
   const buf = new Uint8Array(group === 'G1' ? G1 : G2);
@@ -386,15 +371,6 @@ function uncompressed(curve: Bn128, group: 'G1' | 'G2', p: unknown): Uint8Array 
 
 const u32 = (x: number) => new Uint8Array(new Uint32Array([x]).buffer);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 // ---- output ------------------------------------------------------------------------------------------------
 
