@@ -20,19 +20,10 @@ struct Jac {
     return {a.x, a.y, F::one()};
   }
 
-  // dbl-2009-l
+  // dbl-2009-l (the formula is dblFormula below).
   inline Jac dbl() const {
     if (isInf()) return *this;
-    F A = X.sqr(), B = Y.sqr(), C = B.sqr();
-    F D = ((X + B).sqr() - A - C).dbl();
-    F E = A.dbl() + A;
-    F Fv = E.sqr();
-    Jac r;
-    r.X = Fv - D.dbl();
-    F C8 = C.dbl().dbl().dbl();
-    r.Y = E * (D - r.X) - C8;
-    r.Z = (Y * Z).dbl();
-    return r;
+    return dblFormula();
   }
 
   // madd-2007-bl: this + (x2, y2) affine, not infinity.
@@ -58,27 +49,11 @@ struct Jac {
     return r;
   }
 
-  // add-2007-bl
+  // add-2007-bl (the formula is addFormula below).
   inline Jac add(const Jac& q) const {
     if (isInf()) return q;
     if (q.isInf()) return *this;
-    F Z1Z1 = Z.sqr(), Z2Z2 = q.Z.sqr();
-    F U1 = X * Z2Z2, U2 = q.X * Z1Z1;
-    F S1 = Y * q.Z * Z2Z2, S2 = q.Y * Z * Z1Z1;
-    F H = U2 - U1;
-    F rr = (S2 - S1).dbl();
-    if (H.isZero()) {
-      if (rr.isZero()) return dbl();
-      return infinity();
-    }
-    F I = H.dbl().sqr();
-    F J = H * I;
-    F V = U1 * I;
-    Jac r;
-    r.X = rr.sqr() - J - V.dbl();
-    r.Y = rr * (V - r.X) - (S1 * J).dbl();
-    r.Z = ((Z + q.Z).sqr() - Z1Z1 - Z2Z2) * H;
-    return r;
+    return addFormula(q);
   }
 
   inline Jac neg() const { return {X, Y.neg(), Z}; }
@@ -119,7 +94,7 @@ struct Jac {
     r.Z = (Y * Z).dbl();
     return r;
   }
-  // add-2007-bl without the infinity tests (garbage with Z = 0 when this is infinity; the caller selects).
+  // add-2007-bl without the infinity tests (garbage with Z = 0 when this is infinity; add() or the caller selects).
   inline Jac addFormula(const Jac& q) const {
     F Z1Z1 = Z.sqr(), Z2Z2 = q.Z.sqr();
     F U1 = X * Z2Z2, U2 = q.X * Z1Z1;

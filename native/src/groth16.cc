@@ -1,7 +1,7 @@
 // Groth16 proving from snarkjs' .zkey and .wtns files, following snarkjs 0.7 src/groth16_prove.js step for step.
 #include "groth16.h"
 #include <cstring>
-#include <sys/random.h>
+#include <sys/random.h>  // getentropy (macOS declares it here; glibc also in unistd.h)
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
@@ -138,15 +138,8 @@ static const Section& need(const Reader& r, const std::vector<Section>& s, uint3
 static void getRandomScalar(uint64_t* out) {
   for (int tries = 0; tries < 1000; tries++) {
     uint8_t b[32];
-    size_t got = 0;
-    while (got < 32) {
-      ssize_t k = getrandom(b + got, 32 - got, 0);
-      if (k < 0) {
-        if (errno == EINTR) continue;
-        throw std::runtime_error("getrandom failed");
-      }
-      got += (size_t)k;
-    }
+    // getentropy: the OS CSPRNG on Linux (glibc >= 2.25) and macOS alike, up to 256 bytes per call.
+    if (getentropy(b, sizeof b) != 0) throw std::runtime_error(std::string("getentropy failed: ") + strerror(errno));
     memcpy(out, b, 32);
     out[3] &= 0x3fffffffffffffffULL;
     uint64_t t[4];
