@@ -3,6 +3,10 @@
  * cases passed / total, the reason of every failed or skipped case, and how and where it was run.
  *
  *   npx tsx scripts/conformance.ts [--out CONFORMANCE.md] [--root DIR] [--scale N] [--max-circuits N] [--json FILE]
+ *                                  [--only REGEX] [--quiet]
+ *
+ * --only runs the node tests whose name matches REGEX (e.g. `--only 'pad|maxpool'`) and, unless --out is given,
+ * writes no report: a partial run must not replace the full CONFORMANCE.md.
  */
 import { cpus, platform, release, arch } from 'node:os';
 import { resolve } from 'node:path';
@@ -20,8 +24,20 @@ const { values: args } = parseArgs({
     'max-circuits': { type: 'string' },
     json: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+
+if (args.help) {
+  process.stdout.write(
+    'usage: npx tsx scripts/conformance.ts [--out FILE] [--root DIR] [--scale N] [--max-circuits N] [--json FILE] [--only REGEX] [--quiet]\n' +
+      '  --only REGEX  run only the node tests whose name matches (no report written unless --out is given)\n',
+  );
+  process.exit(0);
+}
+const only = args.only !== undefined ? new RegExp(args.only) : undefined;
+const out = args.out !== undefined && (only === undefined || process.argv.some((a) => a === '--out' || a.startsWith('--out='))) ? args.out : undefined;
 
 const root = resolve(args.root!);
 const command = `npx tsx scripts/conformance.ts${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`;
@@ -113,10 +129,11 @@ const report = await runConformance({
   root,
   scale: Number(args.scale),
   ...(args['max-circuits'] !== undefined ? { maxCircuits: Number(args['max-circuits']) } : {}),
+  ...(only ? { include: (t: { name: string }) => only.test(t.name) } : {}),
   onCase: (c) => log(`${c.status.padEnd(4)} ${caseLabel(c)}${c.status === 'pass' ? '' : ` — ${tidy(c.reason ?? '').slice(0, 160)}`}`),
   onCircuit: (c) => log(`circuit ${c.op}: ${caseLabel(c)} ${c.status === 'pass' ? `ok, ${c.circuit!.constraints} constraints, ${c.circuit!.ms} ms` : `FAILED: ${c.reason}`}`),
 });
-writeFileAtomic(resolve(args.out!), markdown(report, started));
+if (out) writeFileAtomic(resolve(out), markdown(report, started));
 if (args.json) writeJsonAtomic(resolve(args.json), report);
 const failed = report.cases.filter((c) => c.status === 'fail').length;
-log(`conformance: ${report.cases.filter((c) => c.status === 'pass').length} passed, ${failed} failed, ${report.cases.filter((c) => c.status === 'skip').length} skipped; wrote ${args.out}`);
+log(`conformance: ${report.cases.filter((c) => c.status === 'pass').length} passed, ${failed} failed, ${report.cases.filter((c) => c.status === 'skip').length} skipped${out ? `; wrote ${out}` : ' (no report written)'}`);

@@ -1,13 +1,11 @@
-import type { LowerCtx, OpDef, ShapeCtx } from './op.ts';
-import { constInput, qInput } from './common.ts';
-import { attrInt, attrInts } from '../onnx/graph.ts';
-import { normAxis, sizeOf } from '../onnx/tensor.ts';
+import type { OpDef } from './op.ts';
+import { qInput } from './common.ts';
 import { Expr } from '../ir/expr.ts';
 import type { Program } from '../ir/program.ts';
 import { liftExp } from '../quantize/fixed.ts';
 import { requantize } from '../quantize/requantize.ts';
 import { extremum, maxOf, minOf, times } from './compare.ts';
-import { reduction as geometry, type Reduction } from './reduce.ts';
+import { reduceGeometry as reduction } from './reduce.ts';
 import { secantTable, type TableFunction } from './secant-table.ts';
 
 /**
@@ -61,17 +59,6 @@ export function logSumExp(program: Program, groups: Expr[][], e: number, s: numb
   const exp = Math.max(e, L.exp);
   const lift = (v: Expr, from: number) => v.scale(1n << BigInt(exp - from));
   return { exprs: maxes.map((m, k) => lift(m, e).add(lift(L.exprs[k], L.exp))), exp };
-}
-
-// ---- Reduction geometry (as ops/reduce.ts: axes from the attribute, or the input since opset 18) ----------
-
-function reduction(ctx: ShapeCtx | LowerCtx, shape: number[]): Reduction {
-  const given = ctx.opset >= 18 ? (ctx.node.inputs[1] ? constInput(ctx, 1, 'axes').data : undefined) : attrInts(ctx.node, 'axes');
-  let axes: number[];
-  if (given && given.length > 0) axes = [...new Set(given.map((a) => normAxis(a, shape.length, ctx.where)))];
-  else if (attrInt(ctx.node, 'noop_with_empty_axes', 0) === 1) return { outShape: shape, groups: Array.from({ length: sizeOf(shape) }, (_, i) => [i]) };
-  else axes = shape.map((_, i) => i);
-  return geometry(shape, axes, attrInt(ctx.node, 'keepdims', 1) === 1);
 }
 
 const FLOAT: Record<string, (v: number[]) => number> = {

@@ -67,7 +67,8 @@ function reduceAxes(ctx: ShapeCtx | LowerCtx, rank: number): number[] | undefine
   return Array.from({ length: rank }, (_, i) => i);
 }
 
-function reduceGeometry(ctx: ShapeCtx | LowerCtx, shape: number[]): Reduction {
+/** The reduction a Reduce* (or ArgMax/ArgMin) node makes of `shape`, from its axes, keepdims and noop_with_empty_axes. */
+export function reduceGeometry(ctx: ShapeCtx | LowerCtx, shape: number[]): Reduction {
   const op = ctx.node.opType;
   if (op === 'ArgMax' || op === 'ArgMin') {
     const axis = normAxis(attrInt(ctx.node, 'axis', 0), shape.length, ctx.where);
