@@ -192,6 +192,9 @@ const demos = DEMOS.map((d) => {
   return { demo: d, agreement, proof };
 });
 
+console.error('third-party models (../shared/models):');
+const zoo = attempt('third-party models', () => runJson('bench-zoo.ts', quick ? ['--only', '1l_'] : []));
+
 console.error('native prover:');
 const native = attempt('native prover', () => runScript('bench-native.ts', quick ? ['--from', '10', '--to', '12', '--runs', '1'] : ['--from', '10', '--to', '18']));
 
@@ -277,7 +280,7 @@ w(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).t
 w(`zkml ${VERSION}; ${['snarkjs', 'circom2', 'circomlib', 'onnxruntime-node', 'solc', 'hardhat'].map((p) => `${p} ${DEPENDENCIES[p]}`).join(', ')}.`);
 w(`Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}: times on a busy machine are stretched, counts and gas are not.`);
 w('Setup is the development one from known secrets (src/setup/dev-zkey.ts), which reads no ptau; dev ptau files (cached in .cache/bench) serve the native prover’s snarkjs zkeys and the dev ptau table.');
-const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`), ...demos.filter((d) => failed(d.agreement) || failed(d.proof)).map((d) => `demo: ${d.demo.name}`)];
+const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup, 'third-party models': zoo }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`), ...demos.filter((d) => failed(d.agreement) || failed(d.proof)).map((d) => `demo: ${d.demo.name}`), ...(failed(zoo) ? [] : (zoo.models as any[]).filter((r) => r.error || !r.valid).map((r) => `third-party model ${r.name}`))];
 if (failures.length) w(`\n**Some measurements failed** (each is reported in its section): ${failures.join('; ')}.`);
 w();
 
@@ -308,6 +311,20 @@ section('Op families: demonstration models', () => {
   }
   w();
   w('Each model is written by a seeded generator (scripts/bench-demos.ts, fixtures/); "inputs compared" seeded inputs run through onnxruntime and the integer reference executor (what the circuit proves); "label agreement" is the share of equal labels, or for the decoder of equal next-token argmaxes at every position; "max abs error" is over every other output value (probabilities after the derived final op). Compile options as in bench-demos.ts (tree ensembles: input scale 16, so a split flips only for inputs within 2^-17 of its threshold).');
+});
+
+section('Third-party models: every model in ../shared/models compiles, proves and verifies', () => {
+  if (failed(zoo)) throw new Error(zoo.error);
+  const rows: any[] = zoo.models;
+  const rel = (r: any) => (r.maxAbsOrt ? r.maxAbsErrorOrt / Math.max(1, r.maxAbsOrt) : r.maxAbsErrorOrt);
+  w(md(['model', 'input range', 'constraints', 'compile s', 'setup s', 'prove ms', 'verified', 'max abs error vs onnxruntime', 'relative to max(1, max |output|)', 'argmax agrees', 'max abs error vs shipped output'],
+    rows.map((r) => r.error
+      ? [r.name, r.inputRange ? r.inputRange.join(', ') : '—', 'failed (below)', '', '', '', '', '', '', '', '']
+      : [r.name, r.inputRange.join(', '), int(r.constraints), s(r.compileMs), s(r.setupMs), int(Math.round(r.proveMs)), r.valid ? 'yes' : 'NO', r.maxAbsErrorOrt.toExponential(2), rel(r).toExponential(2), r.argmaxAgrees === undefined ? '—' : r.argmaxAgrees ? 'yes' : 'no', r.maxAbsErrorShipped === undefined ? '—' : r.maxAbsErrorShipped.toExponential(2)])));
+  for (const r of rows.filter((r) => r.error)) w(`\n**${r.name} failed:** ${r.error}`);
+  const ok = rows.filter((r) => !r.error && r.valid);
+  w();
+  w(`${ok.length} of ${rows.length} models compiled, proved and verified${quick ? ' (quick run: only the 1l_ examples)' : ''}. Found by listing the corpus folders (scripts/bench-zoo.ts), default options except \`--input-range\`, read off each model's shipped input: the smallest power-of-two span holding it (from 0 when it is non-negative). One proof each with the default prover and the development setup; "max abs error" compares the proven output (probabilities for a model ending in Softmax) with onnxruntime on the same input and with the output shipped beside the model (EZKL's output_data, the zoo's output_0.pb).`);
 });
 
 section('Accuracy against onnxruntime (MNIST test images)', () => {
