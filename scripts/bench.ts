@@ -192,6 +192,8 @@ const demos = DEMOS.map((d) => {
   return { demo: d, agreement, proof };
 });
 
+console.error('op families (single-op models):');
+const opFamilies = attempt('op families', () => runJson('bench-ops.ts', quick ? ['--trials', '2'] : []));
 console.error('third-party models (../shared/models):');
 const zoo = attempt('third-party models', () => runJson('bench-zoo.ts', quick ? ['--only', '1l_'] : []));
 
@@ -280,7 +282,7 @@ w(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).t
 w(`zkml ${VERSION}; ${['snarkjs', 'circom2', 'circomlib', 'onnxruntime-node', 'solc', 'hardhat'].map((p) => `${p} ${DEPENDENCIES[p]}`).join(', ')}.`);
 w(`Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}: times on a busy machine are stretched, counts and gas are not.`);
 w('Setup is the development one from known secrets (src/setup/dev-zkey.ts), which reads no ptau; dev ptau files (cached in .cache/bench) serve the native prover’s snarkjs zkeys and the dev ptau table.');
-const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup, 'third-party models': zoo }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`), ...demos.filter((d) => failed(d.agreement) || failed(d.proof)).map((d) => `demo: ${d.demo.name}`), ...(failed(zoo) ? [] : (zoo.models as any[]).filter((r) => r.error || !r.valid).map((r) => `third-party model ${r.name}`))];
+const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup, 'third-party models': zoo, 'op families': opFamilies }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`), ...demos.filter((d) => failed(d.agreement) || failed(d.proof)).map((d) => `demo: ${d.demo.name}`), ...(failed(zoo) ? [] : (zoo.models as any[]).filter((r) => r.error || !r.valid).map((r) => `third-party model ${r.name}`))];
 if (failures.length) w(`\n**Some measurements failed** (each is reported in its section): ${failures.join('; ')}.`);
 w();
 
@@ -311,6 +313,18 @@ section('Op families: demonstration models', () => {
   }
   w();
   w('Each model is written by a seeded generator (scripts/bench-demos.ts, fixtures/); "inputs compared" seeded inputs run through onnxruntime and the integer reference executor (what the circuit proves); "label agreement" is the share of equal labels, or for the decoder of equal next-token argmaxes at every position; "max abs error" is over every other output value (probabilities after the derived final op). Compile options as in bench-demos.ts (tree ensembles: input scale 16, so a split flips only for inputs within 2^-17 of its threshold).');
+});
+
+section('Op families: constraints per element and error against the float op', () => {
+  if (failed(opFamilies)) throw new Error(opFamilies.error);
+  const cell = (r: any, k: string, f: (v: any) => string) => (r.error ? '—' : f(r[k]));
+  w(md(['family', 'op', 'input range', 'per', 'constraints (scale 8)', 'max abs error (8)', 'max rel error (8)', 'constraints (scale 16)', 'max abs error (16)', 'max rel error (16)'],
+    (opFamilies.ops as any[]).map((r) => [r.family, r.op, r.inputRange.join(', '), r.error ? 'failed (below)' : r.per,
+      cell(r, 's8', (v) => String(Number(v.constraintsPerElement.toFixed(1)))), cell(r, 's8', (v) => v.maxAbsError.toExponential(2)), cell(r, 's8', (v) => v.maxRelError.toExponential(2)),
+      cell(r, 's16', (v) => String(Number(v.constraintsPerElement.toFixed(1)))), cell(r, 's16', (v) => v.maxAbsError.toExponential(2)), cell(r, 's16', (v) => v.maxRelError.toExponential(2))])));
+  for (const r of (opFamilies.ops as any[]).filter((r) => r.error)) w(`\n**${r.op} failed:** ${r.error}`);
+  w();
+  w(`One-op models over a [1, ${opFamilies.elementsPerCase}] tensor (scripts/bench-ops.ts), at \`--scale 8\` (the default) and \`--scale 16\`. Constraints are the op's own nodes from the gadgets' cost model (equal to the compiled count), per output element (per input element for a reduction), without the input range checks. Errors are the largest |zkml − onnxruntime| over ${opFamilies.trials} seeded inputs on the input grid (so the input's own rounding is not counted), relative error dividing by max(1, |onnxruntime|); constants (LeakyRelu's α, LayerNorm's γ and β, the embedding table) are quantized to \`--weight-bits\`, which bounds the error at scale 16 for those ops. Each op's stated bound is in its source file's header.`);
 });
 
 section('Third-party models: every model in ../shared/models compiles, proves and verifies', () => {
