@@ -38,6 +38,7 @@ import { FIELD_P } from '../io/output.ts';
 import { inverse } from './mutate.ts';
 import { LinearSpan, type Fixed } from './span.ts';
 import { solveOneHot, type Affine, type BooleanForm } from './onehot.ts';
+import { solveEuclid } from './euclid.ts';
 
 const P = FIELD_P;
 const mod = (v: bigint) => ((v % P) + P) % P;
@@ -225,6 +226,10 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
   const solveSystem = (): boolean => {
     const virtualOf = new Map<number, number>(); // virtual bit id → constraint
     const rows: Row[] = [];
+    for (const extra of extraRows) {
+      const coeffs = new Map([...extra].filter(([v]) => !determined[v]));
+      if (coeffs.size > 0) rows.push({ coeffs, affine: false });
+    }
     for (let id = 0; id < r1cs.constraints.length; id++) {
       const eq = linearEquation(id);
       if (eq) {
@@ -339,7 +344,7 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
    * constraints as exact affine forms and the linear equations over the unknowns. A form the rule fixes has a
    * known N: a linear equation for rules 1, 4 and 5 from then on. Returns whether it fixed any.
    */
-  const oneHotStep = (): boolean => {
+  const collectForms = () => {
     const forms: BooleanForm[] = [];
     const linear: Affine[] = [];
     const rows: Map<number, bigint>[] = [];
@@ -369,6 +374,10 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
       const eq = linearEquation(id);
       if (eq && eq.coeffs.size >= 2) rows.push(eq.coeffs);
     }
+    return { forms, linear, rows };
+  };
+  const oneHotStep = (): boolean => {
+    const { forms, linear, rows } = collectForms();
     if (forms.length < 2) return false;
     let progress = false;
     const { solved, pending } = solveOneHot({ forms, linear, rows, known: (v) => determined[v] === 1 });
@@ -386,6 +395,24 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
     return progress;
   };
 
+  /**
+   * Rule 7 (euclid.ts) on what rules 1-6 left: hinted quotients and roots. Each equation it returns (a product
+   * side's unknown part, fixed by the inputs) joins rule 4's system from then on. Returns whether it found any.
+   */
+  const extraRows: Map<number, bigint>[] = [];
+  const euclidStep = (): boolean => {
+    const { forms, linear } = collectForms();
+    const products: [LinearCombination, LinearCombination, LinearCombination][] = [];
+    for (let id = 0; id < r1cs.constraints.length; id++) {
+      const [A, B, C] = r1cs.constraints[id];
+      if (vars(A).length === 0 || vars(B).length === 0 || linearEquation(id)) continue;
+      products.push([A, B, C]);
+    }
+    const found = solveEuclid({ forms, products, linear, known: (v) => determined[v] === 1 });
+    extraRows.push(...found);
+    return found.length > 0;
+  };
+
   let rounds = 0;
   for (;;) {
     while (queue.length) {
@@ -396,6 +423,7 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
     rounds++;
     if (solveSystem()) continue;
     if (!determined.every((x) => x === 1) && oneHotStep()) continue;
+    if (!determined.every((x) => x === 1) && euclidStep()) continue;
     if (determined.every((x) => x === 1) || !spanStep()) break;
   }
   return { determined, affine, rounds };
