@@ -32,6 +32,12 @@
  *    form and in what `cost` elimination and circom --O2 leave of it (h_0, or two of the h_j, folded into the
  *    other boolean checks). A group whose index is not known yet has its signals eliminated first in rule 4, so
  *    a sign test that --O2 wrote through the one-hot (ops/select.ts) is solved by rule 3 and the index follows.
+ * 7. Hinted quotients and roots (euclid.ts): bits summed with distinct powers of two are integers below p. A
+ *    product A·B = C with B known, A = λ·Q and C = λ'·R (up to fixed values) and R + R' + 1 = ν·B exactly makes
+ *    Q the unique quotient (0 ≤ R < D and |κ·Q·D| + D < p: two choices would differ by a multiple of D smaller
+ *    than D); the same with a constant divisor D in a linear relation λ·(κ·D·Q + R) = (fixed); and S·S = C with
+ *    C = -E + (fixed), 2S - E - F = 0 exactly makes S = ⌊√(S² + E)⌋ unique (S² ≤ S² + E ≤ S² + 2S < (S+1)²).
+ *    The fixed side of A (or Q and R) then joins rule 4 as a linear equation.
  */
 import type { LinearCombination, R1cs } from '../circom/r1cs.ts';
 import { FIELD_P } from '../io/output.ts';
@@ -117,7 +123,7 @@ interface Row {
 }
 
 /**
- * Runs rules 1-6 to a fixpoint. `inputs` are the witness indices taken as known (the circuit's inputs: the
+ * Runs rules 1-7 to a fixpoint. `inputs` are the witness indices taken as known (the circuit's inputs: the
  * statement's free variables).
  */
 export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {

@@ -26,7 +26,7 @@
  */
 import { FIELD_P } from '../io/output.ts';
 import { inverse } from './mutate.ts';
-import type { Affine, BooleanForm } from './onehot.ts';
+import { dependencies, type Affine, type BooleanForm } from './onehot.ts';
 
 const P = FIELD_P;
 const HALF = P / 2n;
@@ -291,6 +291,100 @@ export function solveEuclid(input: EuclidInput): Vec[] {
         if (2 * Sq.width + 2 >= 253 || E.width >= 252 || F.width >= 252) continue;
         out.push(ua);
         break;
+      }
+    }
+  }
+  out.push(...solveConstantDivisions(input, linearOf));
+  return out;
+}
+
+/**
+ * Division by a constant (gadgets/divmod.ts): no product, but a linear relation λ·(κ·D·Q + R) = (fixed) among the
+ * forms, found as a dependency of their unknown parts, with R + R' + 1 = D exactly for a constant D ≥ 2. The
+ * division argument with Y = D. Returns Q's and R's unknown parts (both fixed).
+ */
+function solveConstantDivisions(input: EuclidInput, linearOf: Map<number, number[]>): Vec[] {
+  const { forms, linear, known } = input;
+  const unknownPart = (v: Vec): Vec => new Map([...v].filter(([s, c]) => s !== 0 && !known(s) && mod(c) !== 0n));
+  // Components of forms and linear constraints joined by shared unknown signals.
+  const parent = forms.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  const owner = new Map<number, number>();
+  forms.forEach((f, i) => {
+    for (const v of f.beta.coeffs.keys()) {
+      if (known(v)) continue;
+      const o = owner.get(v);
+      if (o === undefined) owner.set(v, i);
+      else parent[find(i)] = find(o);
+    }
+  });
+  linear.forEach((l) => {
+    const os = [...l.coeffs.keys()].map((v) => owner.get(v)).filter((o): o is number => o !== undefined);
+    for (const o of os) parent[find(o)] = find(os[0]);
+  });
+  const groups = new Map<number, number[]>();
+  forms.forEach((_, i) => (groups.get(find(i)) ?? groups.set(find(i), []).get(find(i))!).push(i));
+  const out: Vec[] = [];
+  for (const group of groups.values()) {
+    if (group.length < 3 || group.length > MAX_FORMS) continue;
+    const cols = group.sort((a, b) => forms[a].beta.coeffs.size - forms[b].beta.coeffs.size || a - b);
+    const signals = new Set(cols.flatMap((i) => [...forms[i].beta.coeffs.keys()].filter((v) => !known(v))));
+    const linIds = new Set([...signals].flatMap((v) => linearOf.get(v) ?? []));
+    const lin = [...linIds].map((j) => linear[j]).filter((l) => [...l.coeffs.keys()].every((v) => known(v) || signals.has(v)));
+    const columns = [...cols.map((i) => unknownPart(full(forms[i].beta))), ...lin.map((l) => unknownPart(l.coeffs))];
+    const basisWithout = (skip: Set<number>) => new Basis(columns.map((c, k) => (skip.has(k) ? new Map() : c)));
+    let done = false;
+    for (const dep of dependencies(columns)) {
+      if (done) break;
+      const onForms = new Map([...dep].filter(([j]) => j < cols.length));
+      if (onForms.size < 3) continue;
+      for (const lambda of new Set(onForms.values())) {
+        const inv = inverse(lambda);
+        const rPart: Vec = new Map();
+        const qPart: Vec = new Map();
+        for (const [k, z] of onForms) {
+          const w = signed(z * inv);
+          if (log2(w < 0n ? -w : w) !== undefined) rPart.set(k, z);
+          else qPart.set(k, z);
+        }
+        const R = bitSum(rPart);
+        if (!R || qPart.size === 0 || R.lambda !== lambda) continue;
+        // R + 1 + R' = D, a constant (the check of D - 1 - R).
+        const ok = both(R).some((r) => {
+          const target = integerOf(r, forms, cols);
+          axpy(target, new Map([[0, 1n]]), 1n);
+          const zT = basisWithout(new Set([...rPart.keys(), ...qPart.keys()])).express(new Map([...unknownPart(target)].map(([v, c]) => [v, mod(-c)])));
+          const Rc = zT && bitSum(new Map([...zT].filter(([j]) => j < cols.length)), true);
+          if (!Rc) return false;
+          const residual = new Map(target);
+          axpy(residual, integerOf(Rc, forms, cols), 1n);
+          for (const [j, c] of zT) if (j >= cols.length) axpy(residual, full(lin[j - cols.length]), c);
+          if (residual.size !== 1 || !residual.has(0)) return false;
+          const D = residual.get(0)!;
+          if (D < 2n || D.toString(2).length > 250) return false;
+          // The quotient's weights: λ·κ·D·(±2^e) with one κ, distinct e (r's λ is R's, read with r's orientation).
+          const scale = inverse(mod(r.lambda * D));
+          const parts = [...qPart].map(([k, z]) => signed(z * scale));
+          const odd = (t: bigint) => {
+            let a = t < 0n ? -t : t;
+            let e = 0;
+            while (a > 0n && (a & 1n) === 0n) (a >>= 1n, e++);
+            return [a, e] as const;
+          };
+          const [kappa] = odd(parts[0]);
+          if (kappa === 0n || kappa > SMALL) return false;
+          const exps = parts.map(odd);
+          if (exps.some(([a]) => a !== kappa) || new Set(exps.map(([, e]) => e)).size !== exps.length) return false;
+          const wQ = Math.max(...exps.map(([, e]) => e)) + 1;
+          if (kappa.toString(2).length + wQ + D.toString(2).length + 1 >= 253) return false;
+          const qSum: BitSum = { lambda: 1n, bits: new Map([...qPart.keys()].map((k, i) => [k, [exps[i][1], parts[i] < 0n ? -1n : 1n]])), width: wQ };
+          out.push(unknownPart(integerOf(qSum, forms, cols)), unknownPart(integerOf(r, forms, cols)));
+          return true;
+        });
+        if (ok) {
+          done = true;
+          break;
+        }
       }
     }
   }
