@@ -26,67 +26,17 @@
  */
 import { FIELD_P } from '../io/output.ts';
 import { inverse } from './mutate.ts';
-import { dependencies, type Affine, type BooleanForm } from './onehot.ts';
+import { axpy, Basis, components, mod, type Vec } from './echelon.ts';
+import type { Affine, BooleanForm } from './onehot.ts';
 
 const P = FIELD_P;
 const HALF = P / 2n;
-const mod = (v: bigint) => ((v % P) + P) % P;
 /** The signed representative of a field element. */
 const signed = (v: bigint) => (mod(v) > HALF ? mod(v) - P : mod(v));
 /** κ beyond this (in absolute value) is not taken as a small integer. */
 const SMALL = 1n << 16n;
 /** Forms beyond this are left alone. */
 const MAX_FORMS = 4096;
-
-type Vec = Map<number, bigint>;
-
-function axpy(into: Vec, x: Vec, k: bigint): void {
-  for (const [v, a] of x) {
-    const y = mod((into.get(v) ?? 0n) + a * k);
-    if (y === 0n) into.delete(v);
-    else into.set(v, y);
-  }
-}
-
-/** Columns in row-echelon form: `express` writes a vector as a combination of them, if it can. */
-class Basis {
-  private readonly pivots = new Map<number, { order: number; vec: Vec; comb: Vec }>();
-
-  constructor(columns: Vec[]) {
-    columns.forEach((c, j) => {
-      const { vec, comb } = this.reduce(c, new Map([[j, 1n]]));
-      if (vec.size === 0) return;
-      const pivot = vec.keys().next().value!;
-      const inv = inverse(vec.get(pivot)!);
-      for (const [v, a] of vec) vec.set(v, mod(a * inv));
-      for (const [v, a] of comb) comb.set(v, mod(a * inv));
-      this.pivots.set(pivot, { order: this.pivots.size, vec, comb });
-    });
-  }
-
-  private reduce(col: Vec, comb: Vec): { vec: Vec; comb: Vec } {
-    const vec = new Map([...col].filter(([, a]) => mod(a) !== 0n).map(([v, a]) => [v, mod(a)]));
-    for (;;) {
-      let best: number | undefined;
-      for (const v of vec.keys()) {
-        const p = this.pivots.get(v);
-        if (p && (best === undefined || p.order < this.pivots.get(best)!.order)) best = v;
-      }
-      if (best === undefined) return { vec, comb };
-      const p = this.pivots.get(best)!;
-      const c = vec.get(best)!;
-      axpy(vec, p.vec, -c);
-      axpy(comb, p.comb, -c);
-    }
-  }
-
-  /** Coefficients z with Σ z_j·column_j = target, or undefined when the target is not in the span. */
-  express(target: Vec): Vec | undefined {
-    const { vec, comb } = this.reduce(target, new Map());
-    if (vec.size > 0) return undefined;
-    return new Map([...comb].map(([j, z]) => [j, mod(-z)]));
-  }
-}
 
 /** A binary-weighted sum read off coefficients on forms: z_k = λ·s_k·2^e_k (distinct e_k ≥ 0, s_k = ±1). */
 interface BitSum {
@@ -307,25 +257,9 @@ function solveConstantDivisions(input: EuclidInput, linearOf: Map<number, number
   const { forms, linear, known } = input;
   const unknownPart = (v: Vec): Vec => new Map([...v].filter(([s, c]) => s !== 0 && !known(s) && mod(c) !== 0n));
   // Components of forms and linear constraints joined by shared unknown signals.
-  const parent = forms.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-  const owner = new Map<number, number>();
-  forms.forEach((f, i) => {
-    for (const v of f.beta.coeffs.keys()) {
-      if (known(v)) continue;
-      const o = owner.get(v);
-      if (o === undefined) owner.set(v, i);
-      else parent[find(i)] = find(o);
-    }
-  });
-  linear.forEach((l) => {
-    const os = [...l.coeffs.keys()].map((v) => owner.get(v)).filter((o): o is number => o !== undefined);
-    for (const o of os) parent[find(o)] = find(os[0]);
-  });
-  const groups = new Map<number, number[]>();
-  forms.forEach((_, i) => (groups.get(find(i)) ?? groups.set(find(i), []).get(find(i))!).push(i));
+  const groups = components(forms.map((f) => f.beta.coeffs.keys()), known, linear.map((l) => l.coeffs.keys()), false);
   const out: Vec[] = [];
-  for (const group of groups.values()) {
+  for (const group of groups) {
     if (group.length < 3 || group.length > MAX_FORMS) continue;
     const cols = group.sort((a, b) => forms[a].beta.coeffs.size - forms[b].beta.coeffs.size || a - b);
     const signals = new Set(cols.flatMap((i) => [...forms[i].beta.coeffs.keys()].filter((v) => !known(v))));
@@ -334,7 +268,7 @@ function solveConstantDivisions(input: EuclidInput, linearOf: Map<number, number
     const columns = [...cols.map((i) => unknownPart(full(forms[i].beta))), ...lin.map((l) => unknownPart(l.coeffs))];
     const basisWithout = (skip: Set<number>) => new Basis(columns.map((c, k) => (skip.has(k) ? new Map() : c)));
     let done = false;
-    for (const dep of dependencies(columns)) {
+    for (const dep of new Basis(columns).dependencies) {
       if (done) break;
       const onForms = new Map([...dep].filter(([j]) => j < cols.length));
       if (onForms.size < 3) continue;

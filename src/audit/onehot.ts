@@ -26,12 +26,9 @@
  * equation for rules 1, 4 and 5), which is what determines the h_j and everything the lookup feeds.
  * The computed-index selection of ops/select.ts uses the same gadget, and so do the tables of ops/nonlinear.ts.
  */
-import { FIELD_P } from '../io/output.ts';
-import { inverse } from './mutate.ts';
 import { randomBytes } from 'node:crypto';
-
-const P = FIELD_P;
-const mod = (v: bigint) => ((v % P) + P) % P;
+import { inverse } from './mutate.ts';
+import { Basis, components, mod } from './echelon.ts';
 
 /** An affine form Σ coeffs[v]·w_v + c over witness signals (v ≥ 1; the constant is c). */
 export interface Affine {
@@ -58,86 +55,11 @@ export interface OneHotInput {
 /** Groups larger than this are left alone (the elimination below is quadratic in the worst case). */
 const MAX_COLUMNS = 4096;
 
-function axpy(into: Map<number, bigint>, x: Map<number, bigint>, k: bigint): void {
-  for (const [v, a] of x) {
-    const y = mod((into.get(v) ?? 0n) + a * k);
-    if (y === 0n) into.delete(v);
-    else into.set(v, y);
-  }
-}
-
-/**
- * A basis of the linear dependencies among sparse column vectors: each dependency maps column index → coefficient,
- * with Σ coeff·column = 0. Columns are inserted one at a time into a row-echelon basis; one that reduces to zero
- * gives a dependency (the combination that reduced it).
- */
-export function dependencies(columns: Map<number, bigint>[]): Map<number, bigint>[] {
-  /** pivot signal → [insertion order, reduced vector (pivot coefficient 1), combination of columns]. */
-  const pivots = new Map<number, { order: number; vec: Map<number, bigint>; comb: Map<number, bigint> }>();
-  const out: Map<number, bigint>[] = [];
-  columns.forEach((col, j) => {
-    const vec = new Map(col);
-    for (const [v, c] of vec) if (mod(c) === 0n) vec.delete(v);
-    const comb = new Map<number, bigint>([[j, 1n]]);
-    // Reduce by the earliest pivot present: a pivot's vector holds no earlier pivot, so this ends.
-    for (;;) {
-      let best: number | undefined;
-      for (const v of vec.keys()) {
-        const p = pivots.get(v);
-        if (p && (best === undefined || p.order < pivots.get(best)!.order)) best = v;
-      }
-      if (best === undefined) break;
-      const p = pivots.get(best)!;
-      const c = vec.get(best)!;
-      axpy(vec, p.vec, -c);
-      axpy(comb, p.comb, -c);
-    }
-    if (vec.size === 0) {
-      out.push(comb);
-      return;
-    }
-    const pivot = vec.keys().next().value!;
-    const inv = inverse(vec.get(pivot)!);
-    for (const [v, c] of vec) vec.set(v, mod(c * inv));
-    for (const [v, c] of comb) comb.set(v, mod(c * inv));
-    pivots.set(pivot, { order: pivots.size, vec, comb });
-  });
-  return out;
-}
-
 const randomField = () => mod(BigInt('0x' + randomBytes(32).toString('hex')));
 
-/** Union-find over form indices, joined by shared unknown signals (directly or through a row). */
-function clusters(input: OneHotInput): number[][] {
-  const { forms, rows, known } = input;
-  const parent = forms.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-  const join = (a: number, b: number) => {
-    parent[find(a)] = find(b);
-  };
-  const owner = new Map<number, number>();
-  forms.forEach((f, i) => {
-    for (const v of f.beta.coeffs.keys()) {
-      if (known(v)) continue;
-      const o = owner.get(v);
-      if (o === undefined) owner.set(v, i);
-      else join(i, o);
-    }
-  });
-  // A row joins the forms of its signals when every one of its signals is in some form (the textbook Σ h = 1).
-  for (const row of rows) {
-    const os = [...row.keys()].map((v) => owner.get(v));
-    if (os.length < 2 || os.some((o) => o === undefined)) continue;
-    for (const o of os) join(o!, os[0]!);
-  }
-  const by = new Map<number, number[]>();
-  forms.forEach((_, i) => {
-    const r = find(i);
-    if (!by.has(r)) by.set(r, []);
-    by.get(r)!.push(i);
-  });
-  return [...by.values()].filter((c) => c.length >= 2);
-}
+/** Forms joined by shared unknown signals, or through a row all of whose signals are in forms (Σ h = 1). */
+const clusters = (input: OneHotInput) =>
+  components(input.forms.map((f) => f.beta.coeffs.keys()), input.known, input.rows.map((r) => r.keys()), true);
 
 /**
  * Rule 6: the constraint ids of the boolean forms whose value the inputs fix by a one-hot argument (see the
@@ -163,7 +85,7 @@ export function solveOneHot(input: OneHotInput): { solved: number[]; pending: { 
 
     // (a) exactly-one groups: dependencies among the forms' full linear parts and the linear constraints'.
     const full = [...cluster.map((i) => forms[i].beta.coeffs), ...lin.map((l) => l.coeffs)];
-    for (const dep of dependencies(full)) {
+    for (const dep of new Basis(full).dependencies) {
       const onForms = [...dep].filter(([j]) => j < cluster.length);
       if (onForms.length < 2) continue;
       const kappa = onForms[0][1];
@@ -193,7 +115,7 @@ export function solveOneHot(input: OneHotInput): { solved: number[]; pending: { 
       const groupRows = eqs.filter((r) => [...r.keys()].every((v) => groupSignals.has(v)));
       const cols = [...group.map((j) => unknownPart(forms[cluster[j]].beta.coeffs)), ...groupRows];
       const c = new Array<bigint>(group.length).fill(0n);
-      for (const d of dependencies(cols)) {
+      for (const d of new Basis(cols).dependencies) {
         const rho = randomField();
         for (const [k, z] of d) if (k < group.length) c[k] = mod(c[k] + rho * z * orient.get(group[k])!);
       }
