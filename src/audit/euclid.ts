@@ -163,82 +163,94 @@ export function solveEuclid(input: EuclidInput): Vec[] {
         return v;
       };
 
-      const zA = basisWithout(new Set()).express(ua);
-      const Q = zA && bitSum(onForms(zA));
-      if (!Q) continue;
-      const skipQ = new Set(Q.bits.keys());
-      const uc = unknownPart(C);
-      const bKnown = unknownPart(B).size === 0;
+      /** The rest of the rule for one reading of A as λ_A·Q. */
+      const attempt = (Q: BitSum): boolean => {
+        const skipQ = new Set(Q.bits.keys());
+        const uc = unknownPart(C);
+        const bKnown = unknownPart(B).size === 0;
 
-      if (bKnown && uc.size > 0) {
-        // Division: C = λ_C·R + fixed, and R + R' + 1 = ν·B exactly.
-        const zC = basisWithout(skipQ).express(uc);
-        const found = both(zC && bitSum(onForms(zC))).some((R) => {
-        const skipQR = new Set([...skipQ, ...R.bits.keys()]);
-        const target = integerOf(R, forms, cols);
-        axpy(target, new Map([[0, 1n]]), 1n); // R + 1
-        // R + 1 + R' ≡ ν·B: R + 1 has the unknown part -R' (R' a sum of forms with weights exactly ±2^f).
-        const zT = basisWithout(skipQR).express(new Map([...unknownPart(target)].map(([v, c]) => [v, mod(-c)])));
-        const Rc = zT && bitSum(onForms(zT), true);
-        if (!Rc) return false;
-        // The residual R + 1 + R' + (linear constraints' multiples, each 0) has no unknown: it must be ν·B exactly.
-        const residual = new Map(target);
-        axpy(residual, integerOf(Rc, forms, cols), 1n);
-        axpy(residual, linearPart(zT), 1n);
-        if (unknownPart(residual).size > 0) return false;
-        const bFull = new Map([...B].filter(([, c]) => mod(c) !== 0n).map(([v, c]) => [v, mod(c)]));
-        const [v0, b0] = bFull.entries().next().value ?? [0, 0n];
-        if (b0 === 0n) return false;
-        const nu = mod((residual.get(v0) ?? 0n) * inverse(b0));
-        if (nu === 0n) return false;
-        const check = new Map(residual);
-        axpy(check, bFull, -nu);
-        if (check.size > 0) return false;
-        const kappa = signed(mod(Q.lambda * inverse(mod(nu * R.lambda))));
-        const absK = kappa < 0n ? -kappa : kappa;
-        if (kappa === 0n || absK > SMALL) return false;
-        const dBits = Math.max(R.width, Rc.width) + 1;
-        return absK.toString(2).length + Q.width + dBits + 1 < 253;
-        });
-        if (found) {
-          out.push(ua);
-          break;
+        if (bKnown && uc.size > 0) {
+          // Division: C = λ_C·R + fixed, and R + R' + 1 = ν·B exactly.
+          const zC = basisWithout(skipQ).express(uc);
+          const found = both(zC && bitSum(onForms(zC))).some((R) => {
+            const skipQR = new Set([...skipQ, ...R.bits.keys()]);
+            const target = integerOf(R, forms, cols);
+            axpy(target, new Map([[0, 1n]]), 1n); // R + 1
+            // R + 1 + R' ≡ ν·B: R + 1 has the unknown part -R' (R' a sum of forms with weights exactly ±2^f).
+            const zT = basisWithout(skipQR).express(new Map([...unknownPart(target)].map(([v, c]) => [v, mod(-c)])));
+            const Rc = zT && bitSum(onForms(zT), true);
+            if (!Rc) return false;
+            // The residual R + 1 + R' + (linear constraints' multiples, each 0) has no unknown: it must be ν·B exactly.
+            const residual = new Map(target);
+            axpy(residual, integerOf(Rc, forms, cols), 1n);
+            axpy(residual, linearPart(zT), 1n);
+            if (unknownPart(residual).size > 0) return false;
+            const bFull = new Map([...B].filter(([, c]) => mod(c) !== 0n).map(([v, c]) => [v, mod(c)]));
+            const [v0, b0] = bFull.entries().next().value ?? [0, 0n];
+            if (b0 === 0n) return false;
+            const nu = mod((residual.get(v0) ?? 0n) * inverse(b0));
+            if (nu === 0n) return false;
+            const check = new Map(residual);
+            axpy(check, bFull, -nu);
+            if (check.size > 0) return false;
+            const kappa = signed(mod(Q.lambda * inverse(mod(nu * R.lambda))));
+            const absK = kappa < 0n ? -kappa : kappa;
+            if (kappa === 0n || absK > SMALL) return false;
+            const dBits = Math.max(R.width, Rc.width) + 1;
+            return absK.toString(2).length + Q.width + dBits + 1 < 253;
+          });
+          if (found) return true;
         }
-      }
 
-      if (!bKnown) {
-        // Square root: B = μ·A exactly, A = λ·S exactly (no other term), C = λ_C·E + fixed with λ_C = -λ²·μ.
-        const aFull = new Map([...A].filter(([, c]) => mod(c) !== 0n).map(([v, c]) => [v, mod(c)]));
-        const bFull = new Map([...B].filter(([, c]) => mod(c) !== 0n).map(([v, c]) => [v, mod(c)]));
-        const [v0, a0] = aFull.entries().next().value!;
-        const mu = mod((bFull.get(v0) ?? 0n) * inverse(a0));
-        const diff = new Map(bFull);
-        axpy(diff, aFull, -mu);
-        if (mu === 0n || diff.size > 0) continue;
-        if (uc.size === 0) continue;
-        const Sq = both(Q).find((q) => {
-          const aCheck = new Map(aFull);
-          axpy(aCheck, integerOf(q, forms, cols), -q.lambda);
-          return aCheck.size === 0;
-        });
-        if (!Sq) continue;
-        const S = integerOf(Sq, forms, cols);
-        const zC = basisWithout(skipQ).express(uc);
-        const E = both(zC && bitSum(onForms(zC))).find((e) => mod(e.lambda + Sq.lambda * Sq.lambda * mu) === 0n);
-        if (!E) continue;
-        const skipQE = new Set([...skipQ, ...E.bits.keys()]);
-        // 2S - E - F = 0 exactly: 2S - E has the unknown part of F.
-        const target = new Map<number, bigint>();
-        axpy(target, S, 2n);
-        axpy(target, integerOf(E, forms, cols), -1n);
-        const zF = basisWithout(skipQE).express(unknownPart(target));
-        const F = zF && bitSum(onForms(zF), true);
-        if (!F) continue;
-        const residual = new Map(target);
-        axpy(residual, integerOf(F, forms, cols), -1n);
-        axpy(residual, linearPart(zF), -1n);
-        if (residual.size > 0) continue;
-        if (2 * Sq.width + 2 >= 253 || E.width >= 252 || F.width >= 252) continue;
+        if (!bKnown) {
+          // Square root: B = μ·A exactly, A = λ·S exactly (no other term), C = λ_C·E + fixed with λ_C = -λ²·μ.
+          const aFull = new Map([...A].filter(([, c]) => mod(c) !== 0n).map(([v, c]) => [v, mod(c)]));
+          const bFull = new Map([...B].filter(([, c]) => mod(c) !== 0n).map(([v, c]) => [v, mod(c)]));
+          const [v0, a0] = aFull.entries().next().value!;
+          const mu = mod((bFull.get(v0) ?? 0n) * inverse(a0));
+          const diff = new Map(bFull);
+          axpy(diff, aFull, -mu);
+          if (mu === 0n || diff.size > 0) return false;
+          if (uc.size === 0) return false;
+          const Sq = both(Q).find((q) => {
+            const aCheck = new Map(aFull);
+            axpy(aCheck, integerOf(q, forms, cols), -q.lambda);
+            return aCheck.size === 0;
+          });
+          if (!Sq) return false;
+          const S = integerOf(Sq, forms, cols);
+          const zC = basisWithout(skipQ).express(uc);
+          const E = both(zC && bitSum(onForms(zC))).find((e) => mod(e.lambda + Sq.lambda * Sq.lambda * mu) === 0n);
+          if (!E) return false;
+          const skipQE = new Set([...skipQ, ...E.bits.keys()]);
+          // 2S - E - F = 0 exactly: 2S - E has the unknown part of F.
+          const target = new Map<number, bigint>();
+          axpy(target, S, 2n);
+          axpy(target, integerOf(E, forms, cols), -1n);
+          const zF = basisWithout(skipQE).express(unknownPart(target));
+          const F = zF && bitSum(onForms(zF), true);
+          if (!F) return false;
+          const residual = new Map(target);
+          axpy(residual, integerOf(F, forms, cols), -1n);
+          axpy(residual, linearPart(zF), -1n);
+          if (residual.size > 0) return false;
+          if (2 * Sq.width + 2 >= 253 || E.width >= 252 || F.width >= 252) return false;
+          return true;
+        }
+        return false;
+      };
+      // A may be written over more than one set of forms (a form after the gadget can hold A's signal too): a
+      // reading that fails is set aside and the next one tried.
+      const skipA = new Set<number>();
+      let ok = false;
+      for (let tries = 0; tries < 4 && !ok; tries++) {
+        const zA = basisWithout(skipA).express(ua);
+        const Q = zA && bitSum(onForms(zA));
+        if (!Q) break;
+        ok = attempt(Q);
+        for (const k of Q.bits.keys()) skipA.add(k);
+      }
+      if (ok) {
         out.push(ua);
         break;
       }
