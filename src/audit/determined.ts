@@ -25,11 +25,26 @@
  *    Sound because every equation in the span holds in every satisfying witness for the given inputs. This is
  *    what sees through circomlib's Poseidon after --O2, which writes each S-box input (x in x·x = x², x²·x² =
  *    x⁴, x⁴·x = x⁵) as a combination of later rounds' signals that only the earlier rounds' equations fix.
+ * 6. One-hot groups (onehot.ts): two-valued constraints read as boolean forms β ∈ {0, 1} (affine in the
+ *    witness); oriented forms σ_k ∈ {β_k, 1 - β_k} that add up to exactly 1 (identically, or up to a linear
+ *    constraint) have exactly one set, and a combination Σ c_k·σ_k the equations fix, with distinct c_k, says
+ *    which: every σ_k is then fixed. This is what the table lookups (gadgets/onehot.ts) need, in the textbook
+ *    form and in what `cost` elimination and circom --O2 leave of it (h_0, or two of the h_j, folded into the
+ *    other boolean checks). A group whose index is not known yet has its signals eliminated first in rule 4, so
+ *    a sign test that --O2 wrote through the one-hot (ops/select.ts) is solved by rule 3 and the index follows.
+ * 7. Hinted quotients and roots (euclid.ts): bits summed with distinct powers of two are integers below p. A
+ *    product A·B = C with B known, A = λ·Q and C = λ'·R (up to fixed values) and R + R' + 1 = ν·B exactly makes
+ *    Q the unique quotient (0 ≤ R < D and |κ·Q·D| + D < p: two choices would differ by a multiple of D smaller
+ *    than D); the same with a constant divisor D in a linear relation λ·(κ·D·Q + R) = (fixed); and S·S = C with
+ *    C = -E + (fixed), 2S - E - F = 0 exactly makes S = ⌊√(S² + E)⌋ unique (S² ≤ S² + E ≤ S² + 2S < (S+1)²).
+ *    The fixed side of A (or Q and R) then joins rule 4 as a linear equation.
  */
 import type { LinearCombination, R1cs } from '../circom/r1cs.ts';
 import { FIELD_P } from '../io/output.ts';
 import { inverse } from './mutate.ts';
 import { LinearSpan, type Fixed } from './span.ts';
+import { solveOneHot, type Affine, type BooleanForm } from './onehot.ts';
+import { solveEuclid } from './euclid.ts';
 
 const P = FIELD_P;
 const mod = (v: bigint) => ((v % P) + P) % P;
@@ -82,6 +97,8 @@ interface TwoValued {
   n: LinearCombination;
   /** r1 - r0: the difference of the two values N may take (0: N is a single constant). */
   delta: bigint;
+  /** One of the two values (-a0). */
+  r0: bigint;
 }
 
 function twoValuedShape(A: LinearCombination, B: LinearCombination, C: LinearCombination): TwoValued | undefined {
@@ -95,7 +112,7 @@ function twoValuedShape(A: LinearCombination, B: LinearCombination, C: LinearCom
   const b0 = mod(B.get(0) ?? 0n);
   const r0 = mod(-a0);
   const r1 = mod(-b0 * inverse(lambda));
-  return { n: new Map(va.map((v) => [v, A.get(v)!])), delta: mod(r1 - r0) };
+  return { n: new Map(va.map((v) => [v, A.get(v)!])), delta: mod(r1 - r0), r0 };
 }
 
 /** One equation of rule 4: Σ coeff·var = known, over unknown signals and virtual bits. */
@@ -106,7 +123,7 @@ interface Row {
 }
 
 /**
- * Runs rules 1-4 to a fixpoint. `inputs` are the witness indices taken as known (the circuit's inputs: the
+ * Runs rules 1-7 to a fixpoint. `inputs` are the witness indices taken as known (the circuit's inputs: the
  * statement's free variables).
  */
 export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
@@ -136,6 +153,9 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
     queue.push(id);
   };
   const enqueueUses = (v: number) => uses[v].forEach(enqueue);
+  /** Signals and two-valued constraints of one-hot groups (rule 6) that rule 4 eliminates before solving bits. */
+  const hotSignals = new Set<number>();
+  const hotForms = new Set<number>();
   /** Rule 5's span, built once rules 1-4 stall (most circuits never need it). */
   let span: LinearSpan | undefined;
   const markDetermined = (v: number, isAffine: boolean) => {
@@ -212,6 +232,10 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
   const solveSystem = (): boolean => {
     const virtualOf = new Map<number, number>(); // virtual bit id → constraint
     const rows: Row[] = [];
+    for (const extra of extraRows) {
+      const coeffs = new Map([...extra].filter(([v]) => !determined[v]));
+      if (coeffs.size > 0) rows.push({ coeffs, affine: false });
+    }
     for (let id = 0; id < r1cs.constraints.length; id++) {
       const eq = linearEquation(id);
       if (eq) {
@@ -228,7 +252,8 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
       coeffs.set(beta, mod(-shape.delta));
       rows.push({ coeffs, affine: false });
     }
-    const binary = (v: number) => v >= n || step.has(v);
+    // One-hot members are two-valued but rule 3 cannot solve them: they are eliminated like the others.
+    const binary = (v: number) => (v >= n ? !hotForms.has(virtualOf.get(v)!) : step.has(v) && !hotSignals.has(v));
     const weight = (v: number, c: bigint) => (v >= n ? c : c * step.get(v)!);
 
     // Elimination of the unknowns that are not two-valued: each pivot row is set aside as that unknown's definition.
@@ -320,6 +345,80 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
     return progress;
   };
 
+  /**
+   * Rule 6 (onehot.ts) on what rules 1-4 left: the unsolved two-valued constraints as boolean forms, the linear
+   * constraints as exact affine forms and the linear equations over the unknowns. A form the rule fixes has a
+   * known N: a linear equation for rules 1, 4 and 5 from then on. Returns whether it fixed any.
+   */
+  const collectForms = () => {
+    const forms: BooleanForm[] = [];
+    const linear: Affine[] = [];
+    const rows: Map<number, bigint>[] = [];
+    for (let id = 0; id < r1cs.constraints.length; id++) {
+      const [A, B, C] = r1cs.constraints[id];
+      const shape = shapes[id];
+      if (shape && shape.delta !== 0n && !solvedShape.has(id) && vars(shape.n).some((v) => !determined[v])) {
+        const inv = inverse(shape.delta);
+        forms.push({ id, beta: { coeffs: new Map([...shape.n].map(([v, c]) => [v, mod(c * inv)])), c: mod(-shape.r0 * inv) } });
+      }
+      const k = vars(A).length === 0 ? A : vars(B).length === 0 ? B : undefined;
+      if (k) {
+        // k·other - C = 0, exactly.
+        const other = k === A ? B : A;
+        const e: Affine = { coeffs: new Map(), c: 0n };
+        const add = (lc: LinearCombination, f: bigint) => {
+          for (const [v, c] of lc) {
+            if (v === 0) e.c = mod(e.c + c * f);
+            else e.coeffs.set(v, mod((e.coeffs.get(v) ?? 0n) + c * f));
+          }
+        };
+        add(other, mod(k.get(0) ?? 0n));
+        add(C, P - 1n);
+        for (const [v, c] of e.coeffs) if (c === 0n) e.coeffs.delete(v);
+        if (e.coeffs.size > 0) linear.push(e);
+      }
+      const eq = linearEquation(id);
+      if (eq && eq.coeffs.size >= 2) rows.push(eq.coeffs);
+    }
+    return { forms, linear, rows };
+  };
+  const oneHotStep = (): boolean => {
+    const { forms, linear, rows } = collectForms();
+    if (forms.length < 2) return false;
+    let progress = false;
+    const { solved, pending } = solveOneHot({ forms, linear, rows, known: (v) => determined[v] === 1 });
+    for (const id of solved) {
+      if (solvedShape.has(id)) continue;
+      solvedShape.add(id);
+      enqueue(id);
+      progress = true;
+    }
+    // Groups still waiting for their index: rule 4 eliminates their unknowns first from now on (see onehot.ts).
+    for (const g of pending) {
+      for (const id of g.forms) if (!hotForms.has(id)) (hotForms.add(id), (progress = true));
+      for (const v of g.signals) if (!hotSignals.has(v)) (hotSignals.add(v), (progress = true));
+    }
+    return progress;
+  };
+
+  /**
+   * Rule 7 (euclid.ts) on what rules 1-6 left: hinted quotients and roots. Each equation it returns (a product
+   * side's unknown part, fixed by the inputs) joins rule 4's system from then on. Returns whether it found any.
+   */
+  const extraRows: Map<number, bigint>[] = [];
+  const euclidStep = (): boolean => {
+    const { forms, linear } = collectForms();
+    const products: [LinearCombination, LinearCombination, LinearCombination][] = [];
+    for (let id = 0; id < r1cs.constraints.length; id++) {
+      const [A, B, C] = r1cs.constraints[id];
+      if (vars(A).length === 0 || vars(B).length === 0 || linearEquation(id)) continue;
+      products.push([A, B, C]);
+    }
+    const found = solveEuclid({ forms, products, linear, known: (v) => determined[v] === 1 });
+    extraRows.push(...found);
+    return found.length > 0;
+  };
+
   let rounds = 0;
   for (;;) {
     while (queue.length) {
@@ -329,6 +428,8 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
     }
     rounds++;
     if (solveSystem()) continue;
+    if (!determined.every((x) => x === 1) && oneHotStep()) continue;
+    if (!determined.every((x) => x === 1) && euclidStep()) continue;
     if (determined.every((x) => x === 1) || !spanStep()) break;
   }
   return { determined, affine, rounds };
