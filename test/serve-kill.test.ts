@@ -3,7 +3,8 @@
  * 127.0.0.1) are killed with SIGKILL in the middle of a batch, then started again on the same data folder and
  * queue. Every inference the server accepted (answered 202) ends proven, its proof verifies against the model's
  * verification key (checked here with snarkjs, not by asking the server), nothing is lost, no inference is
- * recorded twice or made up, and Redis keeps no copy of any input afterwards.
+ * recorded twice or made up, and Redis keeps no copy of any input afterwards. (A server killed right after
+ * accepting a model: test/serve-cli.test.ts.)
  *
  * A killed worker's job comes back through BullMQ's stalled-job check once its lock lapses (shortened here via
  * ZKML_FLEET_LOCK_MS / ZKML_FLEET_STALLED_MS); a killed server's jobs are found running in the store at its next

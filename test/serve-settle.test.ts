@@ -94,6 +94,8 @@ test('a proven inference is settled in an InferenceRegistry; settling again, or 
   assert.equal(row.status, 'proven');
   assert.equal(row.settlement?.status, 'settled', JSON.stringify(row.settlement));
   const txHash = row.settlement!.txHash!;
+  const doc = (await (await fetch(`${server!.url}/v1/openapi.json`)).json()) as { components: { schemas: { inference: { properties: Record<string, { properties?: Record<string, unknown> }> } } } };
+  assert.deepEqual(Object.keys(doc.components.schemas.inference.properties.settlement.properties!), ['status', 'txHash', 'error'], 'the OpenAPI document describes settlement');
   assert.match(txHash, /^0x[0-9a-f]{64}$/);
 
   // The chain agrees: the transaction succeeded and recorded this statement, submitted by the settlement key.
