@@ -82,7 +82,8 @@ export class QueueProofs {
    */
   private async sweep(): Promise<void> {
     try {
-      for (const job of await this.queue.getJobs(['completed', 'failed'])) {
+      // The most recently ended jobs (newest first): one left by a server killed just before this start is among them.
+      for (const job of await this.queue.getJobs(['completed', 'failed'], 0, 999)) {
         const id = job?.id && storeIdOf(job.id);
         const row = id ? this.opts.store.getJob(id) : undefined;
         if (row && (row.status === 'done' || row.status === 'failed')) await job.remove().catch(() => {});

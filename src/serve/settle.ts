@@ -159,9 +159,11 @@ export class Settler {
     };
 
     // Sent before (this process or one killed since): its receipt first, so nothing is sent twice.
+    // A hash the node does not know (dropped, or the chain was reset) is not waited for.
     const sent = row.settlement?.txHash;
     if (sent) {
-      const receipt = await chain.provider.waitForTransaction(sent, 1, this.opts.receiptTimeoutMs ?? 120_000).catch(() => null);
+      const known = await chain.provider.getTransaction(sent).catch(() => null);
+      const receipt = known ? await chain.provider.waitForTransaction(sent, 1, this.opts.receiptTimeoutMs ?? 120_000).catch(() => null) : null;
       if (receipt?.status === 1) return done(sent);
     }
     let already: string | undefined;
