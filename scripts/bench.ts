@@ -20,6 +20,7 @@ import { loadMnist } from '../src/data/mnist.ts';
 import { DEPENDENCIES, VERSION } from '../src/version.ts';
 import { analyze } from '../src/compiler/compile.ts';
 import { DEMOS, type Demo } from './bench-demos.ts';
+import { serveMarkdown } from './bench-serve.ts';
 
 const root = join(import.meta.dirname, '..');
 const quick = process.argv.includes('--quick');
@@ -174,6 +175,8 @@ console.error('proving fleet:');
 console.error('single signal recomputed on chain (Poseidon contracts):');
 const poseidonGas = attempt('poseidon', () => runJson('bench-poseidon.ts', []));
 const fleet = attempt('fleet', () => runJson('bench-fleet.ts', ['--inputs', String(quick ? 12 : 24)]));
+console.error('zkml serve:');
+const serveBench = attempt('serve', () => runJson('bench-serve.ts', ['--json', ...(quick ? ['--quick', '--concurrent', '50'] : []), ...(failed(mlp784Made) ? [] : ['--mnist', mlp784])]));
 
 console.error('gas by public signals:');
 const gas = attempt('gas', () => runJson('bench-gas.ts', quick ? ['1', '3'] : []));
@@ -282,7 +285,7 @@ w(`Machine: ${cpu.length} × ${cpu[0]?.model.trim()}, ${(totalmem() / 2 ** 30).t
 w(`zkml ${VERSION}; ${['snarkjs', 'circom2', 'circomlib', 'onnxruntime-node', 'solc', 'hardhat'].map((p) => `${p} ${DEPENDENCIES[p]}`).join(', ')}.`);
 w(`Load average (1 min) at the start ${loadAtStart.toFixed(1)}, at the end ${loadavg()[0].toFixed(1)}: times on a busy machine are stretched, counts and gas are not.`);
 w('Setup is the development one from known secrets (src/setup/dev-zkey.ts), which reads no ptau; dev ptau files (cached in .cache/bench) serve the native prover’s snarkjs zkeys and the dev ptau table.');
-const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup, 'third-party models': zoo, 'op families': opFamilies }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`), ...demos.filter((d) => failed(d.agreement) || failed(d.proof)).map((d) => `demo: ${d.demo.name}`), ...(failed(zoo) ? [] : (zoo.models as any[]).filter((r) => r.error || !r.valid).map((r) => `third-party model ${r.name}`))];
+const failures = [...results.filter(failed).map((r) => r.name), ...visibility.filter(failed).map((v) => `visibility: ${v.mode}`), ...baselines.filter((b) => failed(b.b)).map((b) => `baseline: ${b.name}`), ...Object.entries({ 'proving throughput': proveBench, fleet, 'zkml serve': serveBench, gas, 'poseidon contracts': poseidonGas, 'dev ptau': ptau, 'start-up and shut-down': startup, 'third-party models': zoo, 'op families': opFamilies }).filter(([, x]) => failed(x)).map(([k]) => k), ...Object.entries(figures).filter(([, x]) => failed(x)).map(([k]) => `figure: ${k}`), ...demos.filter((d) => failed(d.agreement) || failed(d.proof)).map((d) => `demo: ${d.demo.name}`), ...(failed(zoo) ? [] : (zoo.models as any[]).filter((r) => r.error || !r.valid).map((r) => `third-party model ${r.name}`))];
 if (failures.length) w(`\n**Some measurements failed** (each is reported in its section): ${failures.join('; ')}.`);
 w();
 
@@ -426,6 +429,11 @@ section('Proving fleet (BullMQ on Redis)', () => {
   w(md(['hosts', 'proofs/s, this build (model)', ...(cnnHost ? ['proofs/s, MNIST CNN (model)'] : [])], [1, 10, 100, 1000].map((n) => [n, fmt(at(n, host)), ...(cnnHost ? [fmt(at(n, cnnHost))] : [])])));
   w();
   w(`The model leaves out what one machine cannot show: across a network each job adds a few round trips to Redis (a worker with \`--workers\` as wide as its cores overlaps them with proving), and the bytes per job (the encoded input and a ~1 KB proof) are small next to any network's capacity. redis-server's CPU time is read from /proc in steps of 10 ms per batch, so its per-job figure is good to about ${(10 / fleet.inputs).toFixed(1)} ms.`);
+});
+
+section('zkml serve', () => {
+  if (failed(serveBench)) return failure('The serve benchmark', serveBench);
+  w(serveMarkdown(serveBench));
 });
 
 section('Gas by number of public signals', () => {

@@ -3,18 +3,16 @@
  * (content-addressed), an inference answered at once and proven behind it through the typed client, the proof
  * valid and a tampered one not, the API key on writes only, 4xx errors naming the field, a dishonest prover unable
  * to get an inference marked proven, and the state (models, inferences, an interrupted proof job) surviving
- * restarts on the same data folder. The CLI command starts, prints its key once, and stops on SIGTERM.
+ * restarts on the same data folder. (The CLI command: test/serve-cli.test.ts;
+ * killed servers and workers: test/serve-kill.test.ts.)
  */
 import { TEST_CACHE } from './helpers/cache.ts';
 process.env.ZKML_CACHE = TEST_CACHE;
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { tempDir } from './helpers/models.ts';
-import { ZKML, zkml } from './helpers/cli.ts';
 import { serve, modelId, type Server } from '../src/serve/index.ts';
 import { Client, ZkmlServeError } from '../src/client/index.ts';
 import { readEvents } from '../src/client/events.ts';
@@ -82,6 +80,7 @@ test('infer: the output at once, unproven; the proof behind it, with the same ou
   assert.equal(proven.status, 'proven');
   assert.equal(proven.proven, true);
   assert.deepEqual(proven.output, r.output, 'the proven output is the served one');
+  assert.equal(proven.settlement, null, 'no --rpc-url: nothing settled on chain');
   assert.equal(proven.publicSignals.length > 0, true);
   // The served output is the proof's public signals decoded: the output tensor's integers are among them.
   for (const v of r.output.outputs[0].ints) assert.ok(proven.publicSignals.some((s) => s === v || BigInt(s) - 21888242871839275222246405745257275088548364400416034343698204186575808495617n === BigInt(v)));
@@ -273,71 +272,6 @@ test('request size and rate limits answer 413 and 429 as JSON errors', async () 
     assert.equal(typeof ((await refused.json()) as { message: string }).message, 'string');
   } finally {
     await small.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-/** Starts `zkml serve --json` on `dir`; resolves once it listens, with its events so far. */
-async function startCli(dir: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, [ZKML, 'serve', '--port', '0', '--data', dir, '--json'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const events: Record<string, unknown>[] = [];
-  for await (const line of createInterface({ input: child.stdout })) {
-    const e = JSON.parse(line) as Record<string, unknown>;
-    events.push(e);
-    if (e.event === 'listening') break;
-  }
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
-  return { child, events, exited, url: (events.find((e) => e.event === 'listening') as { url: string }).url };
-}
-
-test('zkml serve killed (SIGKILL) right after accepting a model: the restarted server builds it, and proves', async () => {
-  const dir = tempDir('serve-kill');
-  const env = { ...process.env, ZKML_API_KEY: KEY };
-  try {
-    const a = await startCli(dir, env);
-    const up = await new Client(a.url, { apiKey: KEY }).uploadModel(MODEL, { inputRange: [-2, 2] });
-    a.child.kill('SIGKILL');
-    assert.equal(await a.exited, 'SIGKILL');
-    const b = await startCli(dir, env);
-    try {
-      assert.equal((b.events.find((e) => e.event === 'listening') as { resumed: number }).resumed, 1);
-      const c = new Client(b.url, { apiKey: KEY });
-      assert.equal((await c.waitForModel(up.id)).status, 'ready');
-      const r = await c.infer(up.id, INPUT);
-      const proven = await r.proof;
-      assert.deepEqual(await c.verify(up.id, proven.proof, proven.publicSignals), { valid: true });
-    } finally {
-      b.child.kill('SIGTERM');
-      await b.exited;
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('zkml serve: prints the generated key once, listens, stops on SIGTERM', async () => {
-  const dir = tempDir('serve-cli');
-  const env = { ...process.env, ZKML_API_KEY: '' };
-  const run = async () => {
-    const { child, events, exited, url } = await startCli(dir, env);
-    const health = await (await fetch(`${url}/v1/health`)).json();
-    child.kill('SIGTERM');
-    return { events, health, code: await exited };
-  };
-  try {
-    const a = await run();
-    assert.deepEqual(a.health, { ok: true });
-    assert.equal(a.code, 0);
-    const key = a.events.find((e) => e.event === 'api-key') as { apiKey: string };
-    assert.match(key.apiKey, /^zk_/);
-    assert.doesNotMatch(readFileSync(join(dir, 'zkml.db')).toString('latin1'), new RegExp(key.apiKey), 'only its hash is stored');
-    const b = await run();
-    assert.equal(b.events.some((e) => e.event === 'api-key'), false, 'printed once');
-    const bad = zkml(['serve', '--port', '0', '--data', join(dir, 'zkml.db')]);
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /give --data a writable folder/);
-    assert.equal(zkml(['serve', '--port', 'x']).status, 2);
-  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });

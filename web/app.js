@@ -140,6 +140,10 @@ function render(i) {
       digests.commitment ? [el('dt', {}, 'parameter commitment'), el('dd', { class: 'id' }, digests.commitment)] : null,
       el('dt', {}, 'created'),
       el('dd', {}, when(i.created)),
+      // On-chain settlement (a server started with --rpc-url): the InferenceRegistry transaction.
+      i.settlement
+        ? [el('dt', {}, 'on chain'), el('dd', { id: 'settlement' }, i.settlement.status, i.settlement.txHash ? [' ', el('span', { class: 'id' }, i.settlement.txHash)] : '', i.settlement.error ? el('span', { class: 'muted' }, ` ${i.settlement.error}`) : '')]
+        : null,
     ),
     out.insecureSetup ? el('p', { class: 'warning' }, "This model's setup used the development ptau: anyone who knows it can forge proofs.") : null,
     el('h2', {}, 'Output'),

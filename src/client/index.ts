@@ -15,6 +15,14 @@ import { readEvents } from './events.ts';
 export type { TensorReport };
 export type ModelStatus = 'queued' | 'building' | 'ready' | 'failed';
 export type InferenceStatus = 'unproven' | 'proving' | 'proven' | 'failed';
+export type SettlementStatus = 'pending' | 'submitted' | 'settled' | 'failed';
+
+/** The InferenceRegistry transaction of a proven inference (a server started with --rpc-url). */
+export interface Settlement {
+  status: SettlementStatus;
+  txHash: string | null;
+  error?: string;
+}
 
 export interface Groth16Proof {
   pi_a: string[];
@@ -40,6 +48,8 @@ export interface Inference {
   proof: Groth16Proof | null;
   publicSignals: string[] | null;
   error: string | null;
+  /** Null when the server settles nothing on chain. */
+  settlement?: Settlement | null;
 }
 
 /** An inference once proven: its proof and public signals are there. */

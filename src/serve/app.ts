@@ -72,7 +72,7 @@ function manifestSummary(m: Manifest) {
 }
 
 function inferenceView(i: InferenceRow) {
-  return { id: i.id, modelId: i.modelId, status: i.status, proven: i.status === 'proven', output: i.output, proof: i.proof, publicSignals: i.publicSignals, error: i.error, created: new Date(i.created).toISOString() };
+  return { id: i.id, modelId: i.modelId, status: i.status, proven: i.status === 'proven', output: i.output, proof: i.proof, publicSignals: i.publicSignals, error: i.error, created: new Date(i.created).toISOString(), settlement: i.settlement };
 }
 
 const isFinal = (status: InferenceRow['status']) => status === 'proven' || status === 'failed';

@@ -13,6 +13,7 @@ import { buildApp } from './app.ts';
 import { Jobs, type Prover } from './jobs.ts';
 import { Store } from './store.ts';
 import { QueueProofs } from './queue.ts';
+import { Settler, type SettleOptions } from './settle.ts';
 
 export interface ServeOptions {
   dataDir: string;
@@ -35,6 +36,8 @@ export interface ServeOptions {
   queue?: string;
   /** Replaces the prover pool (tests). */
   prover?: Prover;
+  /** Submit every proven inference to an InferenceRegistry on this chain (src/serve/settle.ts). */
+  settle?: SettleOptions;
 }
 
 export interface Server {
@@ -47,20 +50,25 @@ export interface Server {
   generatedKey?: string;
   /** Jobs found unfinished in the store and queued again. */
   resumed: number;
+  /** On-chain settlement, with `settle`. */
+  settler?: Settler;
   close(): Promise<void>;
 }
 
 export async function serve(opts: ServeOptions): Promise<Server> {
   const store = new Store(opts.dataDir);
   const key = apiKey(store, opts.apiKey ?? process.env.ZKML_API_KEY);
-  const jobs = new Jobs(store, { workers: opts.workers, ptau: opts.ptau, prover: opts.prover, log: opts.log });
+  let jobs: Jobs | undefined;
+  const settler = opts.settle ? new Settler(store, opts.settle, { log: opts.log, changed: (id) => jobs?.emit('inference', id) }) : undefined;
+  jobs = new Jobs(store, { workers: opts.workers, ptau: opts.ptau, prover: opts.prover, log: opts.log, settler });
   let app: FastifyInstance;
   try {
-    if (opts.queue) jobs.useQueue(await QueueProofs.open({ url: opts.queue, store, record: (job, outcome) => jobs.record(job, outcome), changed: (id) => jobs.emit('inference', id), log: opts.log }));
+    if (opts.queue) jobs.useQueue(await QueueProofs.open({ url: opts.queue, store, record: (job, outcome) => jobs!.record(job, outcome), changed: (id) => jobs!.emit('inference', id), log: opts.log }));
     app = await buildApp({ store, jobs, key, bodyLimit: opts.bodyLimit, modelLimit: opts.modelLimit, rateLimit: opts.rateLimit });
     await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   } catch (err) {
     await jobs.close();
+    await settler?.close();
     store.close();
     throw err;
   }
@@ -68,6 +76,7 @@ export async function serve(opts: ServeOptions): Promise<Server> {
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
   const host = opts.host ?? '127.0.0.1';
   const resumed = jobs.resume();
+  settler?.resume();
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -77,10 +86,12 @@ export async function serve(opts: ServeOptions): Promise<Server> {
     jobs,
     generatedKey: key.generated,
     resumed,
+    settler,
     close() {
       closing ??= (async () => {
         await app.close();
-        await jobs.close();
+        await jobs!.close();
+        await settler?.close();
         store.close();
       })();
       return closing;

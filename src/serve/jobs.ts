@@ -39,6 +39,8 @@ export interface JobsOptions {
   ptau?: string;
   prover?: Prover;
   log?: (message: string) => void;
+  /** On-chain settlement (src/serve/settle.ts): each inference recorded proven is handed to it. */
+  settler?: { enqueue(inferenceId: string): void };
 }
 
 export class Jobs extends EventEmitter {
@@ -192,7 +194,8 @@ export class Jobs extends EventEmitter {
       if (!same) throw new Error("the proof's public signals differ from those of the served output: not marked proven");
       if (!(await verifyProof(build, result.proof, result.publicSignals))) throw new Error("the proof does not verify against the model's key: not marked proven");
       const output = await servedOutput(build, input, result.publicSignals, result.reports);
-      this.store.setProven(id, job.id, output, result.proof, result.publicSignals);
+      this.store.setProven(id, job.id, output, result.proof, result.publicSignals, Boolean(this.opts.settler));
+      this.opts.settler?.enqueue(id);
     } catch (err) {
       this.store.db.transaction(() => {
         this.store.setInferenceStatus(id, 'failed', (err as Error).message);

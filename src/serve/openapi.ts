@@ -50,7 +50,7 @@ export function openapi() {
       '/v1/inferences': { get: { summary: 'recent inferences', responses: { '200': { description: '{ inferences: [...] }' } } } },
       '/v1/inferences/{id}': {
         get: {
-          summary: 'status (ends proven or failed), output, proof and public signals; ?wait=<seconds> long-polls until it ends; Accept: text/event-stream streams it',
+          summary: 'status (ends proven or failed), output, proof and public signals, and `settlement` (the InferenceRegistry transaction: hash and status, when the server settles on chain); ?wait=<seconds> long-polls until it ends; Accept: text/event-stream streams it',
           parameters: [idParam(), { name: 'wait', in: 'query', required: false, schema: { type: 'number', minimum: 0, maximum: 60 } }],
           responses: {
             ...errors,

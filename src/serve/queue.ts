@@ -71,7 +71,26 @@ export class QueueProofs {
     events.on('failed', onEnd);
     proofs.timer = setInterval(() => proofs.poll(), opts.pollMs ?? 5000);
     proofs.timer.unref();
+    await proofs.sweep();
     return proofs;
+  }
+
+  /**
+   * Removes ended service jobs whose outcome the store holds already: a server killed between recording a proof
+   * and removing its queue job leaves that job (and its copy of the input) in Redis, and its store job, done, is
+   * never looked at again.
+   */
+  private async sweep(): Promise<void> {
+    try {
+      // The most recently ended jobs (newest first): one left by a server killed just before this start is among them.
+      for (const job of await this.queue.getJobs(['completed', 'failed'], 0, 999)) {
+        const id = job?.id && storeIdOf(job.id);
+        const row = id ? this.opts.store.getJob(id) : undefined;
+        if (row && (row.status === 'done' || row.status === 'failed')) await job.remove().catch(() => {});
+      }
+    } catch (err) {
+      this.opts.log?.(`queue: could not sweep collected jobs (${(err as Error).message})`);
+    }
   }
 
   /** Puts a store proof job on the queue (once: the id is the store job's), then looks whether it has ended. */

@@ -95,6 +95,17 @@ export const inference = {
     proof: { type: ['object', 'null'], additionalProperties: true },
     publicSignals: { type: ['array', 'null'], items: { type: 'string' } },
     error: { type: ['string', 'null'] },
+    created: { type: 'string' },
+    /** On-chain settlement (zkml serve --rpc-url): null when the server settles nothing. */
+    settlement: {
+      type: ['object', 'null'],
+      required: ['status', 'txHash'],
+      properties: {
+        status: { enum: ['pending', 'submitted', 'settled', 'failed'] },
+        txHash: { type: ['string', 'null'] },
+        error: { type: 'string' },
+      },
+    },
   },
 } as const;
 

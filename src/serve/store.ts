@@ -26,6 +26,19 @@ export interface ModelRow {
   created: number;
 }
 
+/**
+ * An inference's on-chain settlement (`zkml serve --rpc-url`): `pending` until a transaction is sent,
+ * `submitted` with its hash until mined, then `settled` (recorded in the InferenceRegistry) or `failed` (with
+ * the error; tried again at the next start).
+ */
+export type SettlementStatus = 'pending' | 'submitted' | 'settled' | 'failed';
+
+export interface Settlement {
+  status: SettlementStatus;
+  txHash: string | null;
+  error?: string;
+}
+
 export interface InferenceRow {
   id: string;
   modelId: string;
@@ -38,6 +51,8 @@ export interface InferenceRow {
   publicSignals: string[] | null;
   error: string | null;
   created: number;
+  /** Null when the server settles nothing on chain (no --rpc-url). */
+  settlement: Settlement | null;
 }
 
 export interface JobRow {
@@ -64,6 +79,13 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
+/** Columns added after the first release of the store: added to an existing database when missing. */
+const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
+  ['inferences', 'settle_status', 'TEXT'],
+  ['inferences', 'settle_tx', 'TEXT'],
+  ['inferences', 'settle_error', 'TEXT'],
+];
+
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 const parse = (s: string | null) => (s === null ? null : JSON.parse(s));
 
@@ -84,6 +106,7 @@ function inferenceRow(r: Raw): InferenceRow {
     publicSignals: parse(r.public_signals as string | null),
     error: r.error as string | null,
     created: r.created as number,
+    settlement: r.settle_status ? { status: r.settle_status as SettlementStatus, txHash: (r.settle_tx as string | null) ?? null, ...(r.settle_error ? { error: r.settle_error as string } : {}) } : null,
   };
 }
 
@@ -111,6 +134,10 @@ export class Store {
     // A deleted payload (a private input) is overwritten with zeros, not left in a free page.
     this.db.pragma('secure_delete = ON');
     this.db.exec(SCHEMA);
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const columns = (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+      if (!columns.includes(column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
   }
 
   close(): void {
@@ -187,12 +214,26 @@ export class Store {
     this.db.prepare('UPDATE inferences SET status = ?, error = ? WHERE id = ?').run(status, error, id);
   }
 
-  /** Records a proof and ends its job in one transaction: a proven inference never has a pending job. */
-  setProven(id: string, jobId: string, output: unknown, proof: unknown, publicSignals: string[]): void {
+  /**
+   * Records a proof and ends its job in one transaction: a proven inference never has a pending job. With
+   * `settle`, its settlement becomes pending in the same transaction, so a crash cannot leave a proven
+   * inference that is never submitted on chain.
+   */
+  setProven(id: string, jobId: string, output: unknown, proof: unknown, publicSignals: string[], settle = false): void {
     this.db.transaction(() => {
       this.db.prepare("UPDATE inferences SET status = 'proven', output = ?, proof = ?, public_signals = ?, error = NULL WHERE id = ?").run(json(output), json(proof), json(publicSignals), id);
+      if (settle) this.db.prepare("UPDATE inferences SET settle_status = 'pending', settle_tx = NULL, settle_error = NULL WHERE id = ? AND settle_status IS NULL").run(id);
       this.finishJob(jobId, 'done');
     })();
+  }
+
+  /** Proven inferences whose settlement has not succeeded (pending, submitted, or failed last time). */
+  unsettled(): string[] {
+    return (this.db.prepare("SELECT id FROM inferences WHERE status = 'proven' AND settle_status IN ('pending', 'submitted', 'failed') ORDER BY created").all() as { id: string }[]).map((r) => r.id);
+  }
+
+  setSettlement(id: string, status: SettlementStatus, txHash: string | null, error: string | null = null): void {
+    this.db.prepare('UPDATE inferences SET settle_status = ?, settle_tx = ?, settle_error = ? WHERE id = ?').run(status, txHash, error, id);
   }
 
   private insertJob(id: string, kind: JobKind, target: string, payload: unknown): void {
