@@ -7,9 +7,9 @@
 import { cpus, platform, release, arch } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { caseLabel, DEFAULT_SCALE, runConformance, summarize, type CaseResult, type ConformanceReport } from '../src/conformance/run.ts';
-import { DEFAULT_NODE_TESTS } from '../src/conformance/testdata.ts';
-import { ASSUMED_STEPS } from '../src/conformance/tolerance.ts';
+import { caseLabel, DEFAULT_SCALE, runConformance, summarize, type CaseResult, type ConformanceReport } from '../dev/conformance/run.ts';
+import { DEFAULT_NODE_TESTS } from '../dev/conformance/testdata.ts';
+import { ASSUMED_STEPS } from '../dev/conformance/tolerance.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.ts';
 
 const { values: args } = parseArgs({
@@ -72,7 +72,7 @@ function markdown(report: ConformanceReport, started: Date): string {
   lines.push(
     '- Each node test runs in up to two variants. *computed*: every graph input is a circuit input (not generated when an input is int64 or bool: those are shapes, axes, pads, indices or flags). *constants* `[constants: …]`: the first input is the circuit input and every other input becomes an initializer holding the test\'s value, as a zkml model carries weights, shapes and axes (only for tests with two or more inputs).',
     `- Quantization: ${report.scale} fractional bits for inputs, activations and constants (\`--scale ${report.scale} --input-scale ${report.scale}\`, weights as wide as needed for that), input range = the inputs' span plus 1/8 of it (at least 1) on each side, input range checks on.`,
-    '- The lowered model runs in the integer reference executor; its dequantized output is compared with `output_N.pb`: **exactly** when the expected element type is an integer type, else within a **tolerance derived from the program\'s scales**: a bound on every rounding the program makes (inputs, constants, rescalings, products), propagated through its expressions and gadgets, plus the rounding of the expected value in its own element type (`src/conformance/tolerance.ts` states the formula). ' +
+    '- The lowered model runs in the integer reference executor; its dequantized output is compared with `output_N.pb`: **exactly** when the expected element type is an integer type, else within a **tolerance derived from the program\'s scales**: a bound on every rounding the program makes (inputs, constants, rescalings, products), propagated through its expressions and gadgets, plus the rounding of the expected value in its own element type (`dev/conformance/tolerance.ts` states the formula). ' +
       `Where the harness cannot model a gadget's error (a function table: Sigmoid, Tanh), ${ASSUMED_STEPS} steps of 2^-scale are allowed on top.`,
     '- A final Softmax/LogSoftmax follows the final-op policy: the circuit proves the logits and `zkml run` derives the probabilities, which are compared (tolerance: twice the logits\' bound, since both are 2-Lipschitz in the max norm).',
     '- One case per op is also compiled to a circuit (its smallest passing case, of the *computed* variant when there is one); its witness must equal the reference executor gadget by gadget and satisfy every constraint.',

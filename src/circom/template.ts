@@ -9,7 +9,7 @@
  * template's ports); every `var` is derived from the signal it serves, so no two statements can declare the same
  * symbol.
  */
-import type { BitArray, GadgetBuilder, Hint } from '../gadgets/builder.ts';
+import type { BitArray, GadgetBuilder, Hint } from '../ir/builder.ts';
 import { type GadgetDef, inputPorts, outputPorts } from '../gadgets/gadget.ts';
 
 /** A Circom expression, and whether it is a constant (then `value` holds it), as the other backends track it. */

@@ -62,7 +62,7 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
   const inputExp = inputScaleFor(opts);
   const inputs: IoSpec[] = graph.inputs.map((input) => {
     const where = `input "${input.name}"`;
-    // Integer inputs (int8 models): the quantized tensor a QuantizeLinear would make (onnx/qdq.ts set
+    // Integer inputs (int8 models): the quantized tensor a QuantizeLinear would make (compiler/passes/qdq.ts set
     // `quantization`), or an input that is an integer tensor in the model itself; its type's range, exp 0.
     // Index inputs (token ids, positions: int32/int64/uint32/uint64 without quantization) are integers too, at
     // exponent 0, over --input-range rounded inward: their type's whole range would make every comparison and

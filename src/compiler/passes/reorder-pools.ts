@@ -1,10 +1,10 @@
-import type { Graph, OnnxNode } from './graph.ts';
-import { nodeLabel } from './graph.ts';
-import { opFor } from '../ops/registry.ts';
-import type { LowerCtx, QTensor } from '../ops/op.ts';
-import { lowerGraph, type Lowered } from '../compiler/lower.ts';
-import { Program } from '../ir/program.ts';
-import type { QuantOptions } from '../quantize/options.ts';
+import type { Graph, OnnxNode } from '../../onnx/graph.ts';
+import { nodeLabel } from '../../onnx/graph.ts';
+import { opFor } from '../../ops/registry.ts';
+import type { LowerCtx, QTensor } from '../../ops/op.ts';
+import { lowerGraph, type Lowered } from '../lower.ts';
+import { Program } from '../../ir/program.ts';
+import type { QuantOptions } from '../../quantize/options.ts';
 
 /**
  * "Pool before ReLU": MaxPool(ReLU(requant(x))) = ReLU(requant(MaxPool(x))), exactly, in integers too, because
