@@ -3,6 +3,9 @@
  * cases passed / total, the reason of every failed or skipped case, and how and where it was run.
  *
  *   npx tsx scripts/conformance.ts [--out CONFORMANCE.md] [--root DIR] [--scale N] [--max-circuits N] [--json FILE]
+ *     [--only REGEX] [--quiet] [--help]
+ *
+ * `--only` runs the node tests whose name matches (a quick check, e.g. `--only '^test_relu' --out /tmp/c.md`).
  */
 import { cpus, platform, release, arch } from 'node:os';
 import { resolve } from 'node:path';
@@ -19,9 +22,21 @@ const { values: args } = parseArgs({
     scale: { type: 'string', default: String(DEFAULT_SCALE) },
     'max-circuits': { type: 'string' },
     json: { type: 'string' },
+    only: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+
+if (args.help) {
+  process.stdout.write(
+    'npx tsx scripts/conformance.ts [--out CONFORMANCE.md] [--root DIR] [--scale N] [--max-circuits N] [--json FILE] [--only REGEX] [--quiet]\n' +
+      '  Runs the ONNX backend node tests of the supported ops and writes the report (--out, default CONFORMANCE.md).\n' +
+      '  --only REGEX   only node tests whose name matches (write the report elsewhere with --out)\n',
+  );
+  process.exit(0);
+}
+const only = args.only !== undefined ? new RegExp(args.only) : undefined;
 
 const root = resolve(args.root!);
 const command = `npx tsx scripts/conformance.ts${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`;
@@ -113,6 +128,7 @@ const report = await runConformance({
   root,
   scale: Number(args.scale),
   ...(args['max-circuits'] !== undefined ? { maxCircuits: Number(args['max-circuits']) } : {}),
+  ...(only ? { include: (t: { name: string }) => only.test(t.name) } : {}),
   onCase: (c) => log(`${c.status.padEnd(4)} ${caseLabel(c)}${c.status === 'pass' ? '' : ` — ${tidy(c.reason ?? '').slice(0, 160)}`}`),
   onCircuit: (c) => log(`circuit ${c.op}: ${caseLabel(c)} ${c.status === 'pass' ? `ok, ${c.circuit!.constraints} constraints, ${c.circuit!.ms} ms` : `FAILED: ${c.reason}`}`),
 });

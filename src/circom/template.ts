@@ -1,6 +1,6 @@
 /**
  * A gadget's Circom template, printed from its `synthesize` (the same code that builds its constraints and its
- * witness: gadgets/builder.ts). One template per parameter set, since the parameters shape the circuit (widths,
+ * witness: ir/builder.ts). One template per parameter set, since the parameters shape the circuit (widths,
  * shifts, which clamp sides exist); each primitive prints as the Circom statements that mean the same thing, with
  * its loops as loops, so the templates read like hand-written ones and circom compiles them to the constraints
  * zkml writes itself (the tests compare the two, signal by signal).
