@@ -16,7 +16,7 @@ const SRC = join(ROOT, 'src');
  * Lowest first. A module is a folder of src/ (or a file directly in it); modules of one layer are peers and do
  * not import each other. Keep in step with src/README.md.
  */
-export const LAYERS: string[][] = [
+const LAYERS: string[][] = [
   ['util', 'types'],
   ['version.ts'],
   ['manifest.ts'],
@@ -56,7 +56,7 @@ function sources(dir: string): string[] {
 }
 
 /** Relative specifiers of static imports, re-exports and dynamic imports, with their line numbers. */
-export function relativeImports(text: string): { spec: string; line: number }[] {
+function relativeImports(text: string): { spec: string; line: number }[] {
   const found: { spec: string; line: number }[] = [];
   const patterns = [
     /(?:^|\n)[ \t]*(?:import|export)\b[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g,
