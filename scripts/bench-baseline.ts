@@ -1,5 +1,5 @@
 /**
- * The circomlib-ml-style baseline of one model (src/bench/baseline.ts), compiled and (optionally) proven with the
+ * The circomlib-ml-style baseline of one model (dev/bench/baseline.ts), compiled and (optionally) proven with the
  * same toolchain as zkml: circom2, a dev ptau, snarkjs. Runs in its own process; prints one JSON object.
  *
  *   tsx scripts/bench-baseline.ts '<json: {model, input: number[] (flat floats), prove: boolean, proofs?: number}>'
@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildBaseline, baselineWitnessInput, compileBaseline } from '../src/bench/baseline.ts';
+import { buildBaseline, baselineWitnessInput, compileBaseline } from '../dev/bench/baseline.ts';
 import { devPtau } from '../src/setup/dev-ptau.ts';
 import { ptauPowerFor } from '../src/setup/ptau.ts';
 import { loadSnarkjs, releaseCurve } from '../src/util/snark.ts';

@@ -1,7 +1,7 @@
 /**
  * One model through the whole pipeline, measured: compile, setup (dev ptau, from the cache when present),
  * witness, proof (median of N), off-chain verify, on-chain gas, the conv layers' cost against issue 5's floor
- * (src/bench/conv-floor.ts), and optionally top-1 agreement with onnxruntime on MNIST test images. Runs in its
+ * (dev/bench/conv-floor.ts), and optionally top-1 agreement with onnxruntime on MNIST test images. Runs in its
  * own process (the bench spawns one per model) so that its peak RSS is the model's own; circom runs in a child
  * of it, whose peak is reported apart (compileRssMB). Prints one JSON object on the last line.
  *
@@ -21,11 +21,11 @@ import { exportVerifier } from '../src/chain/solidity.ts';
 import { releaseCurve, loadSnarkjs } from '../src/util/snark.ts';
 import { buildPaths } from '../src/manifest.ts';
 import { encodeInputs, quantizeValue, witnessInput } from '../src/io/input.ts';
-import { loadMnist } from '../src/data/mnist.ts';
+import { loadMnist } from '../dev/data/mnist.ts';
 import { FloatModel } from '../src/onnx/ort.ts';
 import { argmax } from '../src/io/output.ts';
-import { convLayerCosts } from '../src/bench/conv-floor.ts';
-import { watchDescendantsPeakRss } from '../src/bench/rss.ts';
+import { convLayerCosts } from '../dev/bench/conv-floor.ts';
+import { watchDescendantsPeakRss } from '../dev/bench/rss.ts';
 
 interface Job {
   name: string;

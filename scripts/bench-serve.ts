@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { Client, type ProvenInference } from '../src/client/index.ts';
-import { loadMnist } from '../src/data/mnist.ts';
+import { loadMnist } from '../dev/data/mnist.ts';
 import { loadSnarkjs } from '../src/util/snark.ts';
 import { redisVersion, startRedis, startServe, startWorker, stop, stopAll, type ServeProcess } from '../test/helpers/serve-procs.ts';
 

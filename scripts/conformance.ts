@@ -3,17 +3,16 @@
  * cases passed / total, the reason of every failed or skipped case, and how and where it was run.
  *
  *   npx tsx scripts/conformance.ts [--out CONFORMANCE.md] [--root DIR] [--scale N] [--max-circuits N] [--json FILE]
- *                                  [--only REGEX] [--quiet]
+ *     [--only REGEX] [--quiet] [--help]
  *
- * --only runs the node tests whose name matches REGEX (e.g. `--only 'pad|maxpool'`) and, unless --out is given,
- * writes no report: a partial run must not replace the full CONFORMANCE.md.
+ * `--only` runs the node tests whose name matches (a quick check, e.g. `--only '^test_relu' --out /tmp/c.md`).
  */
 import { cpus, platform, release, arch } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { caseLabel, DEFAULT_SCALE, runConformance, summarize, type CaseResult, type ConformanceReport } from '../src/conformance/run.ts';
-import { DEFAULT_NODE_TESTS } from '../src/conformance/testdata.ts';
-import { ASSUMED_STEPS } from '../src/conformance/tolerance.ts';
+import { caseLabel, DEFAULT_SCALE, runConformance, summarize, type CaseResult, type ConformanceReport } from '../dev/conformance/run.ts';
+import { DEFAULT_NODE_TESTS } from '../dev/conformance/testdata.ts';
+import { ASSUMED_STEPS } from '../dev/conformance/tolerance.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../src/util/atomic.ts';
 
 const { values: args } = parseArgs({
@@ -23,21 +22,23 @@ const { values: args } = parseArgs({
     scale: { type: 'string', default: String(DEFAULT_SCALE) },
     'max-circuits': { type: 'string' },
     json: { type: 'string' },
-    quiet: { type: 'boolean', default: false },
     only: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
 if (args.help) {
   process.stdout.write(
-    'usage: npx tsx scripts/conformance.ts [--out FILE] [--root DIR] [--scale N] [--max-circuits N] [--json FILE] [--only REGEX] [--quiet]\n' +
-      '  --only REGEX  run only the node tests whose name matches (no report written unless --out is given)\n',
+    'npx tsx scripts/conformance.ts [--out CONFORMANCE.md] [--root DIR] [--scale N] [--max-circuits N] [--json FILE] [--only REGEX] [--quiet]\n' +
+      '  Runs the ONNX backend node tests of the supported ops and writes the report (--out, default CONFORMANCE.md).\n' +
+      '  --only REGEX   only node tests whose name matches (no report unless --out is given)\n',
   );
   process.exit(0);
 }
 const only = args.only !== undefined ? new RegExp(args.only) : undefined;
-const out = args.out !== undefined && (only === undefined || process.argv.some((a) => a === '--out' || a.startsWith('--out='))) ? args.out : undefined;
+// A partial run must not replace the full report: with --only, a report is written only where --out says.
+const out = only === undefined || process.argv.some((a) => a === '--out' || a.startsWith('--out=')) ? args.out : undefined;
 
 const root = resolve(args.root!);
 const command = `npx tsx scripts/conformance.ts${process.argv.slice(2).length ? ' ' + process.argv.slice(2).join(' ') : ''}`;
@@ -88,7 +89,7 @@ function markdown(report: ConformanceReport, started: Date): string {
   lines.push(
     '- Each node test runs in up to two variants. *computed*: every graph input is a circuit input (not generated when an input is int64 or bool: those are shapes, axes, pads, indices or flags). *constants* `[constants: …]`: the first input is the circuit input and every other input becomes an initializer holding the test\'s value, as a zkml model carries weights, shapes and axes (only for tests with two or more inputs).',
     `- Quantization: ${report.scale} fractional bits for inputs, activations and constants (\`--scale ${report.scale} --input-scale ${report.scale}\`, weights as wide as needed for that), input range = the inputs' span plus 1/8 of it (at least 1) on each side, input range checks on.`,
-    '- The lowered model runs in the integer reference executor; its dequantized output is compared with `output_N.pb`: **exactly** when the expected element type is an integer type, else within a **tolerance derived from the program\'s scales**: a bound on every rounding the program makes (inputs, constants, rescalings, products), propagated through its expressions and gadgets, plus the rounding of the expected value in its own element type (`src/conformance/tolerance.ts` states the formula). ' +
+    '- The lowered model runs in the integer reference executor; its dequantized output is compared with `output_N.pb`: **exactly** when the expected element type is an integer type, else within a **tolerance derived from the program\'s scales**: a bound on every rounding the program makes (inputs, constants, rescalings, products), propagated through its expressions and gadgets, plus the rounding of the expected value in its own element type (`dev/conformance/tolerance.ts` states the formula). ' +
       `Where the harness cannot model a gadget's error (a function table: Sigmoid, Tanh), ${ASSUMED_STEPS} steps of 2^-scale are allowed on top.`,
     '- A final Softmax/LogSoftmax follows the final-op policy: the circuit proves the logits and `zkml run` derives the probabilities, which are compared (tolerance: twice the logits\' bound, since both are 2-Lipschitz in the max norm).',
     '- One case per op is also compiled to a circuit (its smallest passing case, of the *computed* variant when there is one); its witness must equal the reference executor gadget by gadget and satisfy every constraint.',
@@ -136,4 +137,4 @@ const report = await runConformance({
 if (out) writeFileAtomic(resolve(out), markdown(report, started));
 if (args.json) writeJsonAtomic(resolve(args.json), report);
 const failed = report.cases.filter((c) => c.status === 'fail').length;
-log(`conformance: ${report.cases.filter((c) => c.status === 'pass').length} passed, ${failed} failed, ${report.cases.filter((c) => c.status === 'skip').length} skipped${out ? `; wrote ${out}` : ' (no report written)'}`);
+log(`conformance: ${report.cases.filter((c) => c.status === 'pass').length} passed, ${failed} failed, ${report.cases.filter((c) => c.status === 'skip').length} skipped${out ? `; wrote ${out}` : ' (no report written: --only without --out)'}`);

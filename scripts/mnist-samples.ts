@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadMnist } from '../src/data/mnist.ts';
+import { loadMnist } from '../dev/data/mnist.ts';
 import { writeFileAtomic } from '../src/util/atomic.ts';
 
 export const DEFAULT_MNIST_DIR = resolve(import.meta.dirname, '..', '..', 'shared', 'datasets', 'mnist');

@@ -15,7 +15,7 @@ import { classifySignals, describeTamper, MutationTarget, MutationTally, sweep }
 import { witnessedBuild } from '../test/helpers/builds.ts';
 import { MUTATION_SEED, signalArb, tamperArb, writeProductModel } from '../test/helpers/mutation.ts';
 import { tempDir } from '../test/helpers/models.ts';
-import { loadMnist } from '../src/data/mnist.ts';
+import { loadMnist } from '../dev/data/mnist.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5000' }, seed: { type: 'string', default: String(MUTATION_SEED) }, 'no-mnist': { type: 'boolean', default: false } } });
 const runs = Number(values.runs);

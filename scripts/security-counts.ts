@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run as runModel } from '../src/run.ts';
-import { loadMnist } from '../src/data/mnist.ts';
+import { loadMnist } from '../dev/data/mnist.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const FILES = ['test/mutation.test.ts', 'test/fuzz.test.ts', 'test/fuzz-artifacts.test.ts', 'test/audit.test.ts', 'test/interval.test.ts'];

@@ -24,9 +24,9 @@ export {
   type SettingResult,
   type Target as CalibrationTarget,
 } from './calibrate/calibrate.ts';
-export { loadSamples, type Sample } from './calibrate/samples.ts';
+export { loadSamples, type Sample } from './io/samples.ts';
 export { readSettings, writeSettings } from './calibrate/settings.ts';
-export { quantizeModel, type PtqOptions, type PtqReport, type ActivationType } from './quantize/ptq.ts';
+export { quantizeModel, type PtqOptions, type PtqReport, type ActivationType } from './ptq/ptq.ts';
 export { audit, type AuditReport, type Finding, type FindingKind } from './audit/audit.ts';
 export { run, type RunOutput } from './run.ts';
 export { setup, contribute, beacon, verifySetup, type SetupOptions } from './setup/setup.ts';

@@ -9,10 +9,64 @@ import { writeJsonAtomic } from './util/atomic.ts';
  */
 export type FinalOp = 'Softmax' | 'LogSoftmax' | 'Sigmoid';
 
+// What a build's visibility options and commitments are (compiler/visibility.ts applies them, commit/ computes them).
+
+/**
+ * How weights enter the circuit: `fixed` constants (the default: the verifying key itself commits to the
+ * model, and linear layers cost nothing), or private signals, `hashed` (a Poseidon digest of them is the
+ * public model id, proven in the circuit) or `private` (unbound: the proof says "some weights").
+ */
+export type ParamVisibility = 'fixed' | 'hashed' | 'private';
+
+export type InputVisibility = 'public' | 'private' | 'hashed';
+export type OutputVisibility = 'public' | 'hashed';
+
+export interface VisibilityOptions {
+  input: InputVisibility;
+  output: OutputVisibility;
+  /**
+   * One public signal: Poseidon(model id, input digest, output digest). Implies hashed input and output. With
+   * hashed weights the proven model id stays a public signal before it (two signals).
+   */
+  singleSignal: boolean;
+  /** How weights enter the circuit (QuantOptions.paramVisibility); absent in older manifests: fixed. */
+  params?: ParamVisibility;
+}
+
+/** What the public signals commit to, recorded in the manifest so a verifier can recompute them. */
+export interface Commitments {
+  /**
+   * Field element identifying the quantized model: with fixed weights a hash of the quantized circuit (see
+   * modelIdFromDigest); with hashed weights the Poseidon digest of their packed integers, proven in the circuit.
+   */
+  modelId: string;
+  /** Packing of the parameter tensors (hashed weights). */
+  params?: TensorPacking[];
+  input?: TensorPacking[];
+  output?: TensorPacking[];
+  single: boolean;
+}
+
+/** How a tensor's values are packed into field elements before hashing (commit/pack.ts). */
+export interface PackLayout {
+  lo: string;
+  width: number;
+  perElement: number;
+  count: number;
+  fieldElements: number;
+}
+
+/** How one tensor is packed into a commitment (recorded in the manifest). */
+export interface TensorPacking {
+  tensor: string;
+  layout: PackLayout;
+}
+
 /**
  * manifest.json: everything a later step (or another machine) needs about one build. Every command after
  * `compile` reads it and never re-derives it from the model.
  */
+
 /** 2: the circuit section names its back end (zkml's own r1cs and program, or circom's r1cs and wasm). */
 export const MANIFEST_FORMAT = 2;
 
@@ -103,8 +157,8 @@ export interface Manifest {
   /** Canonical model id (a field element, decimal): a hash of the quantized circuit, independent of visibility. */
   modelId: string;
   /** Packing and hashing of hashed inputs/outputs, so a verifier can recompute the public digests. */
-  commitments: import('./compiler/visibility.ts').Commitments;
-  visibility: import('./compiler/visibility.ts').VisibilityOptions;
+  commitments: Commitments;
+  visibility: VisibilityOptions;
   constraints: number;
   layers: LayerCost[];
   quantization: { scale: number; inputScale: number; weightBits: number; inputRange: [number, number]; checkInputs: boolean };

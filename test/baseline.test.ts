@@ -1,5 +1,5 @@
 /**
- * The circomlib-ml baseline (src/bench/baseline.ts): it compiles, its witness satisfies its constraints, its
+ * The circomlib-ml baseline (dev/bench/baseline.ts): it compiles, its witness satisfies its constraints, its
  * constraint count is what the cost structure predicts, and it really has the weakness that structure implies
  * (a division checked by `assert` only). Its cost is reported against zkml's own compile of the same model.
  */
@@ -7,17 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBaseline, compileBaseline, baselineWitnessInput, RELU_CONSTRAINTS, MAX_ELEMENT_CONSTRAINTS } from '../src/bench/baseline.ts';
+import { buildBaseline, compileBaseline, baselineWitnessInput, RELU_CONSTRAINTS, MAX_ELEMENT_CONSTRAINTS } from '../dev/bench/baseline.ts';
 import { model, node, attr, floatTensor, int64Tensor, valueInfo, serialize, mulberry32 } from '../fixtures/onnx-builder.ts';
 import { FloatModel } from '../src/onnx/ort.ts';
-import { trainMlp784 } from '../src/bench/mlp784.ts';
+import { trainMlp784 } from '../dev/bench/mlp784.ts';
 import { compile } from '../src/compiler/compile.ts';
 import { loadWitnessCalculator, computeWitness } from '../src/circom/witness.ts';
 import { loadR1cs, violatedConstraints } from '../src/circom/r1cs.ts';
 import { loadSymbols } from '../src/circom/sym.ts';
 import { FIELD_P, argmax } from '../src/io/output.ts';
 import { requireShared, SHARED, SHARED_MODELS, tempDir } from './helpers/models.ts';
-import { loadMnist } from '../src/data/mnist.ts';
+import { loadMnist } from '../dev/data/mnist.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const GEMM = join(FIXTURES, 'gemm_basic.onnx');

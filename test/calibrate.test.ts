@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { loadSamples } from '../src/calibrate/samples.ts';
+import { loadSamples } from '../src/io/samples.ts';
 import { measureRange } from '../src/calibrate/range.ts';
 import { calibrate, choose, chosenQuant, type SettingResult } from '../src/calibrate/calibrate.ts';
 import { readSettings, writeSettings } from '../src/calibrate/settings.ts';

@@ -236,9 +236,9 @@ test('Clip with both bounds fuses the lower one into the requantization: one dec
 });
 
 test('pool before ReLU: swapped only where the gadgets count fewer constraints, and the integers are identical', async () => {
-  const { loadOnnx } = await import('../src/onnx/load.ts');
+  const { loadOnnx } = await import('../src/compiler/passes/load.ts');
   const { lowerGraph } = await import('../src/compiler/lower.ts');
-  const { lowerPoolsFirst } = await import('../src/onnx/reorder.ts');
+  const { lowerPoolsFirst } = await import('../src/compiler/passes/reorder-pools.ts');
   const opts = { ...DEFAULT_QUANT, inputRange: [-1, 1] as [number, number] };
   // Disjoint 2x2 windows: one requantization per window instead of four. Overlapping 3x3 windows at stride 1:
   // nine comparisons of wide accumulators per output cost more than one narrow requantization per element.

@@ -7,8 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { caseLabel, runConformance, type CaseResult } from '../src/conformance/run.ts';
-import { DEFAULT_NODE_TESTS } from '../src/conformance/testdata.ts';
+import { caseLabel, runConformance, type CaseResult } from '../dev/conformance/run.ts';
+import { DEFAULT_NODE_TESTS } from '../dev/conformance/testdata.ts';
 
 /**
  * Cases that fail because of a bug reported to the lead and not fixed yet, with the reason they fail. Each

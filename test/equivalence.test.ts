@@ -13,7 +13,7 @@ import { compile, analyze, analyzeOptionsOf } from '../src/compiler/compile.ts';
 import { encodeInputs } from '../src/io/input.ts';
 import { checkEquivalence } from './helpers/equivalence.ts';
 import { requireShared, SHARED_MODELS, tempDir } from './helpers/models.ts';
-import { DEFAULT_NODE_TESTS, freezeInputs, listNodeTests, readDataSet, type NodeTest } from '../src/conformance/testdata.ts';
+import { DEFAULT_NODE_TESTS, freezeInputs, listNodeTests, readDataSet, type NodeTest } from '../dev/conformance/testdata.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const EZKL = join(SHARED_MODELS, 'ezkl-examples');

@@ -38,7 +38,7 @@ test('the package holds the build, its declarations and the files read at run ti
     assert.ok(list.includes(file), `${file} is missing from the package`);
   }
   assert.deepEqual(list.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')), [], 'TypeScript sources in the package');
-  assert.deepEqual(list.filter((f) => /^(test|scripts|fixtures|src)\//.test(f)), [], 'development files in the package');
+  assert.deepEqual(list.filter((f) => /^(test|scripts|fixtures|src|dev)\//.test(f)), [], 'development files in the package');
 });
 
 test("a strict project type-checks against the package with skipLibCheck off, and sees zkml's types", () => {

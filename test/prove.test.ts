@@ -6,7 +6,7 @@ import { TEST_CACHE } from './helpers/cache.ts';
 process.env.ZKML_CACHE = TEST_CACHE;
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTinyBuild } from './helpers/tiny-build.ts';
 import { tempDir } from './helpers/models.ts';
@@ -15,6 +15,7 @@ import { setup } from '../src/setup/setup.ts';
 import { releaseCurve } from '../src/util/snark.ts';
 import { prove } from '../src/prove/prove.ts';
 import { verify } from '../src/prove/verify.ts';
+import { compile } from '../src/compiler/compile.ts';
 
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 const writeJson = (path: string, value: unknown) => writeFileSync(path, JSON.stringify(value));
@@ -183,4 +184,23 @@ test('CLI: prove --input and verify, with exit codes', () => {
   const usage = zkml(['prove', buildA, '-o', out]);
   assert.equal(usage.status, 2);
   assert.match(usage.stderr, /exactly one of --input/);
+});
+
+test('a hashed-output build proves and verifies from its folder alone: model file gone, folder moved', async () => {
+  const fixtures = join(import.meta.dirname, '..', 'fixtures', 'models');
+  const input = readJson(join(fixtures, 'gemm_basic.input.json'));
+  for (const circom of [false, true]) {
+    const src = join(tmp, `self-contained-${circom}`);
+    mkdirSync(src, { recursive: true });
+    cpSync(join(fixtures, 'gemm_basic.onnx'), join(src, 'model.onnx'));
+    await compile(join(src, 'model.onnx'), join(src, 'build'), { inputRange: [-1, 1], outputVisibility: 'hashed', circom });
+    const build = join(tmp, `moved-${circom}`);
+    cpSync(join(src, 'build'), build, { recursive: true });
+    rmSync(src, { recursive: true });
+    await setup(build);
+    const out = join(tmp, `self-contained-proof-${circom}`);
+    const r = await prove(build, input, { out });
+    assert.equal(r.outputs.outputs.length, 1, `${circom ? 'circom' : 'zkml'} back end: the hashed output is reported`);
+    assert.equal((await verify(build, out)).valid, true);
+  }
 });

@@ -1,5 +1,5 @@
 /**
- * Exact int8 ONNX semantics (ops/qlinear.ts, onnx/qdq.ts) and `zkml quantize` (quantize/ptq.ts):
+ * Exact int8 ONNX semantics (ops/qlinear.ts, compiler/passes/qdq.ts) and `zkml quantize` (ptq/ptq.ts):
  * - the ONNX backend node tests of the integer ops (Debian's libonnx-testdata) pass exactly through the
  *   reference executor, and one of them through the circuit's witness;
  * - a QDQ model written by `zkml quantize` compiles to integer ops whose outputs equal onnxruntime's on the
@@ -12,18 +12,19 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { decodeTensor, loadOnnx } from '../src/onnx/load.ts';
-import { foldBatchNorms } from '../src/onnx/fuse.ts';
-import { rewriteQdq } from '../src/onnx/qdq.ts';
+import { decodeTensor } from '../src/onnx/load.ts';
+import { loadOnnx } from '../src/compiler/passes/load.ts';
+import { foldBatchNorms } from '../src/compiler/passes/fuse-batchnorm.ts';
+import { rewriteQdq } from '../src/compiler/passes/qdq.ts';
 import { lowerGraph, type Lowered } from '../src/compiler/lower.ts';
 import { tensorSpec } from '../src/compiler/build-manifest.ts';
 import { DEFAULT_QUANT, type QuantOptions } from '../src/quantize/options.ts';
 import { encodeInputs, dequantizeValue } from '../src/io/input.ts';
 import { argmax } from '../src/io/output.ts';
 import type { Manifest } from '../src/manifest.ts';
-import { quantizeModel } from '../src/quantize/ptq.ts';
-import { loadMnist } from '../src/data/mnist.ts';
-import { DEFAULT_NODE_TESTS } from '../src/conformance/testdata.ts';
+import { quantizeModel } from '../src/ptq/ptq.ts';
+import { loadMnist } from '../dev/data/mnist.ts';
+import { DEFAULT_NODE_TESTS } from '../dev/conformance/testdata.ts';
 import { DataType, floatTensor, intTensor, model, node, onnx, serialize, valueInfo } from '../src/onnx/write.ts';
 import { mulberry32 } from '../fixtures/onnx-builder.ts';
 import { compileAndCheck, requireShared, SHARED, SHARED_MODELS, tempDir } from './helpers/models.ts';

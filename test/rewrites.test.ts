@@ -1,6 +1,6 @@
 /**
- * The graph rewrites (BatchNorm folding in onnx/fuse.ts, the QDQ rewrite in onnx/qdq.ts, pool-before-ReLU in
- * onnx/reorder.ts, constant folding in onnx/prepare.ts and the ops' `fold`) must compile the function the model
+ * The graph rewrites (BatchNorm folding in compiler/passes/fuse-batchnorm.ts, the QDQ rewrite in compiler/passes/qdq.ts, pool-before-ReLU in
+ * compiler/passes/reorder-pools.ts, constant folding in compiler/passes/prepare.ts and the ops' `fold`) must compile the function the model
  * means, on every shape they accept. Each test builds a small model on an odd shape — a broadcast bias, a batch
  * above 1, a rank other than 4, a transposed operand, per-channel parameters — and compares `zkml run` (the
  * integer program the circuit proves) with onnxruntime on the same model: a rewrite that assumed the common
@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { run } from '../src/run.ts';
 import { analyze } from '../src/compiler/compile.ts';
-import { loadOnnx } from '../src/onnx/load.ts';
-import { foldBatchNorms } from '../src/onnx/fuse.ts';
-import { rewriteQdq } from '../src/onnx/qdq.ts';
-import { lowerPoolsFirst } from '../src/onnx/reorder.ts';
+import { loadOnnx } from '../src/compiler/passes/load.ts';
+import { foldBatchNorms } from '../src/compiler/passes/fuse-batchnorm.ts';
+import { rewriteQdq } from '../src/compiler/passes/qdq.ts';
+import { lowerPoolsFirst } from '../src/compiler/passes/reorder-pools.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import * as b from '../fixtures/onnx-builder.ts';
 import { ZkmlError } from '../src/util/errors.ts';

@@ -1,10 +1,10 @@
 /**
- * The benchmark figures (src/bench/svg.ts) are well-formed SVG and show their data: every value label,
+ * The benchmark figures (dev/bench/svg.ts) are well-formed SVG and show their data: every value label,
  * category and series name is in the text, special characters are escaped, and no coordinate is NaN.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { barChart, xyPlot, escapeXml, formatNumber, formatTick } from '../src/bench/svg.ts';
+import { barChart, xyPlot, escapeXml, formatNumber, formatTick } from '../dev/bench/svg.ts';
 
 /**
  * A tiny XML well-formedness check: tags balance and nest, attributes are name="value" pairs, text holds no

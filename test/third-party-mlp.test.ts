@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileAndCheck, tolerance, maxAbsDiff, requireShared, SHARED, SHARED_MODELS } from './helpers/models.ts';
 import { FloatModel } from '../src/onnx/ort.ts';
-import { loadMnist } from '../src/data/mnist.ts';
+import { loadMnist } from '../dev/data/mnist.ts';
 import { readInputValues } from '../src/io/input.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 

@@ -19,11 +19,11 @@ import { inputScaleFor, type Lowered } from '../compiler/lower.ts';
 import { dequantizeValue, quantizeValue, readInputValues } from '../io/input.ts';
 import { argmax, softmaxAlong } from '../io/output.ts';
 import { FloatModel } from '../onnx/ort.ts';
-import { loadOnnx } from '../onnx/load.ts';
+import { loadOnnx } from '../compiler/passes/load.ts';
 import { DEFAULT_QUANT, type QuantOptions } from '../quantize/options.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { measureRange, type RangeReport } from './range.ts';
-import type { Sample } from './samples.ts';
+import type { Sample } from '../io/samples.ts';
 
 export type Target = 'accuracy' | 'resources';
 

@@ -1,6 +1,6 @@
 /**
  * A gadget's Circom template, printed from its `synthesize` (the same code that builds its constraints and its
- * witness: gadgets/builder.ts). One template per parameter set, since the parameters shape the circuit (widths,
+ * witness: ir/builder.ts). One template per parameter set, since the parameters shape the circuit (widths,
  * shifts, which clamp sides exist); each primitive prints as the Circom statements that mean the same thing, with
  * its loops as loops, so the templates read like hand-written ones and circom compiles them to the constraints
  * zkml writes itself (the tests compare the two, signal by signal).
@@ -9,7 +9,7 @@
  * template's ports); every `var` is derived from the signal it serves, so no two statements can declare the same
  * symbol.
  */
-import type { BitArray, GadgetBuilder, Hint } from '../gadgets/builder.ts';
+import type { BitArray, GadgetBuilder, Hint } from '../ir/builder.ts';
 import { type GadgetDef, inputPorts, outputPorts } from '../gadgets/gadget.ts';
 
 /** A Circom expression, and whether it is a constant (then `value` holds it), as the other backends track it. */

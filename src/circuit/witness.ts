@@ -9,7 +9,7 @@
  */
 import { Expr } from '../ir/expr.ts';
 import type { CircuitProgram } from '../ir/program.ts';
-import type { BitArray, GadgetBuilder, Hint } from '../gadgets/builder.ts';
+import type { BitArray, GadgetBuilder, Hint } from '../ir/builder.ts';
 import { isqrt } from '../gadgets/arith.ts';
 import { poseidonCircuit } from '../gadgets/poseidon.ts';
 import { ZkmlError } from '../util/errors.ts';

@@ -1,6 +1,5 @@
 import type { Manifest } from '../manifest.ts';
-import type { TensorPacking } from '../compiler/visibility.ts';
-import { pack } from './pack.ts';
+import { pack, type TensorPacking } from './pack.ts';
 import { hashChain, loadPoseidon } from './poseidon.ts';
 import { ZkmlError } from '../util/errors.ts';
 

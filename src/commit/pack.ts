@@ -1,5 +1,8 @@
-import { bitLength } from '../gadgets/gadget.ts';
+import { bitLength } from '../util/bits.ts';
 import { ZkmlError } from '../util/errors.ts';
+import type { PackLayout } from '../manifest.ts';
+
+export type { PackLayout, TensorPacking } from '../manifest.ts';
 
 /**
  * Packing small integers several to a field element before hashing: fewer Poseidon inputs, fewer
@@ -7,14 +10,6 @@ import { ZkmlError } from '../util/errors.ts';
  * `perElement` values within 248 bits (below the BN254 field's 253, so a packed element never wraps).
  * Injective only because every packed value is range-checked to its width in the circuit (design rule 7).
  */
-export interface PackLayout {
-  lo: string;
-  width: number;
-  perElement: number;
-  count: number;
-  fieldElements: number;
-}
-
 export const PACK_BITS = 248;
 
 export function packLayout(count: number, lo: bigint, hi: bigint): PackLayout {

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { MANIFEST_FORMAT, type CircuitArtifacts, type LayerCost, type Manifest, type PublicSignal, type TensorSpec } from '../manifest.ts';
 import { VERSION, DEPENDENCIES } from '../version.ts';
 import { inputScaleFor, type IoSpec } from './lower.ts';
-import type { Analysis } from './compile.ts';
+import type { Analysis } from './pipeline.ts';
 
 export function tensorSpec(io: IoSpec, visibility: TensorSpec['visibility'], floatRange?: [number, number]): TensorSpec {
   const range = io.floatRange ?? floatRange;

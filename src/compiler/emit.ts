@@ -62,6 +62,11 @@ interface Term {
   key: string;
 }
 
+/** A Circom expression written for a loop variable, or for a literal index where there is no loop. */
+type Indexed = (i: string) => string;
+/** A summand written for the member and term loop variables (q, k). */
+type Term2 = (q: string, k: string) => string;
+
 /** Consecutive terms reading the same source array. */
 function blocks(terms: Term[]): Term[][] {
   const out: Term[][] = [];
@@ -125,23 +130,26 @@ class Writer {
   }
 
   /**
-   * The i-th of `values` as a Circom expression of the loop variable `i`: a literal when all are equal,
-   * `(a + s*i)` for an arithmetic progression (parenthesized: callers multiply it, `(1 + -2*k) * x`; without the
-   * parentheses a coefficient 1 - 2k would print as `1 + -2*k * x`), else an entry of a new constant table.
+   * The i-th of `values` as a Circom expression of a loop variable, written for the variable (or the literal)
+   * it is given: a literal when all are equal, `(a + s*i)` for an arithmetic progression (parenthesized:
+   * callers multiply it, `(1 + -2*k) * x`; without the parentheses a coefficient 1 - 2k would print as
+   * `1 + -2*k * x`), else an entry of a new constant table (written now, before the loop that reads it).
    */
-  indexed(values: (string | bigint | number)[], i: string): string {
+  indexed(values: (string | bigint | number)[]): Indexed {
     const v = values.map(String);
-    if (v.every((x) => x === v[0])) return v[0];
+    if (v.every((x) => x === v[0])) return () => v[0];
     if (v.every((x) => /^-?\d+$/.test(x))) {
       const a = BigInt(v[0]);
       const s = BigInt(v[1]) - a;
       if (v.every((x, j) => BigInt(x) === a + s * BigInt(j))) {
-        const step = s === 1n ? i : `${s}*${i}`;
-        return a === 0n ? step : `(${a} + ${step})`;
+        return (i) => {
+          const step = s === 1n ? i : `${s}*${i}`;
+          return a === 0n ? step : `(${a} + ${step})`;
+        };
       }
     }
     const name = this.table(v);
-    return `${name}[${i}]`;
+    return (i) => `${name}[${i}]`;
   }
 
   /** A constant table: `values` as one row, or as `rows` rows of equal length (a 2-D table). */
@@ -257,13 +265,13 @@ class Writer {
   }
 
   /** `lc += Σ_{k < n} term(k)`: a loop, or for long blocks a tree of partial sums (linear, not quadratic, in circom). */
-  private accumulate(lc: string, n: number, term: string): string[] {
-    if (n === 1) return [`${lc} += ${term.replace(/\bk\b/g, '0')};`];
-    if (n < TREE_SUM) return [`for (var k = 0; k < ${n}; k++) ${lc} += ${term};`];
+  private accumulate(lc: string, n: number, term: Indexed): string[] {
+    if (n === 1) return [`${lc} += ${term('0')};`];
+    if (n < TREE_SUM) return [`for (var k = 0; k < ${n}; k++) ${lc} += ${term('k')};`];
     const part = this.fresh('part');
     return [
       `var ${part}[${n}];`,
-      `for (var k = 0; k < ${n}; k++) ${part}[k] = ${term};`,
+      `for (var k = 0; k < ${n}; k++) ${part}[k] = ${term('k')};`,
       `for (var w = 1; w < ${n}; w *= 2) for (var k = 0; k + w < ${n}; k += 2 * w) ${part}[k] += ${part}[k + w];`,
       `${lc} += ${part}[0];`,
     ];
@@ -275,15 +283,19 @@ class Writer {
     const base0 = first[0]?.source.index ?? 0;
     const plan = blocks(first).map((block) => ({
       block,
-      coefs: this.indexed(block.map((t) => t.coef), 'k'),
-      offsets: this.indexed(block.map((t) => t.source.index - base0), 'k'),
+      coefs: this.indexed(block.map((t) => t.coef)),
+      offsets: this.indexed(block.map((t) => t.source.index - base0)),
     }));
-    const base = this.indexed(members.map((q) => terms[q][0]?.source.index ?? 0), 'q');
+    const base = this.indexed(members.map((q) => terms[q][0]?.source.index ?? 0));
     this.memberLoop(members, consts, target, () =>
       plan.map(({ block, coefs, offsets }) => {
         const { array, suffix } = block[0].source;
-        const index = offsets === '0' ? base : `${base} + ${offsets}`;
-        return [block.length, `${coefs === '1' ? '' : `${coefs} * `}${array}[${index}]${suffix}`];
+        const term: Term2 = (q, k) => {
+          const [c, off] = [coefs(k), offsets(k)];
+          const index = off === '0' ? base(q) : `${base(q)} + ${off}`;
+          return `${c === '1' ? '' : `${c} * `}${array}[${index}]${suffix}`;
+        };
+        return [block.length, term];
       }),
     );
   }
@@ -297,29 +309,31 @@ class Writer {
     const plan = blocks(first).map((block) => {
       const start = at;
       at += block.length;
-      return { block, start, index: this.indexed(block.map((t) => t.source.index), 'k') };
+      return { block, start, index: this.indexed(block.map((t) => t.source.index)) };
     });
     this.memberLoop(members, consts, target, () =>
       plan.map(({ block, start, index }) => {
         const { array, suffix } = block[0].source;
-        return [block.length, `${coefs}[q][${start ? `${start} + k` : 'k'}] * ${array}[${index}]${suffix}`];
+        const term: Term2 = (q, k) => `${coefs}[${q}][${start ? `${start} + ${k}` : k}] * ${array}[${index(k)}]${suffix}`;
+        return [block.length, term];
       }),
     );
   }
 
   /**
-   * For each member q: target(q) <== consts[q] + the blocks' sums, each block a count and a term in the loop
-   * variables q and k.
+   * For each member q: target(q) <== consts[q] + the blocks' sums, each block a count and a term written for the
+   * loop variables (or literals) q and k.
    */
-  private memberLoop(members: number[], consts: bigint[], target: (q: string) => string, blocks: () => [number, string][]): void {
-    const constant = this.indexed(members.map((q) => consts[q]), 'q');
-    const to = target(this.indexed(members, 'q'));
+  private memberLoop(members: number[], consts: bigint[], target: (q: string) => string, blocks: () => [number, Term2][]): void {
+    const constant = this.indexed(members.map((q) => consts[q]));
+    const position = this.indexed(members);
     const plan = blocks();
     const lc = this.fresh('lc');
-    this.loop(members.length, (q) => {
-      const sub = (s: string) => s.replace(/\bq\b/g, q);
-      return [`var ${lc} = ${sub(constant)};`, ...plan.flatMap(([n, term]) => this.accumulate(lc, n, sub(term))), `${sub(to)} <== ${lc};`];
-    });
+    this.loop(members.length, (q) => [
+      `var ${lc} = ${constant(q)};`,
+      ...plan.flatMap(([n, term]) => this.accumulate(lc, n, (k) => term(q, k))),
+      `${target(position(q))} <== ${lc};`,
+    ]);
   }
 
   /**

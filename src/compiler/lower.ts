@@ -49,12 +49,21 @@ export interface Lowered {
   tensors: Map<string, QTensor>;
 }
 
+/** A graph rewrite that decides on what lowering has found so far (passes/reorder-pools.ts). */
+export interface LowerHooks {
+  /**
+   * Called before node `index` is lowered, with the values of everything lowered before it and the program so far.
+   * It may rewrite the graph from `index` on (reorder nodes, rename values), never before.
+   */
+  beforeNode?(index: number, values: ReadonlyMap<string, OpInput>, program: Program): void;
+}
+
 /**
  * Walks the graph once and turns it into the integer program: model inputs become wires, each op lowers
  * itself (linear expressions + gadgets), graph outputs become the circuit's public outputs. Final
  * Softmax/LogSoftmax follow the policy in ops/softmax.ts: the circuit outputs their input, the logits.
  */
-export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
+export function lowerGraph(graph: Graph, opts: QuantOptions, hooks: LowerHooks = {}): Lowered {
   const program = new Program();
   const values = new Map<string, OpInput>();
   for (const [name, tensor] of graph.constants) values.set(name, { kind: 'const', tensor });
@@ -62,7 +71,7 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
   const inputExp = inputScaleFor(opts);
   const inputs: IoSpec[] = graph.inputs.map((input) => {
     const where = `input "${input.name}"`;
-    // Integer inputs (int8 models): the quantized tensor a QuantizeLinear would make (onnx/qdq.ts set
+    // Integer inputs (int8 models): the quantized tensor a QuantizeLinear would make (compiler/passes/qdq.ts set
     // `quantization`), or an input that is an integer tensor in the model itself; its type's range, exp 0.
     // Index inputs (token ids, positions: int32/int64/uint32/uint64 without quantization) are integers too, at
     // exponent 0, over --input-range rounded inward: their type's whole range would make every comparison and
@@ -96,7 +105,9 @@ export function lowerGraph(graph: Graph, opts: QuantOptions): Lowered {
   const graphOutputs = new Set(graph.outputs.map((o) => o.name));
   let finalActivation: Lowered['finalActivation'];
 
-  for (const node of graph.nodes) {
+  for (let index = 0; index < graph.nodes.length; index++) {
+    hooks.beforeNode?.(index, values, program);
+    const node = graph.nodes[index];
     if (node.outputs.every((o) => !o || graph.constants.has(o))) continue; // folded
     const where = `${graph.path}: ${nodeLabel(node)}`;
     program.labels.set(node.name, where);

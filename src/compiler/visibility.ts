@@ -1,47 +1,16 @@
 import { Expr } from '../ir/expr.ts';
 import type { Program, ProgramOutput } from '../ir/program.ts';
 import { hash } from '../gadgets/hash.ts';
-import { packLayout, type PackLayout } from '../commit/pack.ts';
+import { packLayout, type PackLayout, type TensorPacking } from '../commit/pack.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { FIELD_P } from '../io/output.ts';
 import { packedDigest } from '../commit/commitments.ts';
-import type { ParamVisibility } from '../quantize/options.ts';
+import type { Commitments, VisibilityOptions } from '../manifest.ts';
 
-export type InputVisibility = 'public' | 'private' | 'hashed';
-export type OutputVisibility = 'public' | 'hashed';
-
-export interface VisibilityOptions {
-  input: InputVisibility;
-  output: OutputVisibility;
-  /**
-   * One public signal: Poseidon(model id, input digest, output digest). Implies hashed input and output. With
-   * hashed weights the proven model id stays a public signal before it (two signals).
-   */
-  singleSignal: boolean;
-  /** How weights enter the circuit (QuantOptions.paramVisibility); absent in older manifests: fixed. */
-  params?: ParamVisibility;
-}
+// The visibility options and commitments are part of the build's format: declared in manifest.ts.
+export type { Commitments, InputVisibility, OutputVisibility, TensorPacking, VisibilityOptions } from '../manifest.ts';
 
 export const DEFAULT_VISIBILITY: VisibilityOptions = { input: 'hashed', output: 'public', singleSignal: false };
-
-export interface TensorPacking {
-  tensor: string;
-  layout: PackLayout;
-}
-
-/** What the public signals commit to, recorded in the manifest so a verifier can recompute them. */
-export interface Commitments {
-  /**
-   * Field element identifying the quantized model: with fixed weights a hash of the quantized circuit (see
-   * modelIdFromDigest); with hashed weights the Poseidon digest of their packed integers, proven in the circuit.
-   */
-  modelId: string;
-  /** Packing of the parameter tensors (hashed weights). */
-  params?: TensorPacking[];
-  input?: TensorPacking[];
-  output?: TensorPacking[];
-  single: boolean;
-}
 
 /** The canonical model id as a field element: the first 248 bits of a sha256 over the quantized circuit. */
 export function modelIdFromDigest(sha256Hex: string): bigint {

@@ -4,7 +4,7 @@
  * constraints that only the true result satisfies, so they are as sound as any primitive. The caller proves, from
  * intervals, that the honest result fits the widths it asks for (a wider value has no witness at all).
  */
-import type { GadgetBuilder } from './builder.ts';
+import type { GadgetBuilder } from '../ir/builder.ts';
 import { bitLength } from './gadget.ts';
 
 /**

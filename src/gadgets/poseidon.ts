@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { GadgetBuilder } from './builder.ts';
+import type { GadgetBuilder } from '../ir/builder.ts';
 
 /** BN254's scalar field: Poseidon's arithmetic is modulo this prime. */
 export const FIELD = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;

@@ -1,5 +1,5 @@
 import { type GadgetDef, floorShift, pow2 } from './gadget.ts';
-import type { BitArray, GadgetBuilder } from './builder.ts';
+import type { BitArray, GadgetBuilder } from '../ir/builder.ts';
 
 /**
  * Requantization with optional ReLU: q = floor((x + 2^(k-1)) / 2^k) (round half up; k = 0 is no shift),

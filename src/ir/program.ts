@@ -1,5 +1,5 @@
 import { Expr } from './expr.ts';
-import type { GadgetDef } from '../gadgets/gadget.ts';
+import type { GadgetDef } from './gadget-def.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /** Accumulators must stay well inside the BN254 field (about 2^253.6) so that no value wraps around. */

@@ -17,7 +17,7 @@ export interface ValueInfo {
   shape: number[];
   dtype: string;
   /**
-   * Set by onnx/qdq.ts on a float input whose only use is a QuantizeLinear: the circuit input is then the
+   * Set by compiler/passes/qdq.ts on a float input whose only use is a QuantizeLinear: the circuit input is then the
    * quantized integer tensor itself (`dtype`, range [qmin, qmax]); users still give floats, quantized with this
    * scale and zero point (the manifest's encoding), exactly as the model's QuantizeLinear would.
    */

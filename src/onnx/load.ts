@@ -5,7 +5,6 @@ import { nodeLabel } from './graph.ts';
 import { DTYPE_NAMES, type Tensor } from './tensor.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { sha256Hex } from '../util/hash.ts';
-import { prepareGraph } from './prepare.ts';
 
 const { onnx } = onnxProto;
 type Long = { toNumber(): number } | number;
@@ -200,8 +199,12 @@ function topoSort(nodes: OnnxNode[], available: Set<string>, path: string): Onnx
   return order;
 }
 
-/** Reads an ONNX file into a Graph with static shapes and constants folded. */
-export function loadOnnx(path: string): Graph {
+/**
+ * Reads an ONNX file into a Graph: decoded tensors and attributes, arity and single-definition checks, nodes in
+ * dependency order. Shapes are those of the inputs and constants only: shape inference and constant folding need
+ * the ops and are the compiler's first pass (compiler/passes/prepare.ts; compiler/passes/load.ts runs both).
+ */
+export function readOnnx(path: string): Graph {
   if (!existsSync(path)) throw new ZkmlError('no such file', 'E_NO_FILE', path);
   if (!statSync(path).isFile()) throw new ZkmlError('not a file', 'E_NO_FILE', path);
   const bytes = readFileSync(path);
@@ -250,10 +253,7 @@ export function loadOnnx(path: string): Graph {
     constants,
     shapes: new Map(),
   };
-  const prepared = prepareGraph(graph);
-  // Shapes follow from the inputs' (a batch dimension, a Reshape): a computed tensor can be larger than any input.
-  for (const [name, shape] of prepared.shapes) if (!prepared.constants.has(name)) checkSize(`tensor "${name}"`, shape, path);
-  return prepared;
+  return graph;
 }
 
 /**
@@ -263,7 +263,7 @@ export function loadOnnx(path: string): Graph {
  */
 export const MAX_TENSOR_ELEMENTS = 1 << 20;
 
-function checkSize(what: string, shape: number[], path: string): void {
+export function checkSize(what: string, shape: number[], path: string): void {
   const size = shape.reduce((a, b) => a * b, 1);
   if (size > MAX_TENSOR_ELEMENTS) {
     throw new ZkmlError(`${what} has shape [${shape}] (${size} values), too large for a circuit (at most ${MAX_TENSOR_ELEMENTS} values per tensor)`, 'E_SHAPE', path);

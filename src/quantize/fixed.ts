@@ -1,5 +1,5 @@
 import { Expr } from '../ir/expr.ts';
-import type { QTensor } from '../ops/op.ts';
+import type { QTensor } from '../ir/qtensor.ts';
 import type { Tensor } from '../onnx/tensor.ts';
 import { ZkmlError } from '../util/errors.ts';
 

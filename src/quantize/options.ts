@@ -4,12 +4,8 @@
  * (signed); a layer's accumulator has the sum of its operands' exponents and is shifted back to `scale`
  * fractional bits at the next nonlinearity (the shift fused into that nonlinearity's range check).
  */
-/**
- * How weights enter the circuit: `fixed` constants (the default: the verifying key itself commits to the
- * model, and linear layers cost nothing), or private signals, `hashed` (a Poseidon digest of them is the
- * public model id, proven in the circuit) or `private` (unbound: the proof says "some weights").
- */
-export type ParamVisibility = 'fixed' | 'hashed' | 'private';
+export type { ParamVisibility } from '../manifest.ts';
+import type { ParamVisibility } from '../manifest.ts';
 
 export interface QuantOptions {
   /** Fractional bits of inputs and activations (2^-scale resolution). */

@@ -1,6 +1,6 @@
 import { Expr } from '../ir/expr.ts';
 import type { Program } from '../ir/program.ts';
-import type { QTensor } from '../ops/op.ts';
+import type { QTensor } from '../ir/qtensor.ts';
 import { requant, roundShift, type RequantParams } from '../gadgets/requant.ts';
 import { bitLength, signedWidth } from '../gadgets/gadget.ts';
 

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { byCost, calibrate, chosenQuant, DEFAULT_MIN_AGREEMENT, DEFAULT_SCALES, DEFAULT_WEIGHT_BITS, type Calibration, type SettingResult } from '../../calibrate/calibrate.ts';
-import { loadSamples } from '../../calibrate/samples.ts';
+import { loadSamples } from '../../io/samples.ts';
 import { writeSettings } from '../../calibrate/settings.ts';
 import { makeReporter } from '../output.ts';
 

@@ -1,7 +1,7 @@
 /** `zkml prove --inputs … --queue URL [--detach]`: the CLI side of src/fleet/submit.ts (kept out of prove.ts). */
 import { submitBatch } from '../../fleet/submit.ts';
 import { ERRORS_FILE } from '../../prove/batch.ts';
-import { createProgress } from '../../util/progress.ts';
+import { createProgress } from '../progress.ts';
 import type { Reporter } from '../output.ts';
 
 export async function proveQueued(dir: string, o: { inputs: string; queue: string; out: string; raw?: boolean; detach?: boolean }, r: Reporter): Promise<void> {

@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { prove, type OutputReport, type TensorReport } from '../../prove/prove.ts';
 import { proveBatch, ERRORS_FILE } from '../../prove/batch.ts';
 import { releaseCurve } from '../../util/snark.ts';
-import { createProgress } from '../../util/progress.ts';
+import { createProgress } from '../progress.ts';
 import { makeReporter, type Reporter } from '../output.ts';
 import { parseProverBackend, type ProverBackend } from '../../prove/backend.ts';
 

@@ -1,6 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { loadSamples } from '../../calibrate/samples.ts';
-import { quantizeModel, type ActivationType } from '../../quantize/ptq.ts';
+import { loadSamples } from '../../io/samples.ts';
+import { quantizeModel, type ActivationType } from '../../ptq/ptq.ts';
 import { makeReporter } from '../output.ts';
 
 const count = (v: string) => {

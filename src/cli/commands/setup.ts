@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { SetupInfo } from '../../manifest.ts';
 import { beacon, contribute, insecureWarning, setup, type SetupProgress } from '../../setup/setup.ts';
-import { createProgress } from '../../util/progress.ts';
+import { createProgress } from '../progress.ts';
 import { releaseCurve } from '../../util/snark.ts';
 import { makeReporter, type Reporter } from '../output.ts';
 

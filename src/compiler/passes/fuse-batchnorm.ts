@@ -1,7 +1,7 @@
-import type { Graph, OnnxNode } from './graph.ts';
-import { attrFloat, attrInt } from './graph.ts';
-import { broadcastIndexer, type Tensor } from './tensor.ts';
-import { batchNormAffine } from '../ops/normalization.ts';
+import type { Graph, OnnxNode } from '../../onnx/graph.ts';
+import { attrFloat, attrInt } from '../../onnx/graph.ts';
+import { broadcastIndexer, type Tensor } from '../../onnx/tensor.ts';
+import { batchNormAffine } from '../../ops/normalization.ts';
 
 /**
  * Folds BatchNormalization into the linear layer before it (Gemm, 2-D MatMul, Conv with constant weights),

@@ -21,16 +21,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { analyze, compile } from '../compiler/compile.ts';
-import { tensorSpec } from '../compiler/build-manifest.ts';
-import { crossCheck } from '../compiler/crosscheck.ts';
-import { encodeInputs } from '../io/input.ts';
-import type { Manifest } from '../manifest.ts';
-import { OPS } from '../ops/registry.ts';
-import type { Tensor } from '../onnx/tensor.ts';
-import type { QuantOptions } from '../quantize/options.ts';
-import { run as runModel } from '../run.ts';
-import { ZkmlError } from '../util/errors.ts';
+import { analyze, compile } from '../../src/compiler/compile.ts';
+import { tensorSpec } from '../../src/compiler/build-manifest.ts';
+import { crossCheck } from '../../src/compiler/crosscheck.ts';
+import { encodeInputs } from '../../src/io/input.ts';
+import type { Manifest } from '../../src/manifest.ts';
+import { OPS } from '../../src/ops/registry.ts';
+import type { Tensor } from '../../src/onnx/tensor.ts';
+import type { QuantOptions } from '../../src/quantize/options.ts';
+import { run as runModel } from '../../src/run.ts';
+import { ZkmlError } from '../../src/util/errors.ts';
 import { DEFAULT_NODE_TESTS, freezeInputs, listNodeTests, readDataSet, type DataSet, type NodeTest } from './testdata.ts';
 import { ASSUMED_STEPS, errorBounds, UNIT_ROUNDOFF } from './tolerance.ts';
 

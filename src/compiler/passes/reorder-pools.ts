@@ -1,18 +1,19 @@
-import type { Graph, OnnxNode } from './graph.ts';
-import { nodeLabel } from './graph.ts';
-import { opFor } from '../ops/registry.ts';
-import type { LowerCtx, QTensor } from '../ops/op.ts';
-import { lowerGraph, type Lowered } from '../compiler/lower.ts';
-import { Program } from '../ir/program.ts';
-import type { QuantOptions } from '../quantize/options.ts';
+import type { Graph, OnnxNode } from '../../onnx/graph.ts';
+import { nodeLabel } from '../../onnx/graph.ts';
+import { opFor } from '../../ops/registry.ts';
+import type { LowerCtx, QTensor } from '../../ops/op.ts';
+import { lowerGraph, type Lowered } from '../lower.ts';
+import { Program } from '../../ir/program.ts';
+import type { QuantOptions } from '../../quantize/options.ts';
 
 /**
  * "Pool before ReLU": MaxPool(ReLU(requant(x))) = ReLU(requant(MaxPool(x))), exactly, in integers too, because
  * requantization (round half up) and ReLU are monotone non-decreasing and MaxPool only picks values. Swapping
  * the two runs one requantization per pooled element instead of one per accumulator element, but compares the
  * wider accumulators: the swap is cheaper for most CNNs, not for all. So each candidate is costed both ways
- * with the gadgets' own constraint counts, on the intervals the first lowering found, and swapped only where
- * that is cheaper; then the graph is lowered again. The circuit computes the same integers either way.
+ * with the gadgets' own constraint counts, on the accumulator's intervals, when lowering reaches it (a hook of
+ * lower.ts: the graph is lowered once), and swapped only where that is cheaper. The circuit computes the same
+ * integers either way.
  */
 interface Candidate {
   relu: OnnxNode;
@@ -36,11 +37,11 @@ function candidates(graph: Graph): Candidate[] {
   return found;
 }
 
-/** Constraints of MaxPool then Relu on the accumulator, in a scratch program that shares the wires' intervals. */
-function swappedCost(lowered: Lowered, graph: Graph, c: Candidate, opts: QuantOptions): number | undefined {
-  const acc = lowered.tensors.get(c.relu.inputs[0]);
-  if (!acc) return undefined;
-  const { program } = lowered;
+/**
+ * Constraints of the pair lowered in the given order (each node with its output shape) on the accumulator, in a
+ * scratch program that shares the wires' intervals (the program itself is left as it is).
+ */
+function pairCost(program: Program, graph: Graph, acc: QTensor, steps: [OnnxNode, number[]][], opts: QuantOptions): number {
   const scratch = new Program();
   for (let w = 0; w < program.lo.length; w++) {
     scratch.lo.push(program.lo[w]);
@@ -48,10 +49,9 @@ function swappedCost(lowered: Lowered, graph: Graph, c: Candidate, opts: QuantOp
   }
   const run = (node: OnnxNode, q: QTensor, outShape: number[]): QTensor => {
     const ctx: LowerCtx = { node, opset: graph.opset, where: `${graph.path}: ${nodeLabel(node)}`, program: scratch, opts, inputs: [{ kind: 'q', q }], outShapes: [outShape] };
-    return opFor(node.opType, node.domain)!.lower!(ctx)[0];
+    return { ...opFor(node.opType, node.domain)!.lower!(ctx)[0], shape: outShape };
   };
-  const poolShape = graph.shapes.get(c.pool.outputs[0])!;
-  run(c.relu, run(c.pool, acc, poolShape), poolShape);
+  steps.reduce((q, [node, outShape]) => run(node, q, outShape), acc);
   return [...scratch.costByNode().values()].reduce((a, b) => a + b, 0);
 }
 
@@ -87,20 +87,22 @@ export interface Reordering {
  * each candidate's costs both ways.
  */
 export function lowerPoolsFirst(graph: Graph, opts: QuantOptions, report?: (r: Reordering) => void): Lowered {
-  const lowered = lowerGraph(graph, opts);
-  const found = candidates(graph);
-  if (found.length === 0) return lowered;
-  const costs = lowered.program.costByNode();
-  let any = false;
-  for (const c of found) {
-    const before = (costs.get(c.relu.name) ?? 0) + (costs.get(c.pool.name) ?? 0);
-    const after = swappedCost(lowered, graph, c, opts);
-    const swapped = after !== undefined && after < before;
-    report?.({ relu: c.relu.name, pool: c.pool.name, before, after: after ?? before, swapped });
-    if (swapped) {
-      swap(graph, c);
-      any = true;
-    }
-  }
-  return any ? lowerGraph(graph, opts) : lowered;
+  const pending = new Map(candidates(graph).map((c) => [c.relu, c]));
+  if (pending.size === 0) return lowerGraph(graph, opts);
+  return lowerGraph(graph, opts, {
+    beforeNode(index, values, program) {
+      const c = pending.get(graph.nodes[index]);
+      if (!c) return;
+      pending.delete(c.relu);
+      const acc = values.get(c.relu.inputs[0]);
+      if (acc?.kind !== 'q') return;
+      const accShape = graph.shapes.get(c.relu.outputs[0])!;
+      const poolShape = graph.shapes.get(c.pool.outputs[0])!;
+      const before = pairCost(program, graph, acc.q, [[c.relu, accShape], [c.pool, poolShape]], opts);
+      const after = pairCost(program, graph, acc.q, [[c.pool, poolShape], [c.relu, poolShape]], opts);
+      const swapped = after < before;
+      report?.({ relu: c.relu.name, pool: c.pool.name, before, after, swapped });
+      if (swapped) swap(graph, c);
+    },
+  });
 }

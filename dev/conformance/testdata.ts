@@ -6,9 +6,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { decodeTensor } from '../onnx/load.ts';
-import { DTYPE_NAMES, type Tensor } from '../onnx/tensor.ts';
-import { ZkmlError } from '../util/errors.ts';
+import { decodeTensor } from '../../src/onnx/load.ts';
+import { DTYPE_NAMES, type Tensor } from '../../src/onnx/tensor.ts';
+import { ZkmlError } from '../../src/util/errors.ts';
 
 const { onnx } = onnxProto;
 

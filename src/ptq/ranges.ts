@@ -1,7 +1,7 @@
 import type { Graph } from '../onnx/graph.ts';
 import { graphToBytes } from '../onnx/write-graph.ts';
 import { readInputValues } from '../io/input.ts';
-import type { Sample } from '../calibrate/samples.ts';
+import type { Sample } from '../io/samples.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**

@@ -1,8 +1,9 @@
-import type { Graph } from './graph.ts';
-import { nodeLabel } from './graph.ts';
-import type { Tensor } from './tensor.ts';
-import { opFor } from '../ops/registry.ts';
-import { ZkmlError } from '../util/errors.ts';
+import type { Graph } from '../../onnx/graph.ts';
+import { nodeLabel } from '../../onnx/graph.ts';
+import type { Tensor } from '../../onnx/tensor.ts';
+import { opFor } from '../../ops/registry.ts';
+import { checkSize } from '../../onnx/load.ts';
+import { ZkmlError } from '../../util/errors.ts';
 
 /**
  * Static shape inference and constant folding, in one walk over the sorted nodes. Every node whose inputs are
@@ -55,5 +56,7 @@ export function prepareGraph(graph: Graph): Graph {
     if (!s) throw new ZkmlError(`graph output "${o.name}" is produced by no node`, 'E_GRAPH', graph.path);
     o.shape = s;
   }
+  // Shapes follow from the inputs' (a batch dimension, a Reshape): a computed tensor can be larger than any input.
+  for (const [name, shape] of shapes) if (!constants.has(name)) checkSize(`tensor "${name}"`, shape, graph.path);
   return graph;
 }

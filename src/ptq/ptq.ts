@@ -1,20 +1,20 @@
 import { writeFileAtomic } from '../util/atomic.ts';
 import type { Graph, OnnxNode } from '../onnx/graph.ts';
 import { attrFloat, attrInt, nodeLabel } from '../onnx/graph.ts';
-import { loadOnnx } from '../onnx/load.ts';
-import { foldBatchNorms } from '../onnx/fuse.ts';
+import { loadOnnx } from '../compiler/passes/load.ts';
+import { foldBatchNorms } from '../compiler/passes/fuse-batchnorm.ts';
 import { normAxis, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { graphToBytes } from '../onnx/write-graph.ts';
-import type { Sample } from '../calibrate/samples.ts';
+import type { Sample } from '../io/samples.ts';
 import { calibrateRanges, sampleFeeds } from './ranges.ts';
 import { argmax } from '../io/output.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
  * `zkml quantize`: static post-training quantization of a float ONNX model into a QDQ model that onnxruntime
- * runs and zkml compiles to exact int8 arithmetic (onnx/qdq.ts):
+ * runs and zkml compiles to exact int8 arithmetic (compiler/passes/qdq.ts):
  * - activations: asymmetric uint8 (default) or int8, one scale and zero point per tensor from the min/max that
- *   onnxruntime computes over the calibration inputs (quantize/ranges.ts), the range widened to include 0 as
+ *   onnxruntime computes over the calibration inputs (ptq/ranges.ts), the range widened to include 0 as
  *   onnxruntime's quantizer does (so 0 is exact and a Relu's output gets zero point = qmin);
  * - weights: symmetric int8 in [-127, 127], per output channel (default) or per tensor;
  * - biases: int32 at scale input_scale × weight_scale (per channel), zero point 0, as integer kernels add them;
@@ -22,7 +22,7 @@ import { ZkmlError } from '../util/errors.ts';
  *   activations, DQ'd weights and biases; a Relu right after a Conv/Gemm/MatMul/Add is quantized at its output
  *   only (the pattern onnxruntime fuses); data-movement ops (Reshape, Flatten, Transpose, MaxPool, ...) keep
  *   their input's parameters; a final Softmax/LogSoftmax stays in float on the dequantized logits.
- * Before quantizing, in float: BatchNormalization folds into the layer before it (onnx/fuse.ts), a constant Add
+ * Before quantizing, in float: BatchNormalization folds into the layer before it (compiler/passes/fuse-batchnorm.ts), a constant Add
  * after a Conv or a 2-D MatMul becomes its bias, and Gemm's alpha/beta are folded into its constants, so every
  * layer is one integer op with one requantization.
  */
@@ -322,7 +322,7 @@ function buildQdq(float: Graph, ranges: Map<string, [number, number]>, opts: Req
     } else if (MOVE.has(n.opType)) {
       const src = qp.get(n.inputs[0]);
       if (!src) throw new ZkmlError(`the input of ${n.opType} is not quantized`, 'E_UNSUPPORTED', where);
-      // Data movement keeps its input's parameters: the QDQ pair around it then cancels (onnx/qdq.ts).
+      // Data movement keeps its input's parameters: the QDQ pair around it then cancels (compiler/passes/qdq.ts).
       p = src;
     } else if (!FINAL.has(n.opType)) {
       throw new ZkmlError(`${n.opType} is not supported by zkml quantize`, 'E_UNSUPPORTED', where);

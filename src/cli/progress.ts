@@ -4,7 +4,7 @@
  * pipe or a file (logs stay clean; the command's summary says what happened).
  */
 import cliProgress from 'cli-progress';
-import type { Reporter } from '../cli/output.ts';
+import type { Reporter } from './output.ts';
 
 export interface Progress {
   start(total: number): void;

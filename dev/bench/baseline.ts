@@ -22,15 +22,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadOnnx } from '../onnx/load.ts';
-import { foldBatchNorms } from '../onnx/fuse.ts';
-import { attrFloat, attrInt, attrInts, nodeLabel, type Graph, type OnnxNode } from '../onnx/graph.ts';
-import type { Tensor } from '../onnx/tensor.ts';
-import { windowOf } from '../ops/window.ts';
-import { toFixed } from '../quantize/fixed.ts';
-import { bundleCircom } from '../circom/bundle.ts';
-import { compileCircom, NODE_MODULES_DIR, type CircomResult } from '../circom/compile.ts';
-import { ZkmlError } from '../util/errors.ts';
+import { loadOnnx } from '../../src/compiler/passes/load.ts';
+import { foldBatchNorms } from '../../src/compiler/passes/fuse-batchnorm.ts';
+import { attrFloat, attrInt, attrInts, nodeLabel, type Graph, type OnnxNode } from '../../src/onnx/graph.ts';
+import type { Tensor } from '../../src/onnx/tensor.ts';
+import { windowOf } from '../../src/ops/window.ts';
+import { toFixed } from '../../src/quantize/fixed.ts';
+import { bundleCircom } from '../../src/circom/bundle.ts';
+import { compileCircom, NODE_MODULES_DIR, type CircomResult } from '../../src/circom/compile.ts';
+import { ZkmlError } from '../../src/util/errors.ts';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
@@ -331,7 +331,7 @@ function emit(layers: BaselineLayer[], input: Act, scale: number): string {
   const final = layers.at(-1)!.output;
   return [
     'pragma circom 2.1.0;',
-    '// circomlib-ml-style baseline (src/bench/baseline.ts): weights, biases, layer outputs and remainders are private inputs.',
+    '// circomlib-ml-style baseline (dev/bench/baseline.ts): weights, biases, layer outputs and remainders are private inputs.',
     'include "baseline.circom";',
     '',
     'template Model() {',

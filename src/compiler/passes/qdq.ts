@@ -1,7 +1,7 @@
-import type { Graph, OnnxNode } from './graph.ts';
-import { attrFloat, attrInt, nodeLabel } from './graph.ts';
-import { broadcastIndexer, sizeOf, type Tensor } from './tensor.ts';
-import { ZkmlError } from '../util/errors.ts';
+import type { Graph, OnnxNode } from '../../onnx/graph.ts';
+import { attrFloat, attrInt, nodeLabel } from '../../onnx/graph.ts';
+import { broadcastIndexer, sizeOf, type Tensor } from '../../onnx/tensor.ts';
+import { ZkmlError } from '../../util/errors.ts';
 
 /**
  * Compiles QDQ models (QuantizeLinear/DequantizeLinear around float ops, as onnxruntime's quantizer and

@@ -1,5 +1,5 @@
-import type { Analysis } from '../compiler/compile.ts';
-import { bitLength, signedWidth } from '../gadgets/gadget.ts';
+import type { Analysis } from '../../src/compiler/compile.ts';
+import { bitLength, signedWidth } from '../../src/gadgets/gadget.ts';
 
 /**
  * Issue 5's target for convolutions: with fixed weights a Conv is a linear combination (free), so what a conv
@@ -9,7 +9,7 @@ import { bitLength, signedWidth } from '../gadgets/gadget.ts';
  * (its params) and its output's interval (the wire bounds the interval analysis gave it).
  *
  * The requantization of a conv's output may sit on a later node: the bias Add is linear, and "pool before
- * ReLU" (onnx/reorder.ts) moves it after the MaxPool, where it runs once per pooled element. So the layer's
+ * ReLU" (compiler/passes/reorder-pools.ts) moves it after the MaxPool, where it runs once per pooled element. So the layer's
  * requantizations are those on the Conv node and on the chain of single consumers after it (bias, BatchNorm,
  * pooling, activation) up to the first node that has any. The pooling's comparisons are the pooling layer's
  * cost, reported in the per-layer table, not here.

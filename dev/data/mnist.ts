@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
-import { ZkmlError } from '../util/errors.ts';
+import { ZkmlError } from '../../src/util/errors.ts';
 
 export interface MnistSet {
   images: Uint8Array[];

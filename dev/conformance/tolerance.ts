@@ -42,8 +42,8 @@
  * every element (∂softmax_i/∂x_j = p_i(δ_ij − p_j), so |Δp_i| ≤ 2·p_i·‖Δx‖∞; log-softmax the same without p_i),
  * so there the tolerance is 2·max δ_logit·2^-e + 8u·max(1, |y|).
  */
-import type { Lowered } from '../compiler/lower.ts';
-import type { Expr } from '../ir/expr.ts';
+import type { Lowered } from '../../src/compiler/lower.ts';
+import type { Expr } from '../../src/ir/expr.ts';
 
 /** Steps of 2^-scale allowed on top of the bound when a gadget's error is not modelled (see above). */
 export const ASSUMED_STEPS = 4;
