@@ -63,14 +63,13 @@ async function stopServer(): Promise<void> {
   server = undefined;
 }
 
-/** Proven, then settled or failed (the settlement's end), as GET /v1/inferences/{id} says. */
+/** Proven, then settled (the client's waitForSettlement), or failed: the inference as GET /v1/inferences/{id} says. */
 async function settled(client: Client, id: string): Promise<Inference> {
-  await client.waitForProof(id, { timeoutMs: 60_000 });
-  for (let i = 0; ; i++) {
-    const row = await client.getInference(id);
-    if (row.settlement?.status === 'settled' || row.settlement?.status === 'failed') return row;
-    assert.ok(i < 300, `settlement still ${JSON.stringify(row.settlement)}`);
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    return await client.waitForSettlement(id, { timeoutMs: 60_000, intervalMs: 100 });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'E_SETTLEMENT_FAILED') throw err;
+    return client.getInference(id);
   }
 }
 
