@@ -5,7 +5,7 @@
  * agrees (receipt, registry record). Settling again, or after a restart that lost the hash (a server killed
  * after sending), sends nothing: the account's nonce does not move and the same transaction is reported. An RPC
  * URL where nothing listens leaves the inference proven and its settlement `failed` with a clear error. The CLI
- * takes the key from ZKML_SETTLE_KEY or a file, never from its arguments.
+ * takes the key from ZKML_SETTLE_KEY or a file, never from its arguments. A store from before settlement opens.
  */
 import { TEST_CACHE } from './helpers/cache.ts';
 process.env.ZKML_CACHE = TEST_CACHE;
@@ -174,6 +174,31 @@ test('zkml serve --rpc-url: the key from ZKML_SETTLE_KEY or --settle-key-file on
     const cli = await startServe(join(dir, 'data'), ['--rpc-url', rpcUrl, '--settle-key-file', keyFile], { ZKML_API_KEY: KEY, ZKML_SETTLE_KEY: '' });
     assert.equal((await fetch(`${cli.url}/v1/health`)).status, 200);
     await stop(cli.child);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store written before settlement existed gains its columns when opened: its inferences read with settlement null', async () => {
+  const dir = tempDir('serve-settle-old');
+  try {
+    const Database = (await import('better-sqlite3')).default;
+    const old = new Database(join(dir, 'zkml.db'));
+    old.exec(`CREATE TABLE models (id TEXT PRIMARY KEY, status TEXT NOT NULL, options TEXT NOT NULL, model_sha256 TEXT NOT NULL, error TEXT, created INTEGER NOT NULL);
+      CREATE TABLE inferences (id TEXT PRIMARY KEY, model_id TEXT NOT NULL REFERENCES models(id), status TEXT NOT NULL, output TEXT, expected_signals TEXT NOT NULL, proof TEXT, public_signals TEXT, error TEXT, created INTEGER NOT NULL);
+      INSERT INTO models VALUES ('m', 'ready', '{}', 'x', NULL, 1);
+      INSERT INTO inferences VALUES ('i', 'm', 'proven', 'null', '[]', NULL, NULL, NULL, 1);`);
+    old.close();
+    const { Store } = await import('../src/serve/store.ts');
+    const store = new Store(dir);
+    try {
+      assert.equal(store.getInference('i')?.settlement, null);
+      store.setSettlement('i', 'failed', null, 'E_X: why');
+      assert.deepEqual(store.getInference('i')?.settlement, { status: 'failed', txHash: null, error: 'E_X: why' });
+      assert.deepEqual(store.unsettled(), ['i']);
+    } finally {
+      store.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
