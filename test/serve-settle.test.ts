@@ -11,19 +11,17 @@ import { TEST_CACHE } from './helpers/cache.ts';
 process.env.ZKML_CACHE = TEST_CACHE;
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { tempDir } from './helpers/models.ts';
 import { zkml } from './helpers/cli.ts';
-import { freePort, startServe, stop } from './helpers/serve-procs.ts';
+import { freePort, startHardhatNode, startServe, stop } from './helpers/serve-procs.ts';
 import { serve, type Server } from '../src/serve/index.ts';
 import { Client, type Inference } from '../src/client/index.ts';
 import { registryArtifact } from '../src/chain/deploy.ts';
 
-const require = createRequire(import.meta.url);
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const MODEL = readFileSync(join(FIXTURES, 'gemm_basic.onnx'));
 const INPUT = JSON.parse(readFileSync(join(FIXTURES, 'gemm_basic.input.json'), 'utf8'));
@@ -36,22 +34,6 @@ let node: ChildProcess | undefined;
 let rpcUrl: string;
 let server: Server | undefined;
 let model: string;
-
-async function startHardhatNode(): Promise<void> {
-  const port = await freePort();
-  node = spawn(process.execPath, [require.resolve('hardhat/internal/cli/cli.js'), 'node', '--hostname', '127.0.0.1', '--port', String(port)], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
-  rpcUrl = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    try {
-      const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' });
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('hardhat node did not start within 30 s');
-}
 
 async function start(url: string): Promise<Client> {
   server = await serve({ dataDir, port: 0, apiKey: KEY, workers: 1, settle: { rpcUrl: url, privateKey: SETTLE_KEY, retryMs: 50, attempts: 2 } });
@@ -75,7 +57,7 @@ async function settled(client: Client, id: string): Promise<Inference> {
 
 before(async () => {
   dataDir = tempDir('serve-settle');
-  await startHardhatNode();
+  ({ url: rpcUrl, child: node } = await startHardhatNode());
 });
 
 after(async () => {
