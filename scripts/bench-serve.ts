@@ -9,7 +9,8 @@
  * - 200 concurrent requests: how many accepted, proven and valid (each proof checked here with snarkjs against
  *   the model's verification key, not by asking the server);
  * - the kill scenario of test/serve-kill.test.ts: server and worker SIGKILLed mid-batch, restarted; how many
- *   accepted, how many proven and valid after the restart.
+ *   accepted, how many proven and valid after the restart;
+ * - on-chain settlement (`--rpc-url`, a local `hardhat node`): proven to settled, and the gas of a settlement.
  *
  *   npx tsx scripts/bench-serve.ts [--json] [--quick] [--concurrent 200] [--mnist model.onnx]
  *
@@ -26,7 +27,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Client, type ProvenInference } from '../src/client/index.ts';
 import { loadMnist } from '../dev/data/mnist.ts';
 import { loadSnarkjs } from '../src/util/snark.ts';
-import { redisVersion, startRedis, startServe, startWorker, stop, stopAll, type ServeProcess } from '../test/helpers/serve-procs.ts';
+import { redisVersion, startHardhatNode, startRedis, startServe, startWorker, stop, stopAll, type ServeProcess } from '../test/helpers/serve-procs.ts';
 
 const root = join(import.meta.dirname, '..');
 const shared = join(root, '..', 'shared');
@@ -78,6 +79,17 @@ export interface ServeBench {
   fleetSkipped?: string;
   concurrent: Batch;
   kill: Kill | { skipped: string };
+  settlement: Settlement | { error: string };
+}
+
+interface Settlement {
+  inferences: number;
+  /** From proven to settled (registry.submit mined), per inference after the first. */
+  settleP50Ms: number;
+  settleP95Ms: number;
+  /** The first settlement also deploys the registry and the model's verifier. */
+  firstSettleMs: number;
+  submitGas: number;
 }
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
@@ -202,6 +214,7 @@ export async function benchServe(opts: { quick: boolean; concurrent: number; mni
     await stop(server.child);
 
     const kill = queue ? await killScenario(data, queue.url, iris, env, common) : { skipped: 'redis-server is not installed (Debian: apt-get install redis-server)' };
+    const settlement = await settlementFigures(data, iris, env, common, opts.quick ? 3 : 10).catch((err: Error) => ({ error: err.message.split('\n')[0] }));
     const cpu = cpus();
     return {
       date: new Date().toISOString().slice(0, 16).replace('T', ' '),
@@ -212,6 +225,7 @@ export async function benchServe(opts: { quick: boolean; concurrent: number; mni
       ...(redis ? {} : { fleetSkipped: 'redis-server is not installed (Debian: apt-get install redis-server)' }),
       concurrent,
       kill,
+      settlement,
     };
   } finally {
     await stopAll();
@@ -245,6 +259,34 @@ async function killScenario(data: string, queue: string, model: Hosted, env: Rec
   return { accepted: accepted.length, provenBeforeKill, resumed: server.resumed, proven: proofs.length, valid: await validCount(model, proofs), restartMs: Math.round(restartMs), recoveryMs: Math.round(recoveryMs) };
 }
 
+/** Hardhat's first default account: funded on every `hardhat node`, public knowledge. */
+const HARDHAT_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+/** `zkml serve --rpc-url` on a local `hardhat node`: how long from proven to settled, and the gas of a settlement. */
+async function settlementFigures(data: string, model: Hosted, env: Record<string, string>, common: string[], count: number): Promise<Settlement> {
+  log('settlement on a hardhat node');
+  const { url: rpcUrl, child: node } = await startHardhatNode();
+  const rpc = async (method: string, params: unknown[]) => ((await (await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) })).json()) as { result: any }).result;
+  try {
+    const server = await startServe(data, ['--workers', '1', '--rpc-url', rpcUrl, ...common], { ...env, ZKML_SETTLE_KEY: HARDHAT_KEY });
+    const client = new Client(server.url, { apiKey: KEY });
+    const times: number[] = [];
+    let gas = 0;
+    for (let k = 0; k <= count; k++) {
+      const p = await post(server, model.id, model.input(30_000 + k));
+      await client.waitForProof(p.id);
+      const t0 = performance.now();
+      const done = await client.waitForSettlement(p.id, { intervalMs: 20 });
+      times.push(performance.now() - t0);
+      gas = Number(BigInt((await rpc('eth_getTransactionReceipt', [done.settlement.txHash])).gasUsed));
+    }
+    await stop(server.child);
+    return { inferences: count, settleP50Ms: percentile(times.slice(1), 50), settleP95Ms: percentile(times.slice(1), 95), firstSettleMs: Math.round(times[0]), submitGas: gas };
+  } finally {
+    await stop(node);
+  }
+}
+
 const int = (n: number) => n.toLocaleString('en-US');
 
 /** A GitHub Markdown table, figures right-aligned. */
@@ -273,7 +315,13 @@ export function serveMarkdown(r: ServeBench): string {
   if ('skipped' in r.kill) out.push(`Kill scenario not measured: ${r.kill.skipped}.`);
   else {
     const k = r.kill;
-    out.push(`**Kill scenario** (test/serve-kill.test.ts): \`zkml serve --queue\` and one \`zkml worker\` (snarkjs' prover, so that the batch lasts) SIGKILLed with ${k.provenBeforeKill} of ${k.accepted} accepted iris inferences proven, both restarted (${(k.restartMs / 1000).toFixed(1)} s until both were ready; the server resumed ${k.resumed} unfinished job(s); the dead worker's job came back when its 2 s lock lapsed): **${k.proven} of ${k.accepted} proven, ${k.valid} valid**, the last ${(k.recoveryMs / 1000).toFixed(1)} s after both were ready.`);
+    out.push(`**Kill scenario** (test/serve-kill.test.ts): \`zkml serve --queue\` and one \`zkml worker\` (snarkjs' prover, so that the batch lasts) SIGKILLed with ${k.provenBeforeKill} of ${k.accepted} accepted iris inferences proven, both restarted (${(k.restartMs / 1000).toFixed(1)} s until both were ready; the server resumed ${k.resumed} unfinished job(s); a job the dead worker held comes back once its 2 s lock lapses): **${k.proven} of ${k.accepted} proven, ${k.valid} valid**, the last ${(k.recoveryMs / 1000).toFixed(1)} s after both were ready.`);
+  }
+  out.push('');
+  if ('error' in r.settlement) out.push(`Settlement not measured: ${r.settlement.error}.`);
+  else {
+    const t = r.settlement;
+    out.push(`**On-chain settlement** (\`--rpc-url\` on a local \`hardhat node\`, automine): from proven to settled (registry.submit mined and recorded in the store), p50 ${t.settleP50Ms} ms, p95 ${t.settleP95Ms} ms over ${t.inferences} iris inferences; the first one, which also deploys the InferenceRegistry and the model's verifier and registers it, ${(t.firstSettleMs / 1000).toFixed(1)} s. registry.submit: ${int(t.submitGas)} gas. On a public chain the block time adds to each settlement; settlements run one at a time per server.`);
   }
   return out.join('\n');
 }

@@ -5,25 +5,23 @@
  * agrees (receipt, registry record). Settling again, or after a restart that lost the hash (a server killed
  * after sending), sends nothing: the account's nonce does not move and the same transaction is reported. An RPC
  * URL where nothing listens leaves the inference proven and its settlement `failed` with a clear error. The CLI
- * takes the key from ZKML_SETTLE_KEY or a file, never from its arguments.
+ * takes the key from ZKML_SETTLE_KEY or a file, never from its arguments. A store from before settlement opens.
  */
 import { TEST_CACHE } from './helpers/cache.ts';
 process.env.ZKML_CACHE = TEST_CACHE;
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Contract, JsonRpcProvider, Wallet } from 'ethers';
 import { tempDir } from './helpers/models.ts';
 import { zkml } from './helpers/cli.ts';
-import { freePort, startServe, stop } from './helpers/serve-procs.ts';
+import { freePort, startHardhatNode, startServe, stop } from './helpers/serve-procs.ts';
 import { serve, type Server } from '../src/serve/index.ts';
 import { Client, type Inference } from '../src/client/index.ts';
 import { registryArtifact } from '../src/chain/deploy.ts';
 
-const require = createRequire(import.meta.url);
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'models');
 const MODEL = readFileSync(join(FIXTURES, 'gemm_basic.onnx'));
 const INPUT = JSON.parse(readFileSync(join(FIXTURES, 'gemm_basic.input.json'), 'utf8'));
@@ -37,22 +35,6 @@ let rpcUrl: string;
 let server: Server | undefined;
 let model: string;
 
-async function startHardhatNode(): Promise<void> {
-  const port = await freePort();
-  node = spawn(process.execPath, [require.resolve('hardhat/internal/cli/cli.js'), 'node', '--hostname', '127.0.0.1', '--port', String(port)], { cwd: join(import.meta.dirname, '..'), stdio: 'ignore' });
-  rpcUrl = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    try {
-      const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' });
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('hardhat node did not start within 30 s');
-}
-
 async function start(url: string): Promise<Client> {
   server = await serve({ dataDir, port: 0, apiKey: KEY, workers: 1, settle: { rpcUrl: url, privateKey: SETTLE_KEY, retryMs: 50, attempts: 2 } });
   return new Client(server.url, { apiKey: KEY });
@@ -63,20 +45,19 @@ async function stopServer(): Promise<void> {
   server = undefined;
 }
 
-/** Proven, then settled or failed (the settlement's end), as GET /v1/inferences/{id} says. */
+/** Proven, then settled (the client's waitForSettlement), or failed: the inference as GET /v1/inferences/{id} says. */
 async function settled(client: Client, id: string): Promise<Inference> {
-  await client.waitForProof(id, { timeoutMs: 60_000 });
-  for (let i = 0; ; i++) {
-    const row = await client.getInference(id);
-    if (row.settlement?.status === 'settled' || row.settlement?.status === 'failed') return row;
-    assert.ok(i < 300, `settlement still ${JSON.stringify(row.settlement)}`);
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    return await client.waitForSettlement(id, { timeoutMs: 60_000, intervalMs: 100 });
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'E_SETTLEMENT_FAILED') throw err;
+    return client.getInference(id);
   }
 }
 
 before(async () => {
   dataDir = tempDir('serve-settle');
-  await startHardhatNode();
+  ({ url: rpcUrl, child: node } = await startHardhatNode());
 });
 
 after(async () => {
@@ -175,6 +156,31 @@ test('zkml serve --rpc-url: the key from ZKML_SETTLE_KEY or --settle-key-file on
     const cli = await startServe(join(dir, 'data'), ['--rpc-url', rpcUrl, '--settle-key-file', keyFile], { ZKML_API_KEY: KEY, ZKML_SETTLE_KEY: '' });
     assert.equal((await fetch(`${cli.url}/v1/health`)).status, 200);
     await stop(cli.child);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a store written before settlement existed gains its columns when opened: its inferences read with settlement null', async () => {
+  const dir = tempDir('serve-settle-old');
+  try {
+    const Database = (await import('better-sqlite3')).default;
+    const old = new Database(join(dir, 'zkml.db'));
+    old.exec(`CREATE TABLE models (id TEXT PRIMARY KEY, status TEXT NOT NULL, options TEXT NOT NULL, model_sha256 TEXT NOT NULL, error TEXT, created INTEGER NOT NULL);
+      CREATE TABLE inferences (id TEXT PRIMARY KEY, model_id TEXT NOT NULL REFERENCES models(id), status TEXT NOT NULL, output TEXT, expected_signals TEXT NOT NULL, proof TEXT, public_signals TEXT, error TEXT, created INTEGER NOT NULL);
+      INSERT INTO models VALUES ('m', 'ready', '{}', 'x', NULL, 1);
+      INSERT INTO inferences VALUES ('i', 'm', 'proven', 'null', '[]', NULL, NULL, NULL, 1);`);
+    old.close();
+    const { Store } = await import('../src/serve/store.ts');
+    const store = new Store(dir);
+    try {
+      assert.equal(store.getInference('i')?.settlement, null);
+      store.setSettlement('i', 'failed', null, 'E_X: why');
+      assert.deepEqual(store.getInference('i')?.settlement, { status: 'failed', txHash: null, error: 'E_X: why' });
+      assert.deepEqual(store.unsettled(), ['i']);
+    } finally {
+      store.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -81,6 +81,7 @@ test('infer: the output at once, unproven; the proof behind it, with the same ou
   assert.equal(proven.proven, true);
   assert.deepEqual(proven.output, r.output, 'the proven output is the served one');
   assert.equal(proven.settlement, null, 'no --rpc-url: nothing settled on chain');
+  await assert.rejects(client.waitForSettlement(r.id), (err: Error & { code?: string }) => err.code === 'E_NOT_SETTLED');
   assert.equal(proven.publicSignals.length > 0, true);
   // The served output is the proof's public signals decoded: the output tensor's integers are among them.
   for (const v of r.output.outputs[0].ints) assert.ok(proven.publicSignals.some((s) => s === v || BigInt(s) - 21888242871839275222246405745257275088548364400416034343698204186575808495617n === BigInt(v)));

@@ -220,6 +220,25 @@ export class Client {
   }
 
   /**
+   * Waits until a proven inference's on-chain settlement ends (a server started with --rpc-url): resolves with the
+   * inference once its settlement is `settled` (the transaction hash in `settlement.txHash`), rejects with
+   * E_SETTLEMENT_FAILED and the server's error once it is `failed`, or with E_NOT_SETTLED when the server settles
+   * nothing. Polls every `intervalMs`.
+   */
+  async waitForSettlement(id: string, { timeoutMs = 600_000, intervalMs = 500 } = {}): Promise<ProvenInference & { settlement: Settlement }> {
+    const deadline = Date.now() + timeoutMs;
+    await this.waitForProof(id, { timeoutMs });
+    for (;;) {
+      const i = await this.getInference(id);
+      if (!i.settlement) throw new ZkmlServeError(200, 'E_NOT_SETTLED', `inference ${id} is not settled on chain: the server runs without --rpc-url`);
+      if (i.settlement.status === 'settled') return i as ProvenInference & { settlement: Settlement };
+      if (i.settlement.status === 'failed') throw new ZkmlServeError(200, 'E_SETTLEMENT_FAILED', `inference ${id} was not settled on chain: ${i.settlement.error}`);
+      if (Date.now() > deadline) throw new ZkmlServeError(0, 'E_TIMEOUT', `inference ${id}: settlement still ${i.settlement.status} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+
+  /**
    * Runs an inference: the output at once (computed by the exact integer executor, unproven), and a promise of
    * the proven inference (waitForProof starts at once; a failed proof rejects it, and leaving it unawaited is harmless).
    */

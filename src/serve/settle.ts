@@ -18,7 +18,7 @@
  *   start.
  */
 import { readFileSync } from 'node:fs';
-import { Contract, ContractFactory, ZeroAddress, getAddress } from 'ethers';
+import { Contract, ContractFactory, ZeroAddress, getAddress, type Interface, type TransactionReceipt } from 'ethers';
 import { toVerifyProofArgs } from '../chain/calldata.ts';
 import { modelIdOf, registryArtifact } from '../chain/deploy.ts';
 import { chainError, connect, ensureFunds, type Chain } from '../chain/provider.ts';
@@ -51,6 +51,15 @@ export interface SettlerHooks {
 }
 
 const withHeadroom = (gas: bigint) => (gas * 12n) / 10n;
+
+/** Runs one chain step; its failure becomes a ZkmlError naming the step (and a revert, decoded with `iface`). */
+async function step<T>(chain: Chain, what: string, fn: () => Promise<T>, iface?: Interface): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw chainError(err, what, chain, iface);
+  }
+}
 
 export class Settler {
   private chain?: Promise<Chain>;
@@ -166,36 +175,17 @@ export class Settler {
       const receipt = known ? await chain.provider.waitForTransaction(sent, 1, this.opts.receiptTimeoutMs ?? 120_000).catch(() => null) : null;
       if (receipt?.status === 1) return done(sent);
     }
-    let already: string | undefined;
-    try {
-      already = await recorded();
-    } catch (err) {
-      throw chainError(err, `reading registry ${registryAddress}`, chain);
-    }
+    const already = await step(chain, `reading registry ${registryAddress}`, recorded);
     if (already !== undefined) return done(already);
 
     const callArgs = [modelId, args.a, args.b, args.c, args.input] as const;
-    let gasLimit: bigint;
-    try {
-      gasLimit = submitGasLimit(await registry.submit.estimateGas(...callArgs), args.input.length);
-    } catch (err) {
-      throw chainError(err, 'estimating registry.submit', chain, registry.interface);
-    }
+    const estimate = await step(chain, 'estimating registry.submit', () => registry.submit.estimateGas(...callArgs), registry.interface);
+    const gasLimit = submitGasLimit(estimate, args.input.length);
     await ensureFunds(chain, gasLimit, 'registry.submit');
-    let tx;
-    try {
-      tx = await registry.submit(...callArgs, { gasLimit });
-    } catch (err) {
-      throw chainError(err, 'registry.submit', chain, registry.interface);
-    }
+    const tx = await step(chain, 'registry.submit', () => registry.submit(...callArgs, { gasLimit }), registry.interface);
     this.store.setSettlement(id, 'submitted', tx.hash);
     this.hooks.changed?.(id);
-    let receipt;
-    try {
-      receipt = await tx.wait(1, this.opts.receiptTimeoutMs ?? 120_000);
-    } catch (err) {
-      throw chainError(err, `waiting for ${tx.hash}`, chain, registry.interface);
-    }
+    const receipt: TransactionReceipt | null = await step(chain, `waiting for ${tx.hash}`, () => tx.wait(1, this.opts.receiptTimeoutMs ?? 120_000), registry.interface);
     if (!receipt || receipt.status !== 1) throw new ZkmlError(`registry.submit reverted (${tx.hash})`, 'E_CHAIN', chain.label);
     this.hooks.log?.(`inference ${id} settled on chain: ${tx.hash}`);
     done(tx.hash);
@@ -224,12 +214,7 @@ export class Settler {
     if (this.store.getMeta(key)) return;
     const artifact = JSON.parse(readFileSync(buildPaths(dir).verifierArtifact, 'utf8')) as HardhatArtifact;
     const registry = new Contract(registryAddress, registryArtifact().abi as never, chain.signer);
-    let bound: string;
-    try {
-      [bound] = (await registry.models(modelId)) as [string];
-    } catch (err) {
-      throw chainError(err, `reading registry ${registryAddress}`, chain);
-    }
+    const [bound] = (await step(chain, `reading registry ${registryAddress}`, () => registry.models(modelId))) as [string];
     if (bound !== ZeroAddress) {
       // Registered before (by this service before a restart, or another server on the same store and chain).
       if ((await chain.provider.getCode(bound)) !== artifact.deployedBytecode) {
@@ -238,13 +223,8 @@ export class Settler {
     } else {
       const verifier = await this.deployContract(chain, artifact.contractName, artifact);
       const register = hashed ? registry.registerHashedModel : registry.registerModel;
-      try {
-        const gasLimit = withHeadroom(await register.estimateGas(modelId, verifier, numSignals));
-        const receipt = await (await register(modelId, verifier, numSignals, { gasLimit })).wait();
-        if (!receipt || receipt.status !== 1) throw new ZkmlError(`registerModel reverted (${receipt?.hash})`, 'E_CHAIN', chain.label);
-      } catch (err) {
-        throw chainError(err, 'registerModel', chain, registry.interface);
-      }
+      const receipt: TransactionReceipt | null = await step(chain, 'registerModel', async () => (await register(modelId, verifier, numSignals, { gasLimit: withHeadroom(await register.estimateGas(modelId, verifier, numSignals)) })).wait(), registry.interface);
+      if (!receipt || receipt.status !== 1) throw new ZkmlError(`registerModel reverted (${receipt?.hash})`, 'E_CHAIN', chain.label);
       this.hooks.log?.(`model ${serveId}: verifier ${verifier} registered as ${modelId}`);
     }
     this.store.setMeta(key, 'registered');
@@ -252,15 +232,11 @@ export class Settler {
 
   private async deployContract(chain: Chain, name: string, artifact: Pick<HardhatArtifact, 'abi' | 'bytecode'>): Promise<string> {
     const factory = new ContractFactory(artifact.abi as never, artifact.bytecode, chain.signer);
-    try {
-      const gasLimit = withHeadroom(await chain.signer.estimateGas(await factory.getDeployTransaction()));
-      await ensureFunds(chain, gasLimit, `deploying ${name}`);
-      const contract = await factory.deploy({ gasLimit });
-      const receipt = await contract.deploymentTransaction()!.wait();
-      if (!receipt || receipt.status !== 1 || !receipt.contractAddress) throw new ZkmlError(`deploying ${name} failed (${receipt?.hash})`, 'E_CHAIN', chain.label);
-      return getAddress(receipt.contractAddress);
-    } catch (err) {
-      throw chainError(err, `deploying ${name}`, chain);
-    }
+    const gasLimit = withHeadroom(await step(chain, `estimating the deployment of ${name}`, async () => chain.signer.estimateGas(await factory.getDeployTransaction())));
+    await ensureFunds(chain, gasLimit, `deploying ${name}`);
+    const receipt = await step(chain, `deploying ${name}`, async () => (await factory.deploy({ gasLimit })).deploymentTransaction()!.wait());
+    if (!receipt || receipt.status !== 1 || !receipt.contractAddress) throw new ZkmlError(`deploying ${name} failed (${receipt?.hash})`, 'E_CHAIN', chain.label);
+    return getAddress(receipt.contractAddress);
   }
+
 }

@@ -136,7 +136,13 @@ export class Store {
     this.db.exec(SCHEMA);
     for (const [table, column, type] of ADDED_COLUMNS) {
       const columns = (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
-      if (!columns.includes(column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+      if (columns.includes(column)) continue;
+      try {
+        this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+      } catch (err) {
+        // Another server opening the same store at the same moment added it first.
+        if (!/duplicate column name/i.test((err as Error).message)) throw err;
+      }
     }
   }
 

@@ -5,6 +5,7 @@
  * throwaway processes on throwaway data).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -82,6 +83,25 @@ export interface ServeProcess {
   url: string;
   /** Jobs the server found unfinished at its start. */
   resumed: number;
+}
+
+/** `hardhat node` (Hardhat's CLI with the checkout's hardhat.config.cjs) on a free port; resolves once it answers. */
+export async function startHardhatNode(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const cli = createRequire(import.meta.url).resolve('hardhat/internal/cli/cli.js');
+  const child = track(spawn(process.execPath, [cli, 'node', '--hostname', '127.0.0.1', '--port', String(port)], { cwd: join(import.meta.dirname, '..', '..'), stdio: 'ignore' }));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    try {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' });
+      if (res.ok) return { url, child };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await stop(child, 'SIGKILL');
+  throw new Error('hardhat node did not start within 30 s');
 }
 
 /** `zkml serve --json` on a free port; resolves once it listens. `args`: more options (--queue, --workers…). */
