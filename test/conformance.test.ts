@@ -11,27 +11,12 @@ import { caseLabel, runConformance, type CaseResult } from '../src/conformance/r
 import { DEFAULT_NODE_TESTS } from '../src/conformance/testdata.ts';
 
 /**
- * Cases that fail because of a bug reported to the lead and not fixed yet, with the reason they fail. Each
- * must still fail (so a fix shows up here as a test failure telling to delete its entry).
+ * Cases that fail for a known bug, with the reason they fail for. Each must still fail (so a fix shows up
+ * here as a test failure telling to delete its entry). None today: the expanded NLLLoss graphs, whose weighted
+ * mean chains two rounded constants (w·(1/Σw)), failed until the lowering recorded each constant's rounding
+ * (ir/expr.ts) and tolerance.ts bounded with it (issue 15).
  */
-/**
- * Cases that fail for a known bug, with the reason they fail for. The expanded NLLLoss graphs run only since
- * Equal/Where (ops/logic.ts) and GatherElements (ops/indexing.ts) exist: their weighted mean divides by a
- * computed sum of weights, and the error bound tolerance.ts derives for that division is 1.3x to 40x smaller
- * than the error measured (1e-5 to 2.7e-4 at the default scale). The circuits are exact to the reference
- * executor; the bound is what is wrong, filed under issue 15 (normalization and divisions by computed values).
- */
-const NLLLOSS_BOUND = 'output "loss"[0]: expected';
-const KNOWN_FAILURES: Record<string, string> = Object.fromEntries(
-  [
-    'test_nllloss_NCd1_ii_expanded [constants: target]',
-    'test_nllloss_NCd1_mean_weight_negative_ii_expanded [constants: target, weight]',
-    'test_nllloss_NCd1_weight_expanded [constants: target, weight]',
-    'test_nllloss_NCd1_weight_ii_expanded [constants: target, weight]',
-    'test_nllloss_NCd1d2_no_weight_reduction_mean_ii_expanded [constants: target]',
-    'test_nllloss_NCd1d2_with_weight_reduction_mean_expanded [constants: target, weight]',
-  ].map((label) => [label, NLLLOSS_BOUND]),
-);
+const KNOWN_FAILURES: Record<string, string> = {};
 
 /**
  * Cases that must pass per core op (the counts on this machine's suite when this test was written: a drop

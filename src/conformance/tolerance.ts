@@ -7,7 +7,12 @@
  * real arithmetic on the test's inputs), wire by wire in execution order:
  *
  *   model input          δ = |x·2^e − round(x·2^e)|            (the actual rounding of the test's value)
- *   linear expression    δ(Σ a_w·v_w + c) = Σ |a_w|·δ_w                         (propagated error)
+ *   tracked expression   δ(Σ a_w·v_w + c) = Σ |a_w|·δ_w + Σ ε_w·(|v_w| + δ_w) + ε_c
+ *       where the lowering recorded each constant's rounding where it happened (ir/expr.ts: ε_w bounds
+ *       |exact coefficient − a_w|, through chains of rounded constants such as w·(1/Σw), ε_c the constant's):
+ *       |a*·v* − a·v| <= |a|·|v* − v| + |a* − a|·|v*| and |v*| <= |v| + δ. This is a proven bound.
+ *   other linear expression (rounding not recorded: the rule below, which assumes each coefficient rounded once)
+ *                        δ(Σ a_w·v_w + c) = Σ |a_w|·δ_w                         (propagated error)
  *                                          + Σ ½·(|v_w| + δ_w)  over coefficients a_w that are not ±2^j
  *                                          + ½ + ½·A·N + [½·|c|/A]   if c ≠ 0
  *       A coefficient that is not a power of two is a rounded constant (a weight, a divisor's reciprocal, a
@@ -84,6 +89,12 @@ export function errorBounds(lowered: Lowered, inputs: Map<string, number[]>, wir
   });
   const exprDelta = (e: Expr): number => {
     let d = 0;
+    if (e.err !== undefined) {
+      // Tracked rounding (ir/expr.ts): each coefficient within err_w of its exact value, the constant within cErr.
+      for (const [w, a] of e.terms) d += Number(abs(a)) * delta[w];
+      for (const [w, ew] of e.err) d += ew * (Number(abs(wires[w])) + delta[w]);
+      return d + e.cErr;
+    }
     let aMax = 1n;
     for (const [w, a] of e.terms) {
       d += Number(abs(a)) * delta[w];

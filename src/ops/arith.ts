@@ -51,8 +51,8 @@ export function atMostScale(ctx: LowerCtx, q: QTensor): QTensor {
 
 /** a·b: linear when either is a constant, a square when they are the same expression, else one product. */
 export function mul(program: Program, a: Expr, b: Expr, node: string): Expr {
-  if (a.isConstant) return b.scale(a.c);
-  if (b.isConstant) return a.scale(b.c);
+  if (a.isConstant) return b.timesConstant(a);
+  if (b.isConstant) return a.timesConstant(b);
   if (sameExpr(a, b)) return program.apply(square, {}, [a], node)[0];
   return program.apply(product, {}, [a, b], node)[0];
 }

@@ -2,7 +2,7 @@ import type { LowerCtx, OpDef, QTensor } from './op.ts';
 import { isConst, qInput } from './common.ts';
 import { broadcastIndexer, broadcastShapes, isIntegerType, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import { liftExp, quantizeTensor, weightExp } from '../quantize/fixed.ts';
+import { constQTensor, liftExp, quantizeTensor, roundingError, weightExp } from '../quantize/fixed.ts';
 import { multiply, quotientOf } from './arith.ts';
 import { ZkmlError } from '../util/errors.ts';
 
@@ -44,8 +44,7 @@ function addSub(ctx: LowerCtx, sign: bigint): QTensor[] {
   const operand = (i: number): Expr[] => {
     const v = ctx.inputs[i]!;
     if (isConst(v)) {
-      const ints = quantizeTensor(v.tensor, exp, ctx.where);
-      return spread({ shape: v.tensor.dims, exp, exprs: ints.map((c) => Expr.constant(c)) }, shape);
+      return spread(constQTensor(v.tensor, exp, ctx.where), shape);
     }
     return spread(liftExp(v.q, exp), shape);
   };
@@ -63,7 +62,8 @@ function scaleByConst(ctx: LowerCtx, q: QTensor, c: Tensor, invert: boolean): QT
   const ints = quantizeTensor({ ...c, data: values }, exp, ctx.where);
   const ic = broadcastIndexer(shape, c.dims);
   const a = spread(q, shape);
-  return [{ shape, exp: q.exp + exp, exprs: a.map((e, i) => e.scale(ints[ic(i)])) }];
+  const errs = ints.map((n, i) => roundingError(values[i], exp, n));
+  return [{ shape, exp: q.exp + exp, exprs: a.map((e, i) => e.scaleRounded(ints[ic(i)], errs[ic(i)])) }];
 }
 
 const binary: OpDef = {
