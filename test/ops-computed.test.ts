@@ -1,6 +1,7 @@
 /**
  * Ops whose parameters are computed tensors (graph inputs or activations) instead of constants: Conv and
- * ConvTranspose with computed weights and bias (ops/conv.ts), ... Small models written with
+ * ConvTranspose with computed weights and bias (ops/conv.ts); MatMulInteger, ConvInteger, QLinearMatMul with a
+ * computed second operand (ops/qlinear.ts); ... Small models written with
  * fixtures/onnx-builder.ts are compared with onnxruntime on seeded random inputs and compiled (the witness equals
  * the reference executor and satisfies every constraint).
  */
@@ -8,7 +9,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import ort from 'onnxruntime-node';
 import { run } from '../src/run.ts';
+import { analyze } from '../src/compiler/compile.ts';
 import { inputScaleFor } from '../src/compiler/lower.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import * as b from '../fixtures/onnx-builder.ts';
@@ -82,4 +85,52 @@ test('Conv and ConvTranspose with computed weights and bias: agree with onnxrunt
   assert.equal(count(kinds('conv'), 'requant'), 18, 'each output requantized back to the scale');
   assert.equal(count(kinds('convt'), 'product'), 2 * 9 * 4, 'ConvTranspose: every input element times every tap, per input channel');
   assert.equal(count(kinds('convt'), 'requant'), 24);
+});
+
+// Integer products with a computed second operand (ops/qlinear.ts): MatMulInteger and ConvInteger with computed
+// weights and zero points, QLinearMatMul with a computed b (constant scales and output zero point).
+const I = b.DataType;
+const integerModel = save({
+  name: 'integer-computed',
+  nodes: [
+    b.node('MatMulInteger', ['a', 'bm', 'za', 'zb'], ['mi'], { name: 'mmi' }),
+    b.node('ConvInteger', ['x', 'w', 'zx'], ['ci'], { name: 'convi', attrs: { pads: b.attr.ints([1, 1, 0, 0]) } }),
+    b.node('QLinearMatMul', ['a', 'sa', 'za', 'bq', 'sb', 'zq', 'sy', 'zy'], ['q'], { name: 'qmm' }),
+  ],
+  inputs: [
+    b.valueInfo('a', [2, 3], I.UINT8), b.valueInfo('bm', [3, 2], I.UINT8), b.valueInfo('za', [], I.UINT8), b.valueInfo('zb', [], I.UINT8),
+    b.valueInfo('x', [1, 1, 3, 3], I.UINT8), b.valueInfo('w', [2, 1, 2, 2], I.UINT8), b.valueInfo('zx', [], I.UINT8),
+    b.valueInfo('bq', [3, 2], I.INT8),
+  ],
+  outputs: [b.valueInfo('mi', [2, 2], I.INT32), b.valueInfo('ci', [1, 2, 4, 2], I.INT32), b.valueInfo('q', [2, 2], I.UINT8)],
+  initializers: [
+    b.floatTensor('sa', [], [0.05]), b.floatTensor('sb', [], [0.02]), b.floatTensor('sy', [], [0.3]),
+    b.intTensor('zq', 'int8', [], [-3]), b.intTensor('zy', 'uint8', [], [7]),
+  ],
+});
+
+test('MatMulInteger, ConvInteger and QLinearMatMul with a computed second operand: exactly onnxruntime, one product per term', async () => {
+  const rand = b.mulberry32(5);
+  const u8 = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 256));
+  const i8 = (n: number) => Array.from({ length: n }, () => Math.floor(rand() * 256) - 128);
+  const shapes: Record<string, [number[], 'uint8' | 'int8']> = {
+    a: [[2, 3], 'uint8'], bm: [[3, 2], 'uint8'], za: [[], 'uint8'], zb: [[], 'uint8'], x: [[1, 1, 3, 3], 'uint8'], w: [[2, 1, 2, 2], 'uint8'], zx: [[], 'uint8'], bq: [[3, 2], 'int8'],
+  };
+  const session = await ort.InferenceSession.create(integerModel, { logSeverityLevel: 3 });
+  try {
+    for (let t = 0; t < 4; t++) {
+      const input = Object.fromEntries(Object.entries(shapes).map(([n, [s, dt]]) => [n, (dt === 'uint8' ? u8 : i8)(s.reduce((x, y) => x * y, 1))]));
+      const feeds = Object.fromEntries(Object.entries(shapes).map(([n, [s, dt]]) => [n, new ort.Tensor(dt, dt === 'uint8' ? Uint8Array.from(input[n]) : Int8Array.from(input[n]), s)]));
+      const theirs = await session.run(feeds);
+      const { lowered } = analyze(integerModel, { inputRange });
+      const ours = lowered.program.execute(new Map(lowered.inputs.map((io) => [io.name, input[io.name].map(BigInt)]))).outputs;
+      for (const name of ['mi', 'ci', 'q']) assert.deepEqual(ours.get(name)!.map(Number), Array.from(theirs[name].data as ArrayLike<number>), `${name} (trial ${t})`);
+    }
+  } finally {
+    await session.release();
+  }
+  const { kinds } = await compiles(integerModel, { a: [1, 200, 3, 4, 5, 6], bm: [9, 8, 7, 6, 5, 255], za: [3], zb: [128], x: [0, 1, 2, 3, 4, 5, 6, 7, 255], w: [1, 2, 3, 4, 5, 6, 7, 8], zx: [2], bq: [-128, 127, 0, 1, -1, 5] });
+  assert.equal(count(kinds('mmi'), 'product'), 12, 'MatMulInteger [2,3]x[3,2]: one product per term');
+  assert.ok(count(kinds('convi'), 'product') > 0);
+  assert.equal(count(kinds('qmm'), 'product'), 12);
 });
