@@ -1,7 +1,7 @@
 /**
  * Ops whose parameters are computed tensors (graph inputs or activations) instead of constants: Conv and
  * ConvTranspose with computed weights and bias (ops/conv.ts); MatMulInteger, ConvInteger, QLinearMatMul with a
- * computed second operand (ops/qlinear.ts); ... Small models written with
+ * computed second operand (ops/qlinear.ts); PRelu and Clip with computed slope and bounds (ops/computed-activation.ts); ... Small models written with
  * fixtures/onnx-builder.ts are compared with onnxruntime on seeded random inputs and compiled (the witness equals
  * the reference executor and satisfies every constraint).
  */
@@ -133,4 +133,29 @@ test('MatMulInteger, ConvInteger and QLinearMatMul with a computed second operan
   assert.equal(count(kinds('mmi'), 'product'), 12, 'MatMulInteger [2,3]x[3,2]: one product per term');
   assert.ok(count(kinds('convi'), 'product') > 0);
   assert.equal(count(kinds('qmm'), 'product'), 12);
+});
+
+// PRelu with a computed slope [3] broadcast over x [2,3]; Clip with computed min and max scalars (and one each).
+const activationModel = save({
+  name: 'activation-computed',
+  nodes: [
+    b.node('PRelu', ['x', 'slope'], ['p'], { name: 'prelu' }),
+    b.node('Clip', ['x', 'lo', 'hi'], ['c'], { name: 'clip' }),
+    b.node('Clip', ['x', 'lo'], ['cl'], { name: 'clip_min' }),
+    b.node('Clip', ['x', '', 'hi'], ['ch'], { name: 'clip_max' }),
+  ],
+  inputs: [b.valueInfo('x', [2, 3]), b.valueInfo('slope', [3]), b.valueInfo('lo', []), b.valueInfo('hi', [])],
+  outputs: [b.valueInfo('p', [2, 3]), b.valueInfo('c', [2, 3]), b.valueInfo('cl', [2, 3]), b.valueInfo('ch', [2, 3])],
+});
+
+test('PRelu with a computed slope and Clip with computed bounds: agree with onnxruntime, one comparison per bound', async () => {
+  const worst = await worstErrors(activationModel, { x: 6, slope: 3, lo: 1, hi: 1 }, 8, 31);
+  // Clip is exact on the grid; PRelu has one rounding of α·min(q, 0) back to the scale.
+  for (const [name, d] of worst) assert.ok(d <= (name === 'p' ? 1 : 0) * 2 ** -SCALE, `${name}: error ${d}`);
+  const { kinds } = await compiles(activationModel, { x: randomInputs(7, 6), slope: randomInputs(8, 3), lo: [-0.5], hi: [0.75] });
+  assert.equal(count(kinds('prelu'), 'product'), 6, 'one product per element');
+  assert.equal(count(kinds('prelu'), 'max'), 6, 'one ZkMax per element for max(q, 0)');
+  assert.equal(count(kinds('clip'), 'max'), 12, 'two comparisons per element');
+  assert.equal(count(kinds('clip_min'), 'max'), 6);
+  assert.equal(count(kinds('clip_max'), 'max'), 6);
 });
