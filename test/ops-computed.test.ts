@@ -1,7 +1,8 @@
 /**
  * Ops whose parameters are computed tensors (graph inputs or activations) instead of constants: Conv and
  * ConvTranspose with computed weights and bias (ops/conv.ts); MatMulInteger, ConvInteger, QLinearMatMul with a
- * computed second operand (ops/qlinear.ts); PRelu and Clip with computed slope and bounds (ops/computed-activation.ts); ... Small models written with
+ * computed second operand (ops/qlinear.ts); PRelu and Clip with computed slope and bounds (ops/computed-activation.ts);
+ * BatchNormalization with computed statistics (ops/normalization.ts), Dropout with a computed ratio (ops/shape.ts); ... Small models written with
  * fixtures/onnx-builder.ts are compared with onnxruntime on seeded random inputs and compiled (the witness equals
  * the reference executor and satisfies every constraint).
  */
@@ -158,4 +159,29 @@ test('PRelu with a computed slope and Clip with computed bounds: agree with onnx
   assert.equal(count(kinds('clip'), 'max'), 12, 'two comparisons per element');
   assert.equal(count(kinds('clip_min'), 'max'), 6);
   assert.equal(count(kinds('clip_max'), 'max'), 6);
+});
+
+// BatchNormalization with every parameter computed; Dropout (inference) with a computed ratio and its mask.
+const bnModel = save({
+  name: 'batchnorm-computed',
+  nodes: [
+    b.node('BatchNormalization', ['x', 'gamma', 'beta', 'mean', 'var'], ['y'], { name: 'bn', attrs: { epsilon: b.attr.float(0.01) } }),
+    b.node('Dropout', ['x', 'ratio'], ['d', 'mask'], { name: 'dropout' }),
+  ],
+  inputs: [b.valueInfo('x', [1, 2, 2, 2]), b.valueInfo('gamma', [2]), b.valueInfo('beta', [2]), b.valueInfo('mean', [2]), b.valueInfo('var', [2]), b.valueInfo('ratio', [])],
+  outputs: [b.valueInfo('y', [1, 2, 2, 2]), b.valueInfo('d', [1, 2, 2, 2]), b.valueInfo('mask', [1, 2, 2, 2], I.BOOL)],
+});
+
+test('BatchNormalization with computed scale, bias, mean and variance, and Dropout with a computed ratio: agree with onnxruntime', async () => {
+  const variance: Gen = (rand) => Math.round((0.25 + rand() * 1.75) * 2 ** INPUT_EXP) / 2 ** INPUT_EXP;
+  const ratio: Gen = (rand) => Math.floor(rand() * 16) / 16;
+  const worst = await worstErrors(bnModel, { x: 8, gamma: 2, beta: 2, mean: 2, var: [2, variance], ratio: [1, ratio] }, 6, 41);
+  // |x − μ| <= 4 over σ >= 0.5: the root's floor (2^-(s+1) at s + 1, relative to σ) times |x − μ|/σ <= 8, the
+  // quotient's and the product's roundings, times |γ| <= 2.
+  for (const [name, d] of worst) assert.ok(d <= (name === 'y' ? 48 : 0) * 2 ** -SCALE, `${name}: error ${d}`);
+  const { kinds } = await compiles(bnModel, { x: randomInputs(9, 8), gamma: [0.5, -1.25], beta: [0.25, 1], mean: [0.5, -0.5], var: [0.75, 1.5], ratio: [0.3] });
+  assert.equal(count(kinds('bn'), 'root'), 2, 'one ZkRoot per channel');
+  assert.equal(count(kinds('bn'), 'quotient'), 8, 'one ZkQuotient per element');
+  assert.equal(count(kinds('bn'), 'product'), 8, 'a computed γ: one product per element');
+  assert.deepEqual(kinds('dropout'), [], 'Dropout in inference: the identity, no constraint');
 });
