@@ -2,7 +2,8 @@
  * Ops whose parameters are computed tensors (graph inputs or activations) instead of constants: Conv and
  * ConvTranspose with computed weights and bias (ops/conv.ts); MatMulInteger, ConvInteger, QLinearMatMul with a
  * computed second operand (ops/qlinear.ts); PRelu and Clip with computed slope and bounds (ops/computed-activation.ts);
- * BatchNormalization with computed statistics (ops/normalization.ts), Dropout with a computed ratio (ops/shape.ts); ... Small models written with
+ * BatchNormalization with computed statistics (ops/normalization.ts), Dropout with a computed ratio (ops/shape.ts);
+ * Mod by a computed divisor (ops/mod.ts, with the ZkFloorDiv gadget, gadgets/floordiv.ts); ... Small models written with
  * fixtures/onnx-builder.ts are compared with onnxruntime on seeded random inputs and compiled (the witness equals
  * the reference executor and satisfies every constraint).
  */
@@ -17,6 +18,8 @@ import { inputScaleFor } from '../src/compiler/lower.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import * as b from '../fixtures/onnx-builder.ts';
 import { compileAndCheck, tempDir } from './helpers/models.ts';
+import { checkGadget } from './helpers/gadget-check.ts';
+import { floordiv, planFloorDiv } from '../src/gadgets/floordiv.ts';
 
 const dir = tempDir('ops-computed');
 const inputRange: [number, number] = [-2, 2];
@@ -184,4 +187,57 @@ test('BatchNormalization with computed scale, bias, mean and variance, and Dropo
   assert.equal(count(kinds('bn'), 'quotient'), 8, 'one ZkQuotient per element');
   assert.equal(count(kinds('bn'), 'product'), 8, 'a computed γ: one product per element');
   assert.deepEqual(kinds('dropout'), [], 'Dropout in inference: the identity, no constraint');
+});
+
+// Mod by a computed divisor: int16 with fmod 0 (the divisor's sign) and 1 (the dividend's), and float with fmod 1.
+const modModel = save({
+  name: 'mod-computed',
+  nodes: [
+    b.node('Mod', ['a', 'd'], ['m0'], { name: 'mod0' }),
+    b.node('Mod', ['a', 'd'], ['m1'], { name: 'mod1', attrs: { fmod: b.attr.int(1) } }),
+    b.node('Mod', ['x', 'y'], ['mf'], { name: 'modf', attrs: { fmod: b.attr.int(1) } }),
+  ],
+  inputs: [b.valueInfo('a', [6], I.INT16), b.valueInfo('d', [6], I.INT16), b.valueInfo('x', [6]), b.valueInfo('y', [6])],
+  outputs: [b.valueInfo('m0', [6], I.INT16), b.valueInfo('m1', [6], I.INT16), b.valueInfo('mf', [6])],
+});
+
+test('Mod by a computed divisor (both signs, fmod 0 and 1, integer and float): exactly onnxruntime, sound circuit', async () => {
+  const rand = b.mulberry32(13);
+  const int16 = () => Math.floor(rand() * 65536) - 32768;
+  const nonzero = () => (Math.floor(rand() * 2) * 2 - 1) * (1 + Math.floor(rand() * 300));
+  const grid = (v: number) => Math.round(v * 2 ** INPUT_EXP) / 2 ** INPUT_EXP;
+  const session = await ort.InferenceSession.create(modModel, { logSeverityLevel: 3 });
+  const { lowered } = analyze(modModel, { inputRange });
+  try {
+    for (let t = 0; t < 6; t++) {
+      const input: Record<string, number[]> = {
+        a: Array.from({ length: 6 }, int16),
+        d: Array.from({ length: 6 }, nonzero),
+        x: Array.from({ length: 6 }, () => grid(rand() * 4 - 2)),
+        y: Array.from({ length: 6 }, () => grid((rand() < 0.5 ? -1 : 1) * (0.25 + rand() * 1.5))),
+      };
+      const theirs = await session.run({
+        a: new ort.Tensor('int16', Int16Array.from(input.a), [6]),
+        d: new ort.Tensor('int16', Int16Array.from(input.d), [6]),
+        x: new ort.Tensor('float32', Float32Array.from(input.x), [6]),
+        y: new ort.Tensor('float32', Float32Array.from(input.y), [6]),
+      });
+      const enc = new Map(lowered.inputs.map((io) => [io.name, input[io.name].map((v) => BigInt(Math.round(v * 2 ** io.exp)))]));
+      const ours = lowered.program.execute(enc).outputs;
+      for (const name of ['m0', 'm1']) assert.deepEqual(ours.get(name)!.map(Number), Array.from(theirs[name].data as Int16Array), `${name} (trial ${t})`);
+      const exp = lowered.outputs.find((o) => o.name === 'mf')!.exp;
+      // On the grid the remainder is exact; float32 rounds it once (relative 2^-24).
+      ours.get('mf')!.forEach((v, i) => assert.ok(Math.abs(Number(v) * 2 ** -exp - (theirs.mf.data as Float32Array)[i]) <= 2 ** -20, `mf[${i}] (trial ${t})`));
+    }
+  } finally {
+    await session.release();
+  }
+  const { kinds } = await compiles(modModel, { a: [-7, 7, -7, 7, 300, -32768], d: [3, 3, -3, -3, -7, 5], x: [1.5, -1.5, 0.75, -2, 1.25, 0], y: [0.5, 0.5, -0.75, 1.25, -0.25, 1] });
+  assert.equal(count(kinds('mod0'), 'floordiv'), 12, 'a mixed-sign divisor: two floor divisions per element');
+  assert.equal(count(kinds('mod0'), 'abs'), 6);
+});
+
+test('ZkFloorDiv: floor(x / y) and its remainder, exact, costed, tamper-proof; no witness for y <= 0', async () => {
+  const params = planFloorDiv(-300n, 300n, 1n, 40n);
+  await checkGadget({ def: floordiv, params, ranges: [[-300n, 300n], [1n, 40n]], inputs: [[-300n, 1n], [300n, 1n], [17n, 40n], [0n, 7n], [-1n, 3n], [-40n, 40n]], outside: [[5n, 0n], [5n, -1n]] });
 });
