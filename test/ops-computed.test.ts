@@ -3,7 +3,8 @@
  * ConvTranspose with computed weights and bias (ops/conv.ts); MatMulInteger, ConvInteger, QLinearMatMul with a
  * computed second operand (ops/qlinear.ts); PRelu and Clip with computed slope and bounds (ops/computed-activation.ts);
  * BatchNormalization with computed statistics (ops/normalization.ts), Dropout with a computed ratio (ops/shape.ts);
- * Mod by a computed divisor (ops/mod.ts, with the ZkFloorDiv gadget, gadgets/floordiv.ts); ... Small models written with
+ * Mod by a computed divisor (ops/mod.ts, with the ZkFloorDiv gadget, gadgets/floordiv.ts); BitShift by computed
+ * amounts (ops/bitshift.ts); ... Small models written with
  * fixtures/onnx-builder.ts are compared with onnxruntime on seeded random inputs and compiled (the witness equals
  * the reference executor and satisfies every constraint).
  */
@@ -240,4 +241,36 @@ test('Mod by a computed divisor (both signs, fmod 0 and 1, integer and float): e
 test('ZkFloorDiv: floor(x / y) and its remainder, exact, costed, tamper-proof; no witness for y <= 0', async () => {
   const params = planFloorDiv(-300n, 300n, 1n, 40n);
   await checkGadget({ def: floordiv, params, ranges: [[-300n, 300n], [1n, 40n]], inputs: [[-300n, 1n], [300n, 1n], [17n, 40n], [0n, 7n], [-1n, 3n], [-40n, 40n]], outside: [[5n, 0n], [5n, -1n]] });
+});
+
+// BitShift of uint8 by computed uint8 amounts, both directions (LEFT wraps at 8 bits, as ONNX does).
+const shiftModel = save({
+  name: 'bitshift-computed',
+  nodes: [
+    b.node('BitShift', ['x', 's'], ['l'], { name: 'left', attrs: { direction: b.attr.string('LEFT') } }),
+    b.node('BitShift', ['x', 's'], ['r'], { name: 'right', attrs: { direction: b.attr.string('RIGHT') } }),
+  ],
+  inputs: [b.valueInfo('x', [6], I.UINT8), b.valueInfo('s', [6], I.UINT8)],
+  outputs: [b.valueInfo('l', [6], I.UINT8), b.valueInfo('r', [6], I.UINT8)],
+});
+
+test('BitShift by computed amounts: exactly onnxruntime (LEFT wrapping at the type width), a one-hot of the amount per element', async () => {
+  const rand = b.mulberry32(17);
+  const session = await ort.InferenceSession.create(shiftModel, { logSeverityLevel: 3 });
+  const { lowered } = analyze(shiftModel, { inputRange });
+  try {
+    for (let t = 0; t < 6; t++) {
+      const x = Array.from({ length: 6 }, () => Math.floor(rand() * 256));
+      const s = Array.from({ length: 6 }, () => Math.floor(rand() * 8));
+      const theirs = await session.run({ x: new ort.Tensor('uint8', Uint8Array.from(x), [6]), s: new ort.Tensor('uint8', Uint8Array.from(s), [6]) });
+      const ours = lowered.program.execute(new Map([['x', x.map(BigInt)], ['s', s.map(BigInt)]])).outputs;
+      for (const name of ['l', 'r']) assert.deepEqual(ours.get(name)!.map(Number), Array.from(theirs[name].data as Uint8Array), `${name} (trial ${t})`);
+    }
+  } finally {
+    await session.release();
+  }
+  const { kinds } = await compiles(shiftModel, { x: [255, 1, 128, 7, 0, 200], s: [7, 0, 1, 3, 5, 2] });
+  assert.equal(count(kinds('left'), 'onehot'), 6, 'one one-hot of the amount per element');
+  assert.equal(count(kinds('left'), 'divmod'), 6, 'LEFT: the wrap to 8 bits');
+  assert.equal(count(kinds('right'), 'floordiv'), 6, 'RIGHT: one floor division by 2^s');
 });
