@@ -4,7 +4,7 @@
  * computed second operand (ops/qlinear.ts); PRelu and Clip with computed slope and bounds (ops/computed-activation.ts);
  * BatchNormalization with computed statistics (ops/normalization.ts), Dropout with a computed ratio (ops/shape.ts);
  * Mod by a computed divisor (ops/mod.ts, with the ZkFloorDiv gadget, gadgets/floordiv.ts); BitShift by computed
- * amounts (ops/bitshift.ts); ... Small models written with
+ * amounts (ops/bitshift.ts); Pow with a computed integer exponent (ops/arith.ts); ... Small models written with
  * fixtures/onnx-builder.ts are compared with onnxruntime on seeded random inputs and compiled (the witness equals
  * the reference executor and satisfies every constraint).
  */
@@ -21,6 +21,8 @@ import * as b from '../fixtures/onnx-builder.ts';
 import { compileAndCheck, tempDir } from './helpers/models.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
 import { floordiv, planFloorDiv } from '../src/gadgets/floordiv.ts';
+import { computeWitness } from '../src/circuit/witness.ts';
+import { ZkmlError } from '../src/util/errors.ts';
 
 const dir = tempDir('ops-computed');
 const inputRange: [number, number] = [-2, 2];
@@ -273,4 +275,26 @@ test('BitShift by computed amounts: exactly onnxruntime (LEFT wrapping at the ty
   assert.equal(count(kinds('left'), 'onehot'), 6, 'one one-hot of the amount per element');
   assert.equal(count(kinds('left'), 'divmod'), 6, 'LEFT: the wrap to 8 bits');
   assert.equal(count(kinds('right'), 'floordiv'), 6, 'RIGHT: one floor division by 2^s');
+});
+
+// Pow with a computed exponent: integer exponents in the interval [-2, 2] of the inputs (negative ones have no witness).
+const powModel = save({
+  name: 'pow-computed',
+  nodes: [b.node('Pow', ['x', 'y'], ['p'], { name: 'pow' })],
+  inputs: [b.valueInfo('x', [6]), b.valueInfo('y', [6])],
+  outputs: [b.valueInfo('p', [6])],
+});
+
+test('Pow with a computed integer exponent: agrees with onnxruntime, a one-hot over the exponents; a non-integer exponent has no witness', async () => {
+  const exponent: Gen = (rand) => Math.floor(rand() * 3);
+  const worst = await worstErrors(powModel, { x: 6, y: [6, exponent] }, 6, 51);
+  // x² has one rounding (2^-(s+1)); x on the input grid and x^0, x^1 are exact.
+  for (const [name, d] of worst) assert.ok(d <= 2 ** -SCALE, `${name}: error ${d}`);
+  const { kinds } = await compiles(powModel, { x: randomInputs(10, 6), y: [0, 1, 2, 2, 1, 0] });
+  assert.equal(count(kinds('pow'), 'onehot'), 6, 'one one-hot over the exponents 0, 1, 2 per element');
+  assert.equal(count(kinds('pow'), 'round'), 6, 'the exponent floored to an integer');
+  const { lowered } = analyze(powModel, { inputRange });
+  const enc = (y: number) => new Map([['x', Array(6).fill(1n << BigInt(INPUT_EXP))], ['y', Array(6).fill(BigInt(Math.round(y * 2 ** INPUT_EXP)))]]);
+  assert.throws(() => computeWitness(lowered.program, enc(1.5)), (e: unknown) => e instanceof ZkmlError && e.code === 'E_WITNESS', 'y = 1.5: no witness');
+  assert.throws(() => computeWitness(lowered.program, enc(-1)), (e: unknown) => e instanceof ZkmlError && e.code === 'E_WITNESS', 'y = -1: no witness');
 });

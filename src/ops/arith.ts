@@ -10,6 +10,9 @@ import { product } from '../gadgets/product.ts';
 import { square } from '../gadgets/square.ts';
 import { planQuotient, quotient } from '../gadgets/quotient.ts';
 import { planRoot, root } from '../gadgets/root.ts';
+import { round, roundParams } from '../gadgets/round.ts';
+import { range } from '../gadgets/range.ts';
+import { oneHot } from '../gadgets/onehot.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -40,8 +43,17 @@ import { ZkmlError } from '../util/errors.ts';
  * - Pow(x, p) with a constant scalar p: p = 0 is 1, p = 1 the identity; p = n/2 for an integer n with
  *   |n| <= 16: x^|n div 2| by square-and-multiply (each product as above), times √x when n is odd, and the
  *   reciprocal of that when p < 0. p = 2 is one ZkSquare and its requantization; p = 0.5 a Sqrt; p = -1 a
- *   Reciprocal; p = -0.5 the reciprocal of a Sqrt. Error and cost: those of the steps. Other exponents, or a
- *   computed exponent, are refused (E_UNSUPPORTED).
+ *   Reciprocal; p = -0.5 the reciprocal of a Sqrt. Error and cost: those of the steps. Other constant exponents
+ *   are refused (E_UNSUPPORTED).
+ * - Pow(x, y) with a computed exponent y: non-negative integer exponents. n = floor(Y·2^-e_y) (one
+ *   gadgets/round.ts floor, e_y + b constraints, and a 1-bit check that the remainder is 0: a non-integer y has
+ *   no witness; an integer tensor needs neither), n's interval [n_lo, n_hi] (n_hi <= 64) gives a one-hot over
+ *   the reachable exponents (a negative one has no witness: x^-n would be a division, not proven here), the
+ *   powers x^1 … x^n_hi are built by repeated products (each requantized to s), and x^y = Σ_k h_k·x^k, one
+ *   product per reachable exponent. Integer semantics: exact for integer tensors (no requantization below
+ *   exponent s); error for fixed point: the powers' roundings, k·|x|^(k-1)·2^-(s+1) for x^k. Cost per element:
+ *   (e_y + b + 1) + (n_hi − n_lo + 1) one-hot + (n_hi − 1)·(1 + k + b) powers + (n_hi − n_lo + 1) products.
+ *   Non-integer computed exponents (x^y = e^(y·ln x)) are not supported.
  */
 
 /** `q` with its exponent brought down to at most the activation scale (requantized where it is above). */
@@ -223,6 +235,54 @@ export function power(ctx: LowerCtx, x: QTensor, p: number): QTensor {
   return quotientOf(ctx, ONE, acc!, x.shape, `of Pow (x^${-p})`);
 }
 
+/** The largest computed exponent Pow selects among (x^0 … x^MAX_COMPUTED_EXPONENT, one product each). */
+const MAX_COMPUTED_EXPONENT = 64;
+
+/** x^y for a computed exponent y: integer exponents selected by a one-hot (see the header). */
+function powerComputed(ctx: LowerCtx): QTensor {
+  const shape = ctx.outShapes[0];
+  const x0 = qInput(ctx, 0);
+  const y0 = qInput(ctx, 1);
+  const xs = spread(x0, shape);
+  const ys = spread(y0, shape);
+  const node = ctx.node.name;
+  const program = ctx.program;
+  const parts = xs.map((xe, i) => {
+    // n = floor(Y / 2^e_y); Y − n·2^e_y, already in [0, 2^e_y) by the floor, is also forced <= 0 by a 1-bit check
+    // of its negation: so Y is n exactly, and a non-integer exponent has no witness.
+    let n = ys[i];
+    if (y0.exp > 0) {
+      const [lo, hi] = program.checkRange(n, node);
+      n = program.apply(round, roundParams('floor', y0.exp, lo, hi), [n], node)[0];
+      const rest = Expr.sum([[ys[i], -1n], [n, 1n << BigInt(y0.exp)]]);
+      program.apply(range, { lo: 0n, hi: 0n }, [rest], node);
+    } else if (y0.exp < 0) {
+      n = n.scaleExact(1n << BigInt(-y0.exp));
+    }
+    const [nlo, nhi] = program.checkRange(n, node);
+    const first = nlo < 0n ? 0 : Number(nlo);
+    const last = Number(nhi);
+    if (last < 0) throw new ZkmlError(`Pow exponent ${tensorName(ctx, 1)} is always negative (element ${i} in [${nlo}, ${nhi}]): a computed exponent must be a non-negative integer`, 'E_UNSUPPORTED', ctx.where);
+    if (last > MAX_COMPUTED_EXPONENT) {
+      throw new ZkmlError(`Pow exponent ${tensorName(ctx, 1)} can reach ${nhi} (element ${i}): a computed exponent is selected among x^0 … x^${MAX_COMPUTED_EXPONENT}; narrow --input-range`, 'E_RANGE', ctx.where);
+    }
+    // x^0 … x^last, each power one product (requantized to s), all at one exponent.
+    const one: QTensor = { shape: [1], exp: 0, exprs: [Expr.constant(1n, 0)] };
+    const powers: QTensor[] = [one];
+    const base: QTensor = atMostScale(ctx, { shape: [1], exp: x0.exp, exprs: [xe] });
+    for (let k = 1; k <= last; k++) powers.push(k === 1 ? base : multiply(ctx, powers[k - 1], base, [1]));
+    const exp = Math.max(...powers.slice(first).map((q) => q.exp));
+    const at = (k: number) => liftExp(powers[k], exp).exprs[0];
+    if (first === last) return { exp, e: at(first) };
+    const count = last - first + 1;
+    // A negative exponent (below `first` = 0) is outside the one-hot: no witness.
+    const h = program.apply(oneHot(count), { n: count }, [n.addConst(BigInt(-first))], node);
+    return { exp, e: Expr.sum(h.map((hj, j) => [mul(program, hj, at(first + j), node), 1n])) };
+  });
+  const exp = Math.max(...parts.map((p) => p.exp));
+  return { shape, exp, exprs: parts.map((p) => liftExp({ shape: [1], exp: p.exp, exprs: [p.e] }, exp).exprs[0]) };
+}
+
 const unaryFloat: Record<string, (v: number) => number> = { Sqrt: Math.sqrt, Reciprocal: (v) => 1 / v };
 
 export const arithOps: OpDef[] = [
@@ -248,7 +308,7 @@ export const arithOps: OpDef[] = [
       return [{ ...x, dims: shape, data: Array.from({ length: size }, (_, i) => at(x, i) ** at(y, i)) }];
     },
     lower(ctx) {
-      if (!isConst(ctx.inputs[1])) throw new ZkmlError('Pow with a computed exponent is not supported (only a constant scalar exponent)', 'E_UNSUPPORTED', ctx.where);
+      if (!isConst(ctx.inputs[1])) return [powerComputed(ctx)];
       const p = constInput(ctx, 1, 'Pow exponent');
       const shape = ctx.outShapes[0];
       const x = spread(qInput(ctx, 0), shape);
