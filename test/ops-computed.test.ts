@@ -4,7 +4,8 @@
  * computed second operand (ops/qlinear.ts); PRelu and Clip with computed slope and bounds (ops/computed-activation.ts);
  * BatchNormalization with computed statistics (ops/normalization.ts), Dropout with a computed ratio (ops/shape.ts);
  * Mod by a computed divisor (ops/mod.ts, with the ZkFloorDiv gadget, gadgets/floordiv.ts); BitShift by computed
- * amounts (ops/bitshift.ts); Pow with a computed integer exponent (ops/arith.ts); ... Small models written with
+ * amounts (ops/bitshift.ts); Pow with a computed integer exponent (ops/arith.ts); OneHot with computed indices
+ * (ops/select.ts). Small models written with
  * fixtures/onnx-builder.ts are compared with onnxruntime on seeded random inputs and compiled (the witness equals
  * the reference executor and satisfies every constraint).
  */
@@ -297,4 +298,32 @@ test('Pow with a computed integer exponent: agrees with onnxruntime, a one-hot o
   const enc = (y: number) => new Map([['x', Array(6).fill(1n << BigInt(INPUT_EXP))], ['y', Array(6).fill(BigInt(Math.round(y * 2 ** INPUT_EXP)))]]);
   assert.throws(() => computeWitness(lowered.program, enc(1.5)), (e: unknown) => e instanceof ZkmlError && e.code === 'E_WITNESS', 'y = 1.5: no witness');
   assert.throws(() => computeWitness(lowered.program, enc(-1)), (e: unknown) => e instanceof ZkmlError && e.code === 'E_WITNESS', 'y = -1: no witness');
+});
+
+// OneHot with computed int64 indices in [-2, 2] (negative ones count from the end), depth 4, computed values.
+const oneHotModel = save({
+  name: 'onehot-computed',
+  nodes: [b.node('OneHot', ['k', 'depth', 'values'], ['h'], { name: 'onehot', attrs: { axis: b.attr.int(0) } })],
+  inputs: [b.valueInfo('k', [3], I.INT64), b.valueInfo('values', [2])],
+  outputs: [b.valueInfo('h', [4, 3])],
+  initializers: [b.int64Tensor('depth', [], [4])],
+});
+
+test('OneHot with computed indices and values: exactly onnxruntime, one one-hot per index', async () => {
+  const session = await ort.InferenceSession.create(oneHotModel, { logSeverityLevel: 3 });
+  const { lowered } = analyze(oneHotModel, { inputRange });
+  try {
+    for (const [k, values] of [[[0, -1, 2], [0.25, -1.5]], [[-2, 1, 0], [1, 2]], [[2, 2, -1], [-0.75, 0.5]]] as const) {
+      const theirs = await session.run({ k: new ort.Tensor('int64', BigInt64Array.from(k.map(BigInt)), [3]), values: new ort.Tensor('float32', Float32Array.from(values), [2]) });
+      const vExp = lowered.inputs.find((io) => io.name === 'values')!.exp;
+      const ours = lowered.program.execute(new Map([['k', k.map(BigInt)], ['values', values.map((v) => BigInt(v * 2 ** vExp))]])).outputs.get('h')!;
+      const exp = lowered.outputs[0].exp;
+      assert.deepEqual(ours.map((v) => Number(v) * 2 ** -exp), Array.from(theirs.h.data as Float32Array), `indices [${k}]`);
+    }
+  } finally {
+    await session.release();
+  }
+  const { kinds } = await compiles(oneHotModel, { k: [0, -1, 2], values: [0.25, -1.5] });
+  assert.equal(count(kinds('onehot'), 'onehot'), 3, 'one one-hot per index');
+  assert.equal(count(kinds('onehot'), 'product'), 12, 'computed values: one product per output element');
 });

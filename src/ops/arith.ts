@@ -235,6 +235,20 @@ export function power(ctx: LowerCtx, x: QTensor, p: number): QTensor {
   return quotientOf(ctx, ONE, acc!, x.shape, `of Pow (x^${-p})`);
 }
 
+/**
+ * The integer value n of a fixed-point Y at exponent e (Y = n·2^e), for values that must be integers (a computed
+ * exponent, an index given as a float): n = floor(Y / 2^e) (one gadgets/round.ts floor, e + b constraints), and
+ * Y − n·2^e, in [0, 2^e) by the floor, is forced <= 0 by a 1-bit check of its negation; so a non-integer value has
+ * no witness. Free at e <= 0.
+ */
+export function integerOf(program: Program, y: Expr, e: number, node: string): Expr {
+  if (e <= 0) return e === 0 ? y : y.scaleExact(1n << BigInt(-e));
+  const [lo, hi] = program.checkRange(y, node);
+  const n = program.apply(round, roundParams('floor', e, lo, hi), [y], node)[0];
+  program.apply(range, { lo: 0n, hi: 0n }, [Expr.sum([[y, -1n], [n, 1n << BigInt(e)]])], node);
+  return n;
+}
+
 /** The largest computed exponent Pow selects among (x^0 … x^MAX_COMPUTED_EXPONENT, one product each). */
 const MAX_COMPUTED_EXPONENT = 64;
 
@@ -248,17 +262,7 @@ function powerComputed(ctx: LowerCtx): QTensor {
   const node = ctx.node.name;
   const program = ctx.program;
   const parts = xs.map((xe, i) => {
-    // n = floor(Y / 2^e_y); Y − n·2^e_y, already in [0, 2^e_y) by the floor, is also forced <= 0 by a 1-bit check
-    // of its negation: so Y is n exactly, and a non-integer exponent has no witness.
-    let n = ys[i];
-    if (y0.exp > 0) {
-      const [lo, hi] = program.checkRange(n, node);
-      n = program.apply(round, roundParams('floor', y0.exp, lo, hi), [n], node)[0];
-      const rest = Expr.sum([[ys[i], -1n], [n, 1n << BigInt(y0.exp)]]);
-      program.apply(range, { lo: 0n, hi: 0n }, [rest], node);
-    } else if (y0.exp < 0) {
-      n = n.scaleExact(1n << BigInt(-y0.exp));
-    }
+    const n = integerOf(program, ys[i], y0.exp, node);
     const [nlo, nhi] = program.checkRange(n, node);
     const first = nlo < 0n ? 0 : Number(nlo);
     const last = Number(nhi);
