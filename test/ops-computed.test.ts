@@ -11,64 +11,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { run } from '../src/run.ts';
 import { analyze } from '../src/compiler/compile.ts';
-import { inputScaleFor } from '../src/compiler/lower.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import * as b from '../fixtures/onnx-builder.ts';
-import { compileAndCheck, tempDir } from './helpers/models.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
+import { floatOpHarness, type Gen } from './helpers/float-ops.ts';
 import { floordiv, planFloorDiv } from '../src/gadgets/floordiv.ts';
 import { computeWitness } from '../src/circuit/witness.ts';
 import { ZkmlError } from '../src/util/errors.ts';
 
-const dir = tempDir('ops-computed');
 const inputRange: [number, number] = [-2, 2];
 const SCALE = DEFAULT_QUANT.scale;
-/** The inputs' grid: values k·2^-INPUT_EXP are exact, so every error comes from the ops. */
-const INPUT_EXP = inputScaleFor({ ...DEFAULT_QUANT, inputRange });
-
-function save(spec: b.ModelSpec): string {
-  const path = join(dir, `${spec.name}.onnx`);
-  writeFileSync(path, b.serialize(b.model(spec)));
-  return path;
-}
-
-type Gen = (rand: () => number) => number;
-const uniform: Gen = (rand) => Math.round((rand() * 4 - 2) * 2 ** INPUT_EXP) / 2 ** INPUT_EXP;
-
-function randomInputs(seed: number, n: number, gen: Gen = uniform): number[] {
-  const rand = b.mulberry32(seed);
-  return Array.from({ length: n }, () => gen(rand));
-}
-
-/** Largest |ort − zkml| relative to max(1, |ort|) over `trials` random inputs, per output. */
-async function worstErrors(path: string, inputs: Record<string, number | [number, Gen]>, trials: number, seed: number): Promise<Map<string, number>> {
-  const worst = new Map<string, number>();
-  for (let t = 0; t < trials; t++) {
-    const input = Object.fromEntries(
-      Object.entries(inputs).map(([name, spec], k) => {
-        const [n, gen] = typeof spec === 'number' ? [spec, uniform] : spec;
-        return [name, randomInputs(seed + 97 * t + k, n, gen)];
-      }),
-    );
-    for (const o of await run(path, input, { inputRange })) {
-      const d = Math.max(0, ...o.float.map((f, i) => Math.abs(f - o.dequantized[i]) / Math.max(1, Math.abs(f))));
-      worst.set(o.name, Math.max(worst.get(o.name) ?? 0, d));
-    }
-  }
-  return worst;
-}
-
-async function compiles(path: string, input: Record<string, number[]>) {
-  const r = await compileAndCheck(path, input, { inputRange });
-  assert.deepEqual(r.check.mismatches, [], 'every gadget output and circuit output equals the reference');
-  assert.deepEqual(r.check.violated, [], 'the witness satisfies every constraint');
-  return { kinds: (node: string) => r.program.gadgets.filter((g) => g.node === node).map((g) => g.def.kind) };
-}
+const { inputExp: INPUT_EXP, grid, save, randomInputs, worstErrors, compiles } = floatOpHarness('ops-computed', inputRange);
 
 const count = (kinds: string[], kind: string) => kinds.filter((k) => k === kind).length;
 
@@ -209,7 +164,6 @@ test('Mod by a computed divisor (both signs, fmod 0 and 1, integer and float): e
   const rand = b.mulberry32(13);
   const int16 = () => Math.floor(rand() * 65536) - 32768;
   const nonzero = () => (Math.floor(rand() * 2) * 2 - 1) * (1 + Math.floor(rand() * 300));
-  const grid = (v: number) => Math.round(v * 2 ** INPUT_EXP) / 2 ** INPUT_EXP;
   const session = await ort.InferenceSession.create(modModel, { logSeverityLevel: 3 });
   const { lowered } = analyze(modModel, { inputRange });
   try {
