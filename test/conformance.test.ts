@@ -38,7 +38,7 @@ const MIN_PASSED: Record<string, number> = {
   Unsqueeze: 8,
   Transpose: 7,
   Concat: 24,
-  BatchNormalization: 2,
+  BatchNormalization: 4,
   // Comparisons, logic, selection and rounding (ops/logic.ts, ops/rounding.ts).
   Equal: 4,
   Less: 8,
@@ -69,12 +69,14 @@ const MIN_PASSED: Record<string, number> = {
   SpaceToDepth: 2,
   Resize: 18,
   Upsample: 1,
-  ConvTranspose: 10,
+  ConvTranspose: 20,
   Einsum: 5,
   // The long tail (ops/transcendental.ts, loss.ts, reduce-extra.ts, tail.ts, mod.ts, bitshift.ts).
   Exp: 2, Sin: 2, Cos: 2, Sinh: 2, Cosh: 2, Atan: 2, Asinh: 2, Softplus: 2, Softsign: 2, Elu: 3, Selu: 3, Celu: 1,
   NegativeLogLikelihoodLoss: 46, SoftmaxCrossEntropyLoss: 30, ReduceLogSumExp: 8, ReduceProd: 8,
-  CumSum: 7, Hardmax: 7, ThresholdedRelu: 3, Shrink: 2, TopK: 3, Mod: 12, BitShift: 8, CastLike: 4,
+  CumSum: 7, Hardmax: 7, ThresholdedRelu: 3, Shrink: 2, TopK: 3, Mod: 23, BitShift: 16, CastLike: 10,
+  // Computed parameters (ops/conv.ts, qlinear.ts, computed-activation.ts, normalization.ts, arith.ts, select.ts).
+  Conv: 12, ConvInteger: 6, MatMulInteger: 2, QLinearConv: 1, QLinearMatMul: 2, PRelu: 4, Clip: 20, Dropout: 10, Pow: 21, OneHot: 4,
 };
 
 /** Circuits compiled here (each 2–8 s): the ops whose lowering differs most (weights, gadgets, data moves). */

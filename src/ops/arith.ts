@@ -268,7 +268,7 @@ function powerComputed(ctx: LowerCtx): QTensor {
     const last = Number(nhi);
     if (last < 0) throw new ZkmlError(`Pow exponent ${tensorName(ctx, 1)} is always negative (element ${i} in [${nlo}, ${nhi}]): a computed exponent must be a non-negative integer`, 'E_UNSUPPORTED', ctx.where);
     if (last > MAX_COMPUTED_EXPONENT) {
-      throw new ZkmlError(`Pow exponent ${tensorName(ctx, 1)} can reach ${nhi} (element ${i}): a computed exponent is selected among x^0 … x^${MAX_COMPUTED_EXPONENT}; narrow --input-range`, 'E_RANGE', ctx.where);
+      throw new ZkmlError(`Pow exponent ${tensorName(ctx, 1)} can reach ${nhi} (element ${i}): a computed exponent must be an integer in [0, ${MAX_COMPUTED_EXPONENT}] (x^y is then selected among x^0 … x^${MAX_COMPUTED_EXPONENT}; a real exponent, e^(y·ln x), is not supported); narrow --input-range`, 'E_RANGE', ctx.where);
     }
     // x^0 … x^last, each power one product (requantized to s), all at one exponent.
     const one: QTensor = { shape: [1], exp: 0, exprs: [Expr.constant(1n, 0)] };
