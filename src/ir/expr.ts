@@ -17,6 +17,8 @@
  *   sum Σ k_i·e_i                      tracked iff every part is and every k_i is ±1 (or 0): err = Σ |k_i|·err_i
  *   timesConstant(k)                   ×k for a constant expression k: scaleRounded(k.c, k.cErr) if k is tracked
  *   scale(k) by any other k            untracked (k may itself be a rounded constant)
+ * A site whose integers k come from rounded constants and may be 0 or ±1 (weights) calls untracked() or records
+ * the rounding with scaleRounded; sum and scale cannot tell such a k from an exact one.
  */
 export class Expr {
   constructor(
@@ -67,6 +69,14 @@ export class Expr {
     const m = Number(k < 0n ? -k : k);
     const s = this.scale(k);
     return new Expr(s.terms, s.c, this.err && scaleErr(this.err, m), this.cErr * m);
+  }
+
+  /**
+   * The same expression, untracked: for sites that combine wires with rounded constants through sum or scale
+   * (weights that may round to exactly 0 or ±1, which those rules would take as exact), e.g. ops/params.ts dot().
+   */
+  untracked(): Expr {
+    return this.err === undefined ? this : new Expr(this.terms, this.c);
   }
 
   /** this · k for a constant expression k: exact rounding bookkeeping if k is tracked (its cErr), else untracked. */
