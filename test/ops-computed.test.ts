@@ -281,3 +281,27 @@ test('OneHot with computed indices and values: exactly onnxruntime, one one-hot 
   assert.equal(count(kinds('onehot'), 'onehot'), 3, 'one one-hot per index');
   assert.equal(count(kinds('onehot'), 'product'), 12, 'computed values: one product per output element');
 });
+
+// Div and Reciprocal by a computed denominator whose interval holds both signs.
+const mixedDivModel = save({
+  name: 'div-mixed-sign',
+  nodes: [
+    b.node('Div', ['x', 'y'], ['q'], { name: 'div' }),
+    b.node('Reciprocal', ['y'], ['r'], { name: 'reciprocal' }),
+  ],
+  inputs: [b.valueInfo('x', [6]), b.valueInfo('y', [6])],
+  outputs: [b.valueInfo('q', [6]), b.valueInfo('r', [6])],
+});
+
+test('Div by a denominator of either sign: agrees with onnxruntime (a sign test and |y|), and y = 0 has no witness', async () => {
+  const away: Gen = (rand) => grid((rand() < 0.5 ? -1 : 1) * (0.5 + rand() * 1.5));
+  const worst = await worstErrors(mixedDivModel, { x: 6, y: [6, away] }, 6, 61);
+  // |y| >= 0.5 on the grid: the quotient's rounding 2^-(s+1), exact operands.
+  for (const [name, d] of worst) assert.ok(d <= 2 ** -SCALE, `${name}: error ${d}`);
+  const { kinds } = await compiles(mixedDivModel, { x: randomInputs(11, 6), y: [-1.5, 0.5, 2, -0.75, 1, -2] });
+  assert.equal(count(kinds('div'), 'ge'), 6, 'one sign test per element');
+  assert.equal(count(kinds('div'), 'quotient'), 6);
+  const { lowered } = analyze(mixedDivModel, { inputRange });
+  const zero = new Map([['x', Array(6).fill(1n)], ['y', [0n, 1n, 1n, 1n, 1n, 1n]]]);
+  assert.throws(() => computeWitness(lowered.program, zero), (e: unknown) => e instanceof ZkmlError && e.code === 'E_WITNESS', 'y = 0: no witness');
+});

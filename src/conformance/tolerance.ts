@@ -29,6 +29,8 @@
  *       (x/y − x₀/y₀ = (x − x₀)/y₀ + x·(y₀ − y)/(y·y₀) for the exact x₀, y₀, and y₀ >= y − δ_y)
  *   root floor(√x)       δ = 1 + min(√δ_x, δ_x/(√x + √max(0, x − δ_x)))   (|√a − √b| = |a − b|/(√a + √b) <= √|a − b|)
  *   max(a, b), range     δ = max(δ_a, δ_b), δ_in                (1-Lipschitz, no rounding)
+ *   sign test [d >= 0]   δ = 0 (exact but at near ties: where it signs a denominator, the quotient's own bound is
+ *                        then unbounded)
  *   requant-split        q, pos as requant; rem = x − q·2^k: δ_in
  *   onehot (a table)     δ = 0 for the 0/1 selectors; recorded as "assumed"
  *   other gadgets        δ = max δ_in + ½, recorded as "assumed"
@@ -149,6 +151,10 @@ export function errorBounds(lowered: Lowered, inputs: Map<string, number[]>, wir
       out = [1 + (den > 0 ? Math.min(Math.sqrt(d), d / den) : Math.sqrt(d))];
     } else if (kind === 'range') {
       out = [exprDelta(g.inputs[0])];
+    } else if (kind === 'ge') {
+      // A sign bit [d >= 0]: exact unless |d| <= δd (a near tie); where it is the sign of a denominator (ops/arith.ts
+      // quotientOf) that case has an unbounded quotient bound of its own (Y − δy <= 0).
+      out = [0];
     } else if (kind === 'max') {
       // out = max(a, b) is 1-Lipschitz; the comparison bit is exact (it can flip only on near ties).
       out = [Math.max(...g.inputs.map((e) => exprDelta(e))), 0];

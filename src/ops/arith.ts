@@ -13,6 +13,7 @@ import { planRoot, root } from '../gadgets/root.ts';
 import { round, roundParams } from '../gadgets/round.ts';
 import { range } from '../gadgets/range.ts';
 import { oneHot } from '../gadgets/onehot.ts';
+import { nonNegative } from './compare.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -30,10 +31,11 @@ import { ZkmlError } from '../util/errors.ts';
  * - Div by a computed y, Reciprocal (1/y). The denominator at most at s (requantized if above; the numerator
  *   keeps its exponent, its width is free), the quotient is Q = round(2^t·X / Y) at exponent s,
  *   t = s + e_y - e_x (the denominator lifted exactly when that is negative) (ZkQuotient, gadgets/quotient.ts: exact rounded
- *   division, pinned by the product Q·Y and a remainder range check). The denominator's interval must have one
- *   sign (a negative one is negated with the numerator, free); an interval that holds both signs is refused
- *   (E_RANGE, naming the node and the tensor). An interval that reaches 0 at one end is accepted: y = 0 itself
- *   (±inf in float) then has no witness, so no proof, never a wrong value. Error: 2^-(s+1) rounding, plus the
+ *   division, pinned by the product Q·Y and a remainder range check). A denominator whose interval is negative is
+ *   negated with the numerator (free); one whose interval holds both signs gets a sign test s = [y >= 0] and both
+ *   are multiplied by 2s − 1 (two products, one when x is constant), so the quotient divides by |y| (cost: + w + 2
+ *   for the sign test, w the denominator's width, and the products). y = 0 itself (±inf in float) has no
+ *   witness, so no proof, never a wrong value. Error: 2^-(s+1) rounding, plus the
  *   operands' errors through x/y: (δx + |x|·δy/|y|)/|y|. Cost per element: qBits + 2·(yBits + 1) + 1, widths
  *   from the intervals (qBits of the quotient at s, yBits of the denominator).
  * - Sqrt. The input is brought to exponent 2s + 2 (lifted exactly, or requantized when above) and
@@ -113,13 +115,13 @@ export function quotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[
     const [lo, hi] = ctx.program.checkRange(den, node);
     const unit = 2 ** -b.exp;
     if (lo < 0n && hi > 0n) {
-      throw new ZkmlError(
-        `the denominator ${what} can be negative or positive (element ${i} in [${Number(lo) * unit}, ${Number(hi) * unit}]): zkml divides only by a tensor of one sign, bounded away from 0; narrow --input-range, or add a constant offset that keeps it positive`,
-        'E_RANGE',
-        ctx.where,
-      );
-    }
-    if (hi <= 0n && lo < 0n) {
+      // Both signs: s = [y >= 0] (one sign test), and x·(2s − 1) / |y| with |y| = y·(2s − 1) (two products): the
+      // same quotient, by a denominator >= 0 (y = 0 then has no witness, as for one sign).
+      const s = nonNegative(ctx.program, den, node);
+      const sign = Expr.sum([[s, 2n]]).addConst(-1n);
+      den = mul(ctx.program, den, sign, node);
+      num = num.isConstant ? sign.scale(num.c) : mul(ctx.program, num, sign, node);
+    } else if (hi <= 0n && lo < 0n) {
       den = den.scale(-1n);
       num = num.scale(-1n);
     }
