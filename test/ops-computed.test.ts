@@ -17,6 +17,7 @@ import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import * as b from '../fixtures/onnx-builder.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
 import { floatOpHarness, type Gen } from './helpers/float-ops.ts';
+import { compileAndCheck } from './helpers/models.ts';
 import { floordiv, planFloorDiv } from '../src/gadgets/floordiv.ts';
 import { computeWitness } from '../src/circuit/witness.ts';
 import { ZkmlError } from '../src/util/errors.ts';
@@ -304,4 +305,33 @@ test('Div by a denominator of either sign: agrees with onnxruntime (a sign test 
   const { lowered } = analyze(mixedDivModel, { inputRange });
   const zero = new Map([['x', Array(6).fill(1n)], ['y', [0n, 1n, 1n, 1n, 1n, 1n]]]);
   assert.throws(() => computeWitness(lowered.program, zero), (e: unknown) => e instanceof ZkmlError && e.code === 'E_WITNESS', 'y = 0: no witness');
+});
+
+// Div of integer tensors truncates toward zero (ONNX, onnxruntime): int32 of both signs (an index-type input: its interval is --input-range), computed divisor.
+const intDivModel = save({
+  name: 'div-integer',
+  nodes: [b.node('Div', ['a', 'd'], ['q'], { name: 'idiv' })],
+  inputs: [b.valueInfo('a', [6], I.INT32), b.valueInfo('d', [6], I.INT32)],
+  outputs: [b.valueInfo('q', [6], I.INT32)],
+});
+
+test('Div of integer tensors by a computed divisor: truncated exactly as onnxruntime, sound circuit', async () => {
+  const rand = b.mulberry32(23);
+  const session = await ort.InferenceSession.create(intDivModel, { logSeverityLevel: 3 });
+  const wide: [number, number] = [-40000, 40000];
+  const { lowered } = analyze(intDivModel, { inputRange: wide });
+  try {
+    for (let t = 0; t < 6; t++) {
+      const a = Array.from({ length: 6 }, () => Math.floor(rand() * 65536) - 32768);
+      const d = Array.from({ length: 6 }, () => (rand() < 0.5 ? -1 : 1) * (1 + Math.floor(rand() * 500)));
+      const theirs = await session.run({ a: new ort.Tensor('int32', Int32Array.from(a), [6]), d: new ort.Tensor('int32', Int32Array.from(d), [6]) });
+      const ours = lowered.program.execute(new Map([['a', a.map(BigInt)], ['d', d.map(BigInt)]])).outputs.get('q')!;
+      assert.deepEqual(ours.map(Number), Array.from(theirs.q.data as Int32Array), `trial ${t}`);
+    }
+  } finally {
+    await session.release();
+  }
+  const r = await compileAndCheck(intDivModel, { a: [-7, 7, -7, 7, 32767, -32768], d: [2, 2, -2, -2, 3, 7] }, { inputRange: wide });
+  assert.deepEqual([r.check.mismatches, r.check.violated], [[], []], 'the witness equals the reference and satisfies every constraint');
+  assert.equal(r.program.gadgets.filter((g) => g.node === 'idiv' && g.def.kind === 'floordiv').length, 6, 'one floor division of the magnitudes per element');
 });

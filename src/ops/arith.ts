@@ -13,7 +13,9 @@ import { planRoot, root } from '../gadgets/root.ts';
 import { round, roundParams } from '../gadgets/round.ts';
 import { range } from '../gadgets/range.ts';
 import { oneHot } from '../gadgets/onehot.ts';
-import { nonNegative } from './compare.ts';
+import { absOf, nonNegative } from './compare.ts';
+import { floordiv, planFloorDiv } from '../gadgets/floordiv.ts';
+import { divmod, planDivMod } from '../gadgets/divmod.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -149,6 +151,45 @@ export function quotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[
     return ctx.program.apply(quotient, params, [num, den], node)[0];
   });
   return { shape, exp: s, exprs };
+}
+
+/**
+ * trunc(x / y) of integer tensors (exponent 0), ONNX's Div of integer types, broadcast to `shape`: |x| and |y|
+ * (free where an interval has one sign, else one ZkAbs each), q = floor(|x| / |y|) (one ZkFloorDiv,
+ * gadgets/floordiv.ts, or a ZkDivMod for a constant y), and the sign (2s_x − 1)(2s_y − 1) applied where the
+ * intervals do not decide it (a sign test and a product each). Exact; y = 0 has no witness. Cost per element:
+ * qBits + 2·yBits + 1, plus w + 2 and a product per operand of unknown sign.
+ */
+export function truncatedQuotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[]): QTensor {
+  const [ex, ey] = [spread(x, shape), spread(y, shape)];
+  const program = ctx.program;
+  const node = ctx.node.name;
+  /** |e| and its sign as ±1 (an expression, constant where the interval decides it). */
+  const magnitude = (e: Expr): [Expr, Expr] => {
+    const [lo, hi] = program.checkRange(e, node);
+    if (lo >= 0n) return [e, Expr.constant(1n, 0)];
+    if (hi <= 0n) return [e.scale(-1n), Expr.constant(-1n, 0)];
+    const s = nonNegative(program, e, node);
+    return [absOf(program, e, node), Expr.sum([[s, 2n]]).addConst(-1n)];
+  };
+  const exprs = ex.map((num, i) => {
+    const [a, sa] = magnitude(num);
+    const [b, sb] = magnitude(ey[i]);
+    const [alo, ahi] = program.checkRange(a, node);
+    let q: Expr;
+    if (b.isConstant) {
+      if (b.c === 0n) throw new ZkmlError(`Div by zero (element ${i} of the divisor)`, 'E_BAD_TENSOR', ctx.where);
+      q = b.c === 1n ? a : a.isConstant ? Expr.constant(a.c / b.c) : program.apply(divmod, planDivMod(b.c, alo, ahi), [a], node)[0];
+    } else {
+      const [blo, bhi] = program.checkRange(b, node);
+      if (bhi < 1n) throw new ZkmlError(`the divisor of Div is always 0 (element ${i})`, 'E_RANGE', ctx.where);
+      const params = planFloorDiv(alo, ahi, blo < 1n ? 1n : blo, bhi);
+      if (params.qBits + params.yBits + 3 > MAX_ABS_BITS) throw new ZkmlError(`Div: the quotient times the divisor could exceed ±2^${MAX_ABS_BITS}; narrow --input-range`, 'E_RANGE', ctx.where);
+      q = program.apply(floordiv, params, [a, b], node)[0];
+    }
+    return mul(program, mul(program, q, sa, node), sb, node);
+  });
+  return { shape, exp: 0, exprs };
 }
 
 /** round(2^t·x / y), y >= 1 (constants). */
