@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../src/run.ts';
 import { analyze } from '../src/compiler/compile.ts';
 import { ZkmlError } from '../src/util/errors.ts';
 import { inputScaleFor } from '../src/compiler/lower.ts';
@@ -19,10 +18,13 @@ import { planRoot, root } from '../src/gadgets/root.ts';
 import { square } from '../src/gadgets/square.ts';
 import * as b from '../fixtures/onnx-builder.ts';
 import { compileAndCheck, tempDir } from './helpers/models.ts';
+import { floatOpHarness } from './helpers/float-ops.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
 
 const dir = tempDir('ops-arith');
 const inputRange: [number, number] = [-2, 2];
+/** Largest |ort − zkml| relative to max(1, |ort|) over seeded random grid inputs, per output (test/helpers/float-ops.ts). */
+const { worstErrors } = floatOpHarness('ops-arith', inputRange);
 const SCALE = DEFAULT_QUANT.scale;
 /** The inputs' grid: values k·2^-INPUT_EXP are exact, so every error comes from the ops. */
 const INPUT_EXP = inputScaleFor({ ...DEFAULT_QUANT, inputRange });
@@ -36,19 +38,6 @@ function save(spec: b.ModelSpec): string {
 function randomInputs(seed: number, n: number): number[] {
   const rand = b.mulberry32(seed);
   return Array.from({ length: n }, () => Math.round((rand() * 4 - 2) * 2 ** INPUT_EXP) / 2 ** INPUT_EXP);
-}
-
-/** Largest |ort − zkml| relative to max(1, |ort|) over `trials` random inputs, per output. */
-async function worstErrors(path: string, inputs: Record<string, number>, trials: number, seed: number): Promise<Map<string, number>> {
-  const worst = new Map<string, number>();
-  for (let t = 0; t < trials; t++) {
-    const input = Object.fromEntries(Object.entries(inputs).map(([name, n], k) => [name, randomInputs(seed + 97 * t + k, n)]));
-    for (const o of await run(path, input, { inputRange })) {
-      const d = Math.max(0, ...o.float.map((f, i) => Math.abs(f - o.dequantized[i]) / Math.max(1, Math.abs(f))));
-      worst.set(o.name, Math.max(worst.get(o.name) ?? 0, d));
-    }
-  }
-  return worst;
 }
 
 async function compiles(path: string, input: Record<string, number[]>) {

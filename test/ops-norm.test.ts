@@ -9,16 +9,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../src/run.ts';
 import { inputScaleFor } from '../src/compiler/lower.ts';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import * as b from '../fixtures/onnx-builder.ts';
 import { compileAndCheck, tempDir } from './helpers/models.ts';
+import { floatOpHarness } from './helpers/float-ops.ts';
 import { witnessedBuild } from './helpers/builds.ts';
 import { classifySignals, MutationTarget, sweep } from '../src/audit/mutate.ts';
 
 const dir = tempDir('ops-norm');
 const inputRange: [number, number] = [-2, 2];
+/** Largest |ort − zkml| relative to max(1, |ort|) over seeded random grid inputs, per output (test/helpers/float-ops.ts). */
+const { worstErrors } = floatOpHarness('ops-norm', inputRange);
 const SCALE = DEFAULT_QUANT.scale;
 const INPUT_EXP = inputScaleFor({ ...DEFAULT_QUANT, inputRange });
 
@@ -31,18 +33,6 @@ function save(spec: b.ModelSpec): string {
 function randomInputs(seed: number, n: number): number[] {
   const rand = b.mulberry32(seed);
   return Array.from({ length: n }, () => Math.round((rand() * 4 - 2) * 2 ** INPUT_EXP) / 2 ** INPUT_EXP);
-}
-
-async function worstErrors(path: string, inputs: Record<string, number>, trials: number, seed: number): Promise<Map<string, number>> {
-  const worst = new Map<string, number>();
-  for (let t = 0; t < trials; t++) {
-    const input = Object.fromEntries(Object.entries(inputs).map(([name, n], k) => [name, randomInputs(seed + 97 * t + k, n)]));
-    for (const o of await run(path, input, { inputRange })) {
-      const d = Math.max(0, ...o.float.map((f, i) => Math.abs(f - o.dequantized[i]) / Math.max(1, Math.abs(f))));
-      worst.set(o.name, Math.max(worst.get(o.name) ?? 0, d));
-    }
-  }
-  return worst;
 }
 
 async function compiles(path: string, input: Record<string, number[]>) {
