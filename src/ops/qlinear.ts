@@ -43,8 +43,9 @@ function optParam(ctx: Ctx | ShapeCtx, i: number): Tensor | undefined {
   const t = 'inputs' in ctx ? (isConst(ctx.inputs[i]) ? (ctx.inputs[i] as { tensor: Tensor }).tensor : undefined) : ctx.consts[i];
   if (!t) {
     throw new ZkmlError(
-      `input ${i} ("${name}") is computed, but a scale is part of the circuit: it fixes the requantization's integer multiplier ` +
-        'and shift (rounded in float32 as onnxruntime does), or a dequantized tensor\'s encoding, and so the gadgets and their widths: scales must be constants (initializers)',
+      `input ${i} ("${name}") is computed, but this quantization parameter is part of the circuit: a scale fixes the requantization's ` +
+        'integer multiplier and shift (rounded in float32 as onnxruntime does) or a dequantized tensor\'s encoding, an output zero point its offset and clamp range, ' +
+        'and so the gadgets and their widths: it must be a constant (an initializer)',
       'E_UNSUPPORTED',
       ctx.where,
     );
