@@ -13,10 +13,10 @@ import { analyze } from '../src/compiler/compile.ts';
 import { audit } from '../src/audit/audit.ts';
 import { ZkmlError } from '../src/util/errors.ts';
 import * as b from '../fixtures/onnx-builder.ts';
-import { opTestbed } from './helpers/op-testbed.ts';
+import { floatOpHarness } from './helpers/float-ops.ts';
 import { compileAndCheck } from './helpers/models.ts';
 
-const bed = opTestbed('ops-logic', [-2, 2]);
+const bed = floatOpHarness('ops-logic', [-2, 2]);
 const { inputRange, save } = bed;
 const exp = bed.inputExp;
 const BOOL = b.DataType.BOOL;

@@ -9,15 +9,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_QUANT } from '../src/quantize/options.ts';
 import * as b from '../fixtures/onnx-builder.ts';
-import { opTestbed } from './helpers/op-testbed.ts';
+import { floatOpHarness } from './helpers/float-ops.ts';
 import { witnessedBuild } from './helpers/builds.ts';
 import { classifySignals, MutationTarget, sweep } from '../src/audit/mutate.ts';
 
-const bed = opTestbed('ops-norm', [-2, 2]);
-const { inputRange, save, worstErrors } = bed;
-const randomInputs = bed.gridValues;
+const inputRange: [number, number] = [-2, 2];
+/** Seeded grid inputs, worst error against onnxruntime, checked compiles (test/helpers/float-ops.ts). */
+const harness = floatOpHarness('ops-norm', inputRange);
+const { save, randomInputs, worstErrors } = harness;
+const compiles = async (path: string, input: Record<string, number[]>) => (await harness.compiles(path, input)).kinds;
 const SCALE = DEFAULT_QUANT.scale;
-const compiles = async (path: string, input: Record<string, number[]>) => (await bed.compiles(path, input)).kinds;
+
 
 const gamma = [1, 0.5, -0.75, 2, 0.25, 1.5];
 const beta = [0, 0.25, -0.5, 0.125, 1, -1];

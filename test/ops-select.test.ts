@@ -9,11 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { run } from '../src/run.ts';
 import * as b from '../fixtures/onnx-builder.ts';
-import { opTestbed } from './helpers/op-testbed.ts';
+import { floatOpHarness } from './helpers/float-ops.ts';
 import { compileAndCheck } from './helpers/models.ts';
 
 // One range for every input: the ids' (integer inputs take it rounded inward) and the float data's.
-const bed = opTestbed('ops-select', [-7, 6]);
+const bed = floatOpHarness('ops-select', [-7, 6]);
 const { inputRange, save } = bed;
 const INT64 = b.DataType.INT64;
 const V = 7;

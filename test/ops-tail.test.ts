@@ -13,11 +13,11 @@ import { secantGrid, secantErrorBound } from '../src/ops/secant-table.ts';
 import { tableFunction } from '../src/ops/transcendental.ts';
 import { divmod, planDivMod } from '../src/gadgets/divmod.ts';
 import * as b from '../fixtures/onnx-builder.ts';
-import { opTestbed } from './helpers/op-testbed.ts';
+import { floatOpHarness } from './helpers/float-ops.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
 import { compileAndCheck } from './helpers/models.ts';
 
-const bed = opTestbed('ops-tail', [-2, 2]);
+const bed = floatOpHarness('ops-tail', [-2, 2]);
 const { inputRange, save } = bed;
 const scale = DEFAULT_QUANT.scale;
 const exp = bed.inputExp;

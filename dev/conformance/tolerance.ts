@@ -7,7 +7,12 @@
  * real arithmetic on the test's inputs), wire by wire in execution order:
  *
  *   model input          δ = |x·2^e − round(x·2^e)|            (the actual rounding of the test's value)
- *   linear expression    δ(Σ a_w·v_w + c) = Σ |a_w|·δ_w                         (propagated error)
+ *   tracked expression   δ(Σ a_w·v_w + c) = Σ |a_w|·δ_w + Σ ε_w·(|v_w| + δ_w) + ε_c
+ *       where the lowering recorded each constant's rounding where it happened (ir/expr.ts: ε_w bounds
+ *       |exact coefficient − a_w|, through chains of rounded constants such as w·(1/Σw), ε_c the constant's):
+ *       |a*·v* − a·v| <= |a|·|v* − v| + |a* − a|·|v*| and |v*| <= |v| + δ. This is a proven bound.
+ *   other linear expression (rounding not recorded: the rule below, which assumes each coefficient rounded once)
+ *                        δ(Σ a_w·v_w + c) = Σ |a_w|·δ_w                         (propagated error)
  *                                          + Σ ½·(|v_w| + δ_w)  over coefficients a_w that are not ±2^j
  *                                          + ½ + ½·A·N + [½·|c|/A]   if c ≠ 0
  *       A coefficient that is not a power of two is a rounded constant (a weight, a divisor's reciprocal, a
@@ -24,6 +29,8 @@
  *       (x/y − x₀/y₀ = (x − x₀)/y₀ + x·(y₀ − y)/(y·y₀) for the exact x₀, y₀, and y₀ >= y − δ_y)
  *   root floor(√x)       δ = 1 + min(√δ_x, δ_x/(√x + √max(0, x − δ_x)))   (|√a − √b| = |a − b|/(√a + √b) <= √|a − b|)
  *   max(a, b), range     δ = max(δ_a, δ_b), δ_in                (1-Lipschitz, no rounding)
+ *   sign test [d >= 0]   δ = 0 (exact but at near ties: where it signs a denominator, the quotient's own bound is
+ *                        then unbounded)
  *   requant-split        q, pos as requant; rem = x − q·2^k: δ_in
  *   onehot (a table)     δ = 0 for the 0/1 selectors; recorded as "assumed"
  *   other gadgets        δ = max δ_in + ½, recorded as "assumed"
@@ -84,6 +91,12 @@ export function errorBounds(lowered: Lowered, inputs: Map<string, number[]>, wir
   });
   const exprDelta = (e: Expr): number => {
     let d = 0;
+    if (e.err !== undefined) {
+      // Tracked rounding (ir/expr.ts): each coefficient within err_w of its exact value, the constant within cErr.
+      for (const [w, a] of e.terms) d += Number(abs(a)) * delta[w];
+      for (const [w, ew] of e.err) d += ew * (Number(abs(wires[w])) + delta[w]);
+      return d + e.cErr;
+    }
     let aMax = 1n;
     for (const [w, a] of e.terms) {
       d += Number(abs(a)) * delta[w];
@@ -138,6 +151,10 @@ export function errorBounds(lowered: Lowered, inputs: Map<string, number[]>, wir
       out = [1 + (den > 0 ? Math.min(Math.sqrt(d), d / den) : Math.sqrt(d))];
     } else if (kind === 'range') {
       out = [exprDelta(g.inputs[0])];
+    } else if (kind === 'ge') {
+      // A sign bit [d >= 0]: exact unless |d| <= δd (a near tie); where it is the sign of a denominator (ops/arith.ts
+      // quotientOf) that case has an unbounded quotient bound of its own (Y − δy <= 0).
+      out = [0];
     } else if (kind === 'max') {
       // out = max(a, b) is 1-Lipschitz; the comparison bit is exact (it can flip only on near ties).
       out = [Math.max(...g.inputs.map((e) => exprDelta(e))), 0];

@@ -127,7 +127,8 @@ export function lowerGraph(graph: Graph, opts: QuantOptions, hooks: LowerHooks =
     const deferOut = deferred && node.outputs[deferred.output];
     const deferFinal = !!deferOut && graphOutputs.has(deferOut) && !consumers.has(deferOut);
     if (deferFinal) finalActivation = { op: deferred!.op, axis: deferred!.axis, output: deferOut };
-    const results = def.lower({ node, opset: graph.opset, where, program, opts, inputs: ins, outShapes, deferFinal });
+    const inputTypes = node.inputs.map((i) => graph.constants.get(i)?.dtype ?? graph.inputs.find((v) => v.name === i)?.dtype);
+    const results = def.lower({ node, opset: graph.opset, where, program, opts, inputs: ins, outShapes, deferFinal, inputTypes });
     results.forEach((q, k) => {
       const name = node.outputs[k];
       if (!name) return;

@@ -19,8 +19,9 @@ import { quotient } from './quotient.ts';
 import { root } from './root.ts';
 import { square } from './square.ts';
 import { divmod } from './divmod.ts';
+import { floordiv } from './floordiv.ts';
 
-const ALL: GadgetDef<any>[] = [abs, equal, ge, hash, max, onehot, product, range, requant, requantInt8, requantSplit, round, quotient, root, square, divmod];
+const ALL: GadgetDef<any>[] = [abs, equal, ge, hash, max, onehot, product, range, requant, requantInt8, requantSplit, round, quotient, root, square, divmod, floordiv];
 const BY_KIND = new Map(ALL.map((d) => [d.kind, d]));
 
 export function gadgetByKind(kind: string): GadgetDef<any> | undefined {

@@ -10,6 +10,12 @@ import { product } from '../gadgets/product.ts';
 import { square } from '../gadgets/square.ts';
 import { planQuotient, quotient } from '../gadgets/quotient.ts';
 import { planRoot, root } from '../gadgets/root.ts';
+import { round, roundParams } from '../gadgets/round.ts';
+import { range } from '../gadgets/range.ts';
+import { oneHot } from '../gadgets/onehot.ts';
+import { absOf, nonNegative } from './compare.ts';
+import { floordiv, planFloorDiv } from '../gadgets/floordiv.ts';
+import { divmod, planDivMod } from '../gadgets/divmod.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -27,10 +33,11 @@ import { ZkmlError } from '../util/errors.ts';
  * - Div by a computed y, Reciprocal (1/y). The denominator at most at s (requantized if above; the numerator
  *   keeps its exponent, its width is free), the quotient is Q = round(2^t·X / Y) at exponent s,
  *   t = s + e_y - e_x (the denominator lifted exactly when that is negative) (ZkQuotient, gadgets/quotient.ts: exact rounded
- *   division, pinned by the product Q·Y and a remainder range check). The denominator's interval must have one
- *   sign (a negative one is negated with the numerator, free); an interval that holds both signs is refused
- *   (E_RANGE, naming the node and the tensor). An interval that reaches 0 at one end is accepted: y = 0 itself
- *   (±inf in float) then has no witness, so no proof, never a wrong value. Error: 2^-(s+1) rounding, plus the
+ *   division, pinned by the product Q·Y and a remainder range check). A denominator whose interval is negative is
+ *   negated with the numerator (free); one whose interval holds both signs gets a sign test s = [y >= 0] and both
+ *   are multiplied by 2s − 1 (two products, one when x is constant), so the quotient divides by |y| (cost: + w + 2
+ *   for the sign test, w the denominator's width, and the products). y = 0 itself (±inf in float) has no
+ *   witness, so no proof, never a wrong value. Error: 2^-(s+1) rounding, plus the
  *   operands' errors through x/y: (δx + |x|·δy/|y|)/|y|. Cost per element: qBits + 2·(yBits + 1) + 1, widths
  *   from the intervals (qBits of the quotient at s, yBits of the denominator).
  * - Sqrt. The input is brought to exponent 2s + 2 (lifted exactly, or requantized when above) and
@@ -40,8 +47,17 @@ import { ZkmlError } from '../util/errors.ts';
  * - Pow(x, p) with a constant scalar p: p = 0 is 1, p = 1 the identity; p = n/2 for an integer n with
  *   |n| <= 16: x^|n div 2| by square-and-multiply (each product as above), times √x when n is odd, and the
  *   reciprocal of that when p < 0. p = 2 is one ZkSquare and its requantization; p = 0.5 a Sqrt; p = -1 a
- *   Reciprocal; p = -0.5 the reciprocal of a Sqrt. Error and cost: those of the steps. Other exponents, or a
- *   computed exponent, are refused (E_UNSUPPORTED).
+ *   Reciprocal; p = -0.5 the reciprocal of a Sqrt. Error and cost: those of the steps. Other constant exponents
+ *   are refused (E_UNSUPPORTED).
+ * - Pow(x, y) with a computed exponent y: non-negative integer exponents. n = floor(Y·2^-e_y) (one
+ *   gadgets/round.ts floor, e_y + b constraints, and a 1-bit check that the remainder is 0: a non-integer y has
+ *   no witness; an integer tensor needs neither), n's interval [n_lo, n_hi] (n_hi <= 64) gives a one-hot over
+ *   the reachable exponents (a negative one has no witness: x^-n would be a division, not proven here), the
+ *   powers x^1 … x^n_hi are built by repeated products (each requantized to s), and x^y = Σ_k h_k·x^k, one
+ *   product per reachable exponent. Integer semantics: exact for integer tensors (no requantization below
+ *   exponent s); error for fixed point: the powers' roundings, k·|x|^(k-1)·2^-(s+1) for x^k. Cost per element:
+ *   (e_y + b + 1) + (n_hi − n_lo + 1) one-hot + (n_hi − 1)·(1 + k + b) powers + (n_hi − n_lo + 1) products.
+ *   Non-integer computed exponents (x^y = e^(y·ln x)) are not supported.
  */
 
 /** `q` with its exponent brought down to at most the activation scale (requantized where it is above). */
@@ -51,8 +67,8 @@ export function atMostScale(ctx: LowerCtx, q: QTensor): QTensor {
 
 /** a·b: linear when either is a constant, a square when they are the same expression, else one product. */
 export function mul(program: Program, a: Expr, b: Expr, node: string): Expr {
-  if (a.isConstant) return b.scale(a.c);
-  if (b.isConstant) return a.scale(b.c);
+  if (a.isConstant) return b.timesConstant(a);
+  if (b.isConstant) return a.timesConstant(b);
   if (sameExpr(a, b)) return program.apply(square, {}, [a], node)[0];
   return program.apply(product, {}, [a, b], node)[0];
 }
@@ -101,13 +117,13 @@ export function quotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[
     const [lo, hi] = ctx.program.checkRange(den, node);
     const unit = 2 ** -b.exp;
     if (lo < 0n && hi > 0n) {
-      throw new ZkmlError(
-        `the denominator ${what} can be negative or positive (element ${i} in [${Number(lo) * unit}, ${Number(hi) * unit}]): zkml divides only by a tensor of one sign, bounded away from 0; narrow --input-range, or add a constant offset that keeps it positive`,
-        'E_RANGE',
-        ctx.where,
-      );
-    }
-    if (hi <= 0n && lo < 0n) {
+      // Both signs: s = [y >= 0] (one sign test), and x·(2s − 1) / |y| with |y| = y·(2s − 1) (two products): the
+      // same quotient, by a denominator >= 0 (y = 0 then has no witness, as for one sign).
+      const s = nonNegative(ctx.program, den, node);
+      const sign = Expr.sum([[s, 2n]]).addConst(-1n);
+      den = mul(ctx.program, den, sign, node);
+      num = num.isConstant ? sign.scale(num.c) : mul(ctx.program, num, sign, node);
+    } else if (hi <= 0n && lo < 0n) {
       den = den.scale(-1n);
       num = num.scale(-1n);
     }
@@ -135,6 +151,45 @@ export function quotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[
     return ctx.program.apply(quotient, params, [num, den], node)[0];
   });
   return { shape, exp: s, exprs };
+}
+
+/**
+ * trunc(x / y) of integer tensors (exponent 0), ONNX's Div of integer types, broadcast to `shape`: |x| and |y|
+ * (free where an interval has one sign, else one ZkAbs each), q = floor(|x| / |y|) (one ZkFloorDiv,
+ * gadgets/floordiv.ts, or a ZkDivMod for a constant y), and the sign (2s_x − 1)(2s_y − 1) applied where the
+ * intervals do not decide it (a sign test and a product each). Exact; y = 0 has no witness. Cost per element:
+ * qBits + 2·yBits + 1, plus w + 2 and a product per operand of unknown sign.
+ */
+export function truncatedQuotientOf(ctx: LowerCtx, x: QTensor, y: QTensor, shape: number[]): QTensor {
+  const [ex, ey] = [spread(x, shape), spread(y, shape)];
+  const program = ctx.program;
+  const node = ctx.node.name;
+  /** |e| and its sign as ±1 (an expression, constant where the interval decides it). */
+  const magnitude = (e: Expr): [Expr, Expr] => {
+    const [lo, hi] = program.checkRange(e, node);
+    if (lo >= 0n) return [e, Expr.constant(1n, 0)];
+    if (hi <= 0n) return [e.scale(-1n), Expr.constant(-1n, 0)];
+    const s = nonNegative(program, e, node);
+    return [absOf(program, e, node), Expr.sum([[s, 2n]]).addConst(-1n)];
+  };
+  const exprs = ex.map((num, i) => {
+    const [a, sa] = magnitude(num);
+    const [b, sb] = magnitude(ey[i]);
+    const [alo, ahi] = program.checkRange(a, node);
+    let q: Expr;
+    if (b.isConstant) {
+      if (b.c === 0n) throw new ZkmlError(`Div by zero (element ${i} of the divisor)`, 'E_BAD_TENSOR', ctx.where);
+      q = b.c === 1n ? a : a.isConstant ? Expr.constant(a.c / b.c) : program.apply(divmod, planDivMod(b.c, alo, ahi), [a], node)[0];
+    } else {
+      const [blo, bhi] = program.checkRange(b, node);
+      if (bhi < 1n) throw new ZkmlError(`the divisor of Div is always 0 (element ${i})`, 'E_RANGE', ctx.where);
+      const params = planFloorDiv(alo, ahi, blo < 1n ? 1n : blo, bhi);
+      if (params.qBits + params.yBits + 3 > MAX_ABS_BITS) throw new ZkmlError(`Div: the quotient times the divisor could exceed ±2^${MAX_ABS_BITS}; narrow --input-range`, 'E_RANGE', ctx.where);
+      q = program.apply(floordiv, params, [a, b], node)[0];
+    }
+    return mul(program, mul(program, q, sa, node), sb, node);
+  });
+  return { shape, exp: 0, exprs };
 }
 
 /** round(2^t·x / y), y >= 1 (constants). */
@@ -223,6 +278,58 @@ export function power(ctx: LowerCtx, x: QTensor, p: number): QTensor {
   return quotientOf(ctx, ONE, acc!, x.shape, `of Pow (x^${-p})`);
 }
 
+/**
+ * The integer value n of a fixed-point Y at exponent e (Y = n·2^e), for values that must be integers (a computed
+ * exponent, an index given as a float): n = floor(Y / 2^e) (one gadgets/round.ts floor, e + b constraints), and
+ * Y − n·2^e, in [0, 2^e) by the floor, is forced <= 0 by a 1-bit check of its negation; so a non-integer value has
+ * no witness. Free at e <= 0.
+ */
+export function integerOf(program: Program, y: Expr, e: number, node: string): Expr {
+  if (e <= 0) return e === 0 ? y : y.scaleExact(1n << BigInt(-e));
+  const [lo, hi] = program.checkRange(y, node);
+  const n = program.apply(round, roundParams('floor', e, lo, hi), [y], node)[0];
+  program.apply(range, { lo: 0n, hi: 0n }, [Expr.sum([[y, -1n], [n, 1n << BigInt(e)]])], node);
+  return n;
+}
+
+/** The largest computed exponent Pow selects among (x^0 … x^MAX_COMPUTED_EXPONENT, one product each). */
+const MAX_COMPUTED_EXPONENT = 64;
+
+/** x^y for a computed exponent y: integer exponents selected by a one-hot (see the header). */
+function powerComputed(ctx: LowerCtx): QTensor {
+  const shape = ctx.outShapes[0];
+  const x0 = qInput(ctx, 0);
+  const y0 = qInput(ctx, 1);
+  const xs = spread(x0, shape);
+  const ys = spread(y0, shape);
+  const node = ctx.node.name;
+  const program = ctx.program;
+  const parts = xs.map((xe, i) => {
+    const n = integerOf(program, ys[i], y0.exp, node);
+    const [nlo, nhi] = program.checkRange(n, node);
+    const first = nlo < 0n ? 0 : Number(nlo);
+    const last = Number(nhi);
+    if (last < 0) throw new ZkmlError(`Pow exponent ${tensorName(ctx, 1)} is always negative (element ${i} in [${nlo}, ${nhi}]): a computed exponent must be a non-negative integer`, 'E_UNSUPPORTED', ctx.where);
+    if (last > MAX_COMPUTED_EXPONENT) {
+      throw new ZkmlError(`Pow exponent ${tensorName(ctx, 1)} can reach ${nhi} (element ${i}): a computed exponent must be an integer in [0, ${MAX_COMPUTED_EXPONENT}] (x^y is then selected among x^0 … x^${MAX_COMPUTED_EXPONENT}; a real exponent, e^(y·ln x), is not supported); narrow --input-range`, 'E_RANGE', ctx.where);
+    }
+    // x^0 … x^last, each power one product (requantized to s), all at one exponent.
+    const one: QTensor = { shape: [1], exp: 0, exprs: [Expr.constant(1n, 0)] };
+    const powers: QTensor[] = [one];
+    const base: QTensor = atMostScale(ctx, { shape: [1], exp: x0.exp, exprs: [xe] });
+    for (let k = 1; k <= last; k++) powers.push(k === 1 ? base : multiply(ctx, powers[k - 1], base, [1]));
+    const exp = Math.max(...powers.slice(first).map((q) => q.exp));
+    const at = (k: number) => liftExp(powers[k], exp).exprs[0];
+    if (first === last) return { exp, e: at(first) };
+    const count = last - first + 1;
+    // A negative exponent (below `first` = 0) is outside the one-hot: no witness.
+    const h = program.apply(oneHot(count), { n: count }, [n.addConst(BigInt(-first))], node);
+    return { exp, e: Expr.sum(h.map((hj, j) => [mul(program, hj, at(first + j), node), 1n])) };
+  });
+  const exp = Math.max(...parts.map((p) => p.exp));
+  return { shape, exp, exprs: parts.map((p) => liftExp({ shape: [1], exp: p.exp, exprs: [p.e] }, exp).exprs[0]) };
+}
+
 const unaryFloat: Record<string, (v: number) => number> = { Sqrt: Math.sqrt, Reciprocal: (v) => 1 / v };
 
 export const arithOps: OpDef[] = [
@@ -248,7 +355,7 @@ export const arithOps: OpDef[] = [
       return [{ ...x, dims: shape, data: Array.from({ length: size }, (_, i) => at(x, i) ** at(y, i)) }];
     },
     lower(ctx) {
-      if (!isConst(ctx.inputs[1])) throw new ZkmlError('Pow with a computed exponent is not supported (only a constant scalar exponent)', 'E_UNSUPPORTED', ctx.where);
+      if (!isConst(ctx.inputs[1])) return [powerComputed(ctx)];
       const p = constInput(ctx, 1, 'Pow exponent');
       const shape = ctx.outShapes[0];
       const x = spread(qInput(ctx, 0), shape);

@@ -58,8 +58,8 @@ export function zeroTest(program: Program, d: Expr, node: string): Expr {
 
 /** a · b: linear when either is a constant, else one product constraint. */
 export function times(program: Program, a: Expr, b: Expr, node: string): Expr {
-  if (a.isConstant) return b.scale(a.c);
-  if (b.isConstant) return a.scale(b.c);
+  if (a.isConstant) return b.timesConstant(a);
+  if (b.isConstant) return a.timesConstant(b);
   return program.apply(product, {}, [a, b], node)[0];
 }
 

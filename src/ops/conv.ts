@@ -1,9 +1,11 @@
-import type { LowerCtx, OpDef, ShapeCtx } from './op.ts';
+import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
 import { isConst, optionalConst, qInput } from './common.ts';
 import { attrInt, attrInts } from '../onnx/graph.ts';
 import { sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import { quantizeTensor, weightExp } from '../quantize/fixed.ts';
+import { constQTensor, liftExp, quantizeTensor, weightExp } from '../quantize/fixed.ts';
+import { requantize } from '../quantize/requantize.ts';
+import { atMostScale, mul } from './arith.ts';
 import { taps, windowOf, type Tap, type Window } from './window.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { addBias, dot, weights } from './params.ts';
@@ -14,6 +16,12 @@ import { addBias, dot, weights } from './params.ts';
  * expressions, so a convolution costs no constraint at all; its accumulator is requantized (and ReLU'd) by
  * whatever nonlinearity follows. Weights are quantized per tensor to weightBits, the bias at the accumulator's
  * exponent (input exponent + weight exponent), so adding it is exact.
+ *
+ * Computed weights (a graph input or an activation, with a constant or computed bias): see computedWeights.
+ * Integer semantics: y = round_half_up((Σ X·W + B·2^(e_x+e_w-e_b)) / 2^(e_x+e_w-s)) with X, W at most at the
+ * activation scale s. Error against the float op: 2^-(s+1) for the final rounding, plus |w|·δx + |x|·δw per
+ * product for operands requantized to s (2^-(s+1) each). Cost per output element: K products (K = C/group ·
+ * kernel size taps inside the input) + (k + b) for the requantization (k = e_x + e_w - s, b the result's width).
  */
 interface ConvGeometry {
   N: number;
@@ -102,7 +110,7 @@ export function weightedOp<G extends WeightedGeometry>(
     },
     lower(ctx: LowerCtx) {
       const W = ctx.inputs[1];
-      if (!isConst(W)) throw new ZkmlError(`${op} weights must be constant (an initializer or folded from constants); computed weights are not supported`, 'E_UNSUPPORTED', ctx.where);
+      if (!isConst(W)) return [computedWeights(ctx, geometryOf, products)];
       const x = qInput(ctx, 0);
       const g = geometryOf(ctx, x.shape, W.tensor.dims);
       const wExp = weightExp(W.tensor.data, ctx.opts.weightBits, ctx.opts.maxWeightExp);
@@ -120,6 +128,35 @@ export function weightedOp<G extends WeightedGeometry>(
       return [{ shape: g.outShape, exp, exprs }];
     },
   };
+}
+
+/**
+ * The op with computed weights (and a constant or computed bias): every product x·w is one constraint (ZkProduct,
+ * ops/arith.ts's mul), the operands first brought to at most the activation scale s; the sums, at exponent
+ * e_x + e_w, get the bias lifted exactly to that exponent and are requantized back to s (round half up).
+ */
+function computedWeights<G extends WeightedGeometry>(
+  ctx: LowerCtx,
+  geometryOf: (ctx: { node: ShapeCtx['node']; where: string }, x: number[], w: number[]) => G,
+  products: (g: G, visit: (o: number, i: number, k: number) => void) => void,
+): QTensor {
+  const x = atMostScale(ctx, qInput(ctx, 0));
+  const w = atMostScale(ctx, qInput(ctx, 1));
+  const g = geometryOf(ctx, x.shape, w.shape);
+  const exp = x.exp + w.exp;
+  const terms: [Expr, bigint][][] = Array.from({ length: sizeOf(g.outShape) }, () => []);
+  products(g, (o, i, k) => terms[o].push([mul(ctx.program, x.exprs[i], w.exprs[k], ctx.node.name), 1n]));
+  const B = ctx.node.inputs[2] ? ctx.inputs[2] : undefined;
+  let bias: Expr[] | undefined;
+  if (B) {
+    const b = isConst(B) ? constQTensor(biasOf(ctx, B.tensor, g.M)!, exp, ctx.where) : liftExp(atMostScale(ctx, B.q), exp);
+    if (b.exprs.length !== g.M) throw new ZkmlError(`bias has ${b.exprs.length} values for ${g.M} output channels`, 'E_SHAPE', ctx.where);
+    // A bias above the activation scale was requantized to s, itself at most exp: the lift is exact.
+    bias = b.exp === exp ? b.exprs : liftExp(b, exp).exprs;
+  }
+  const outSize = sizeOf(g.outShape.slice(2));
+  const exprs = terms.map((t, o) => (bias ? Expr.sum([...t, [bias[Math.floor(o / outSize) % g.M], 1n]]) : Expr.sum(t)));
+  return requantize(ctx.program, { shape: g.outShape, exp, exprs }, ctx.opts.scale, false, ctx.node.name);
 }
 
 const conv = weightedOp('Conv', geometry, forEachProduct);

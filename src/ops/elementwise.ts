@@ -2,8 +2,8 @@ import type { LowerCtx, OpDef, QTensor } from './op.ts';
 import { isConst, qInput } from './common.ts';
 import { broadcastIndexer, broadcastShapes, isIntegerType, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import { liftExp, quantizeTensor, weightExp } from '../quantize/fixed.ts';
-import { multiply, quotientOf } from './arith.ts';
+import { constQTensor, liftExp, quantizeTensor, roundingError, weightExp } from '../quantize/fixed.ts';
+import { multiply, quotientOf, truncatedQuotientOf } from './arith.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 type FloatFn = (a: number, b: number) => number;
@@ -44,8 +44,7 @@ function addSub(ctx: LowerCtx, sign: bigint): QTensor[] {
   const operand = (i: number): Expr[] => {
     const v = ctx.inputs[i]!;
     if (isConst(v)) {
-      const ints = quantizeTensor(v.tensor, exp, ctx.where);
-      return spread({ shape: v.tensor.dims, exp, exprs: ints.map((c) => Expr.constant(c)) }, shape);
+      return spread(constQTensor(v.tensor, exp, ctx.where), shape);
     }
     return spread(liftExp(v.q, exp), shape);
   };
@@ -63,7 +62,8 @@ function scaleByConst(ctx: LowerCtx, q: QTensor, c: Tensor, invert: boolean): QT
   const ints = quantizeTensor({ ...c, data: values }, exp, ctx.where);
   const ic = broadcastIndexer(shape, c.dims);
   const a = spread(q, shape);
-  return [{ shape, exp: q.exp + exp, exprs: a.map((e, i) => e.scale(ints[ic(i)])) }];
+  const errs = ints.map((n, i) => roundingError(values[i], exp, n));
+  return [{ shape, exp: q.exp + exp, exprs: a.map((e, i) => e.scaleRounded(ints[ic(i)], errs[ic(i)])) }];
 }
 
 const binary: OpDef = {
@@ -82,14 +82,20 @@ const binary: OpDef = {
       // Two computed tensors: one product per element, requantized back to the activation scale (ops/arith.ts).
       return [multiply(ctx, qInput(ctx, 0), qInput(ctx, 1), ctx.outShapes[0])];
     }
+    // ONNX truncates integer division. An integer tensor reaches an op at exponent 0 (ops/op.ts), but so may a
+    // float one (inputs over [0, 255] get 0 fractional bits): truncate only where the element type is known integer.
+    const intAt = (i: number) => {
+      const v = ctx.inputs[i]!;
+      return isConst(v) ? isIntegerType(v.tensor.dtype) : v.q.exp === 0 && v.q.scale === undefined && isIntegerType(ctx.inputTypes?.[i] ?? 'float');
+    };
+    if (intAt(0) && intAt(1)) return [truncatedQuotientOf(ctx, qInput(ctx, 0), isConst(y) ? { shape: y.tensor.dims, exp: 0, exprs: y.tensor.data.map((v) => Expr.constant(BigInt(v), 0)) } : y.q, ctx.outShapes[0])];
     if (isConst(y) && isIntegerType(y.tensor.dtype)) {
-      // ONNX truncates integer division; zkml's Div is real division by a quantized 1/c.
-      throw new ZkmlError('Div of integer tensors truncates, which zkml does not implement (only real division by a constant)', 'E_UNSUPPORTED', ctx.where);
+      throw new ZkmlError('Div of integer tensors truncates, which zkml implements only where both element types are known integers (model inputs, constants)', 'E_UNSUPPORTED', ctx.where);
     }
     if (isConst(y)) return scaleByConst(ctx, qInput(ctx, 0), y.tensor, true);
     if (y.q.exp === 0 && (isConst(x) ? isIntegerType(x.tensor.dtype) : x.q.exp === 0)) {
-      // Exponent 0 on both sides is how integer tensors reach an op (ops/op.ts): ONNX truncates their quotient.
-      throw new ZkmlError('Div of integer tensors (exponent 0) truncates, which zkml does not implement (real division only)', 'E_UNSUPPORTED', ctx.where);
+      // Exponent 0 on both sides without known integer types: truncation or real division cannot be told apart.
+      throw new ZkmlError('Div of two tensors at exponent 0 whose element types are not known: integer Div truncates, float Div does not; zkml truncates only tensors known to be integers (model inputs, constants)', 'E_UNSUPPORTED', ctx.where);
     }
     return [quotientOf(ctx, qInput(ctx, 0), y.q, ctx.outShapes[0], `"${ctx.node.inputs[1]}" (input 1) of Div`)];
   },

@@ -3,7 +3,7 @@ import { isConst } from './common.ts';
 import { broadcastShape, spread } from './elementwise.ts';
 import { broadcastIndexer, broadcastShapes, isIntegerType, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import { liftExp, quantizeTensor } from '../quantize/fixed.ts';
+import { constQTensor, liftExp } from '../quantize/fixed.ts';
 import { nonNegative, times, zeroTest } from './compare.ts';
 import { ZkmlError } from '../util/errors.ts';
 
@@ -117,7 +117,7 @@ function booleans(ctx: LowerCtx, i: number, shape: number[]): Expr[] {
   const v = ctx.inputs[i];
   if (!v) throw new ZkmlError(`input ${i} is missing`, 'E_GRAPH', ctx.where);
   if (isConst(v)) {
-    const ints = v.tensor.data.map((d) => Expr.constant(d !== 0 ? 1n : 0n));
+    const ints = v.tensor.data.map((d) => Expr.constant(d !== 0 ? 1n : 0n, 0));
     return spread({ shape: v.tensor.dims, exp: 0, exprs: ints }, shape);
   }
   const bad = v.q.exprs.map((e) => ctx.program.checkRange(e, ctx.node.name)).findIndex(([lo, hi]) => lo < 0n || hi > 1n);
@@ -187,8 +187,7 @@ const where: OpDef = {
     const exp = computed.length > 0 ? Math.max(...computed) : allInt ? 0 : ctx.opts.scale;
     const [x, y] = branches.map((v) => {
       if (!isConst(v)) return spread(liftExp(v.q, exp), shape);
-      const ints = quantizeTensor(v.tensor, exp, ctx.where).map((c) => Expr.constant(c));
-      return spread({ shape: v.tensor.dims, exp, exprs: ints }, shape);
+      return spread(constQTensor(v.tensor, exp, ctx.where), shape);
     });
     const exprs = cond.map((c, i) => y[i].add(times(ctx.program, c, diff(x[i], y[i]), ctx.node.name)));
     return [{ shape, exp, exprs }];

@@ -3,7 +3,7 @@ import { constInput, qInput } from './common.ts';
 import { attrInt, attrString } from '../onnx/graph.ts';
 import { sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import { toFixed, weightExp } from '../quantize/fixed.ts';
+import { roundingError, toFixed, weightExp } from '../quantize/fixed.ts';
 import { logSumExp } from './reduce-extra.ts';
 import { ZkmlError } from '../util/errors.ts';
 
@@ -73,7 +73,13 @@ function lossExprs(ctx: LowerCtx, xShape: number[], xs: Expr[], e: number): { sh
   return {
     shape: sel.shape,
     exp: e + c,
-    exprs: sel.terms.map((ts) => Expr.sum(ts.map(([i, v]) => [xs[i], toFixed(v, c, ctx.where)]))),
+    // Each coefficient's rounding recorded (ir/expr.ts), so the weighted loss keeps a proven error bound.
+    exprs: sel.terms.map((ts) =>
+      Expr.sum(ts.map(([i, v]) => {
+        const n = toFixed(v, c, ctx.where);
+        return [xs[i].scaleRounded(n, roundingError(v, c, n)), 1n];
+      })),
+    ),
   };
 }
 

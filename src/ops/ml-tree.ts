@@ -266,7 +266,7 @@ function scores(ctx: LowerCtx, e: Ensemble): { exprs: Expr[]; exp: number; rows:
           const w = (tree.votes.get(leaf) ?? []).filter(([c]) => c === k).reduce((s, [, v]) => s + v / divide, 0);
           if (w !== 0) terms.push([ind, q(w)]);
         }
-        return Expr.sum(terms);
+        return Expr.sum(terms).untracked(); // rounded leaf weights (ir/expr.ts tracking)
       });
       let score: Expr;
       if (extreme) {

@@ -1,5 +1,6 @@
 import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
-import { constInput, qInput, sameShapes } from './common.ts';
+import { constInput, isConst, qInput, sameShapes } from './common.ts';
+import { clipComputed, clipHasComputedBound, preluComputed } from './computed-activation.ts';
 import { attrFloat } from '../onnx/graph.ts';
 import { broadcastIndexer, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
@@ -77,6 +78,7 @@ const clip: OpDef = {
     return [{ ...x, data: x.data.map((v) => Math.min(Math.max(v, lo ?? -Infinity), hi ?? Infinity)) }];
   },
   lower(ctx) {
+    if (clipHasComputedBound(ctx)) return [clipComputed(ctx)];
     const x = qInput(ctx, 0);
     const [lo, hi] = clipBounds(ctx);
     const k = shiftTo(x.exp, ctx.opts.scale);
@@ -139,6 +141,7 @@ const prelu: OpDef = {
     return [{ ...x, data: x.data.map((v, i) => (v >= 0 ? v : a[i] * v)) }];
   },
   lower(ctx) {
+    if (!isConst(ctx.inputs[1])) return [preluComputed(ctx)];
     const x = qInput(ctx, 0);
     return [leaky(ctx, x, slopesFor(ctx, x.shape, constInput(ctx, 1, 'PRelu slope')))];
   },

@@ -55,7 +55,7 @@ const batchNorm: OpDef = {
   shapes(ctx) {
     // Training mode normalizes with the batch's own statistics, not the stored ones (and shapes() runs
     // before BN folding, so this refuses it on every path).
-    if (attrInt(ctx.node, 'training_mode', 0) === 1) throw new ZkmlError('BatchNormalization in training mode is not supported: export the model in inference mode', 'E_UNSUPPORTED', ctx.where);
+    if (attrInt(ctx.node, 'training_mode', 0) === 1) throw new ZkmlError('BatchNormalization in training mode is a training op (it normalizes with the batch\'s own statistics and outputs updated running statistics), not inference, which is what a zkml circuit proves: export the model in inference mode', 'E_UNSUPPORTED', ctx.where);
     return [ctx.shapes[0]];
   },
   fold(ctx, [x, scale, bias, mean, variance]) {
@@ -66,6 +66,7 @@ const batchNorm: OpDef = {
     return [{ ...x, data: x.data.map((v, i) => a[Math.floor(i / inner) % C] * v + b[Math.floor(i / inner) % C]) }];
   },
   lower(ctx) {
+    if ([1, 2, 3, 4].some((i) => !isConst(ctx.inputs[i]))) return [batchNormComputed(ctx)];
     const x = qInput(ctx, 0);
     const { a, b } = batchNormParams(ctx);
     const C = x.shape[1] ?? 1;
@@ -81,6 +82,43 @@ const batchNorm: OpDef = {
     return [{ shape: x.shape, exp: x.exp + exp, exprs }];
   },
 };
+
+/**
+ * BatchNormalization (inference) with computed statistics or affine parameters (graph inputs, activations):
+ * y = γ·(x − μ)/√(σ² + ε) + β per channel (axis 1). x and μ at most at s, their difference exact at the larger
+ * exponent; σ² + ε at exponent 2s + 2 (σ² lifted exactly, ε rounded there) and R = floor(√(σ² + ε)) at s + 1
+ * (ZkRoot, ops/arith.ts Sqrt), one per channel; the quotient (x − μ)/R rounded to s (ZkQuotient, one per
+ * element; a variance with σ² + ε <= 0 has no witness, as float gives NaN); then γ and β as in affine(): a
+ * computed γ one product per element (requantized to s), a computed β an exact addition. Error: the floor of R
+ * (relative 2^-(s+1)/√(σ² + ε)) times |x − μ|/√(σ² + ε), the quotient's rounding 2^-(s+1), then |γ| times that
+ * plus the product's rounding 2^-(s+1), and ε's rounding at 2s + 2. Cost per element: qBits + 2·(rBits + 1) + 1
+ * (quotient) [+ 1 product + (k + b) with a computed γ]; per channel 3·⌈tBits/2⌉ + 3 (root).
+ */
+function batchNormComputed(ctx: LowerCtx): QTensor {
+  const x = atMostScale(ctx, qInput(ctx, 0));
+  const C = x.shape[1] ?? 1;
+  const [, , mean, variance] = [1, 2, 3, 4].map((i) => atMostScale(ctx, qInput(ctx, i)));
+  for (const [t, what] of [[mean, 'mean'], [variance, 'var']] as const) {
+    if (t.exprs.length !== C) throw new ZkmlError(`BatchNormalization ${what} has ${t.exprs.length} values for ${C} channels`, 'E_SHAPE', ctx.where);
+  }
+  const inner = sizeOf(x.shape.slice(2));
+  const channelOf = (i: number) => Math.floor(i / inner) % C;
+  const e = Math.max(x.exp, mean.exp);
+  const [X, M] = [liftExp(x, e), liftExp(mean, e)];
+  const D = X.exprs.map((v, i) => Expr.sum([[v, 1n], [M.exprs[channelOf(i)], -1n]]));
+  const target = 2 * ctx.opts.scale + 2;
+  const epsilon = attrFloat(ctx.node, 'epsilon', 1e-5);
+  const E = toFixed(epsilon, target, ctx.where);
+  const T = liftExp(variance, target);
+  const R = squareRoot(ctx, { shape: [C], exp: target, exprs: T.exprs.map((v) => v.add(Expr.constant(E, Math.abs(epsilon * 2 ** target - Number(E))))) });
+  const den = { shape: x.shape, exp: R.exp, exprs: D.map((_, i) => R.exprs[channelOf(i)]) };
+  const y = quotientOf(ctx, { shape: x.shape, exp: e, exprs: D }, den, x.shape, '√(var + epsilon) of BatchNormalization');
+  const channels = (dims: number[]) => {
+    if (sizeOf(dims) !== C) throw new ZkmlError(`scale and B must have ${C} elements, got shape [${dims}]`, 'E_SHAPE', ctx.where);
+    return [C, ...x.shape.slice(2).map(() => 1)];
+  };
+  return affine(ctx, y, 1, 2, channels);
+}
 
 /** Flat indices of x grouped by the coordinates outside `axes` (row-major inside each group). */
 const groupsOver = (shape: number[], axes: number[]): number[][] => reduction(shape, axes, true).groups;

@@ -28,6 +28,8 @@ export interface LowerCtx {
   inputs: (OpInput | undefined)[];
   /** Static output shapes from shape inference. */
   outShapes: number[][];
+  /** ONNX element types of the inputs where the graph states them (model inputs, constants); else undefined. */
+  inputTypes?: (string | undefined)[];
   /** The op's `deferredFinal` output is the model's final output: lower it before that transform (the logits). */
   deferFinal?: boolean;
 }

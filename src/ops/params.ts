@@ -31,7 +31,8 @@ export function weights(ctx: LowerCtx, what: string, ints: bigint[], bits?: numb
 
 /** Σ x_k · w[index_k]: a linear combination with constant weights, one product per term with parameters. */
 export function dot(ctx: LowerCtx, w: Weights, terms: [Expr, number][]): Expr {
-  if (!w.signals) return Expr.sum(terms.map(([x, k]) => [x, w.ints[k]]));
+  // Rounded weights: one that rounds to exactly 0 or ±1 must not pass for exact (ir/expr.ts tracking).
+  if (!w.signals) return Expr.sum(terms.map(([x, k]) => [x, w.ints[k]])).untracked();
   const signals = w.signals;
   return Expr.sum(terms.map(([x, k]) => [ctx.program.apply(product, {}, [x, signals[k]], ctx.node.name)[0], 1n]));
 }

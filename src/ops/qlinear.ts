@@ -5,6 +5,7 @@ import { attrFloat, attrInt } from '../onnx/graph.ts';
 import { broadcastIndexer, broadcastShapes, normAxis, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import { taps, windowOf } from './window.ts';
+import { mul } from './arith.ts';
 import {
   approxMultiplier, checkInt32, exactMultiplier, f32, intRange, qlinearMultiplier, requantizeInt8, type Multiplier,
 } from '../quantize/int8.ts';
@@ -22,6 +23,11 @@ import { ZkmlError } from '../util/errors.ts';
  * carries `scale` (see ops/op.ts). Products with the constant weights are linear: an integer layer costs only its
  * requantization (gadgets/requant-int8.ts), with M taken as the exact float32 value onnxruntime uses
  * (quantize/int8.ts). Zero points enter as constants: padding reads x_zero_point, so padded taps add nothing.
+ * A computed second operand (weights b/w, their zero points, x's zero point, an int32 bias: graph inputs or
+ * integer activations) is exact too: each term (a - za)·(b - zb) is one product of two integers (ZkProduct),
+ * the sums linear, so the int32 accumulator is the same integer; cost per output element: K products (K the
+ * summed length) plus the requantization as above. Scales and the output zero point stay constants: they make
+ * the requantization's multiplier, shift and clamp, which are the circuit's structure.
  *
  * onnx/qdq.ts rewrites QDQ groups (DequantizeLinear → Conv/MatMul/Gemm → [Relu] → QuantizeLinear) into these ops
  * and marks a fused Relu with the zkml-private attribute `zkml_relu` = 1: since round and saturate are monotone,
@@ -36,9 +42,53 @@ function optParam(ctx: Ctx | ShapeCtx, i: number): Tensor | undefined {
   if (name === undefined || name === '') return undefined;
   const t = 'inputs' in ctx ? (isConst(ctx.inputs[i]) ? (ctx.inputs[i] as { tensor: Tensor }).tensor : undefined) : ctx.consts[i];
   if (!t) {
-    throw new ZkmlError(`input ${i} ("${name}") must be a constant (an initializer): computed scales, zero points, weights and biases are not supported`, 'E_UNSUPPORTED', ctx.where);
+    throw new ZkmlError(
+      `input ${i} ("${name}") is computed, but this quantization parameter is part of the circuit: a scale fixes the requantization's ` +
+        'integer multiplier and shift (rounded in float32 as onnxruntime does) or a dequantized tensor\'s encoding, an output zero point its offset and clamp range, ' +
+        'and so the gadgets and their widths: it must be a constant (an initializer)',
+      'E_UNSUPPORTED',
+      ctx.where,
+    );
   }
   return t;
+}
+
+/** An integer operand of the products: {shape, exprs} (constant or computed, see intInput). */
+type IntTensor = { shape: number[]; exprs: Expr[] };
+
+/**
+ * A zero point (or an int32 bias) per channel, constant or computed: length 1 (per tensor) or `count`; absent: `dflt`.
+ */
+function intParam(ctx: Ctx, i: number, count: number, what: string, dflt = 0): (c: number) => Expr {
+  const name = ctx.node.inputs[i];
+  if (name === undefined || name === '') return () => Expr.constant(BigInt(dflt), 0);
+  const t = intInput(ctx, i, what);
+  if (t.exprs.length === 1) return () => t.exprs[0];
+  if (t.exprs.length !== count) throw new ZkmlError(`${what} has ${t.exprs.length} values; expected 1 or ${count}`, 'E_SHAPE', ctx.where);
+  return (c) => t.exprs[c];
+}
+
+/** The output zero point: a constant (it is the requantization's offset and clamp, part of the circuit). */
+function constZeroPoint(ctx: Ctx, i: number, what: string): { zp: bigint; tensor?: Tensor } {
+  const name = ctx.node.inputs[i];
+  if (name === undefined || name === '') return { zp: 0n };
+  const v = ctx.inputs[i];
+  if (!isConst(v)) {
+    throw new ZkmlError(`${what} (input ${i}) is computed, but the output zero point is the requantization's offset and clamp range, part of the circuit: it must be a constant`, 'E_UNSUPPORTED', ctx.where);
+  }
+  return { zp: int(scalar(v.tensor, what, ctx.where)), tensor: v.tensor };
+}
+
+const minus = (a: Expr, b: Expr) => Expr.sum([[a, 1n], [b, -1n]]);
+
+/**
+ * (a - za)·(b - zb): linear when b - zb is a constant (fixed weights: no constraint; undefined when it is 0, so the
+ * term drops out), else one product of two computed integers (ZkProduct, ops/arith.ts's mul), exact.
+ */
+function integerTerm(ctx: Ctx, a: Expr, za: Expr, b: Expr, zb: Expr): [Expr, bigint] | undefined {
+  const d = minus(b, zb);
+  if (d.isConstant) return d.c === 0n ? undefined : [minus(a, za), d.c];
+  return [mul(ctx.program, minus(a, za), d, ctx.node.name), 1n];
 }
 
 function param(ctx: Ctx | ShapeCtx, i: number, what: string): Tensor {
@@ -79,7 +129,7 @@ function intInput(ctx: Ctx, i: number, what: string): { shape: number[]; exprs: 
   if (!v) throw new ZkmlError(`${what} (input ${i}) is missing`, 'E_GRAPH', ctx.where);
   if (isConst(v)) {
     if (v.tensor.data.some((x) => !Number.isInteger(x))) throw new ZkmlError(`${what} must hold integers`, 'E_DTYPE', ctx.where);
-    return { shape: v.tensor.dims, exprs: v.tensor.data.map((x) => Expr.constant(BigInt(x))) };
+    return { shape: v.tensor.dims, exprs: v.tensor.data.map((x) => Expr.constant(BigInt(x), 0)) };
   }
   if (v.q.scale !== undefined || v.q.exp !== 0) {
     throw new ZkmlError(
@@ -195,15 +245,16 @@ const dequantizeLinear: OpDef = {
 
 
 /**
- * Σ_k (a[.., m, k] - za(m))·(b[.., k, n] - zb(n)) with b constant, batch dimensions broadcast: exact integer
- * linear expressions (the weights and zero points are constants).
+ * Σ_k (a[.., m, k] - za(m))·(b[.., k, n] - zb(n)), batch dimensions broadcast: exact integer expressions, linear
+ * where b and its zero point are constants (fixed weights), one product per term where they are computed.
  */
-function integerMatMul(where: string, a: { shape: number[]; exprs: Expr[] }, b: Tensor, za: (m: number) => number, zb: (n: number) => number): { shape: number[]; acc: Expr[]; M: number; N: number } {
+function integerMatMul(ctx: Ctx, a: IntTensor, b: IntTensor, za: (m: number) => Expr, zb: (n: number) => Expr): { shape: number[]; acc: Expr[]; M: number; N: number } {
+  const where = ctx.where;
   const A = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
-  const B = b.dims.length === 1 ? [b.dims[0], 1] : b.dims;
+  const B = b.shape.length === 1 ? [b.shape[0], 1] : b.shape;
   const [M, K] = A.slice(-2);
   const N = B[B.length - 1];
-  const shape = matmulShape(a.shape, b.dims, where);
+  const shape = matmulShape(a.shape, b.shape, where);
   const batch = broadcastShapes(A.slice(0, -2), B.slice(0, -2), where);
   const ia = broadcastIndexer(batch, A.slice(0, -2));
   const ib = broadcastIndexer(batch, B.slice(0, -2));
@@ -214,15 +265,11 @@ function integerMatMul(where: string, a: { shape: number[]; exprs: Expr[] }, b: 
     for (let m = 0; m < M; m++) {
       for (let n = 0; n < N; n++) {
         const parts: [Expr, bigint][] = [];
-        let c = 0n;
-        const zam = int(za(m));
         for (let k = 0; k < K; k++) {
-          const w = int(b.data[bBase + k * N + n] - zb(n));
-          if (w === 0n) continue;
-          parts.push([a.exprs[aBase + m * K + k], w]);
-          c -= zam * w;
+          const term = integerTerm(ctx, a.exprs[aBase + m * K + k], za(m), b.exprs[bBase + k * N + n], zb(n));
+          if (term) parts.push(term);
         }
-        acc.push(Expr.sum(parts).addConst(c));
+        acc.push(Expr.sum(parts));
       }
     }
   }
@@ -242,11 +289,11 @@ const matmulInteger: OpDef = {
   shapes: (ctx) => [matmulShape(ctx.shapes[0], ctx.shapes[1], ctx.where)],
   lower(ctx) {
     const a = intInput(ctx, 0, 'A');
-    const b = constB(ctx, 1, 'B');
+    const b = intInput(ctx, 1, 'B');
     const A = a.shape.length === 1 ? [1, a.shape[0]] : a.shape;
-    const za = perChannel(optParam(ctx, 2), A[A.length - 2], 'a_zero_point (per row)', ctx.where);
-    const zb = perChannel(optParam(ctx, 3), b.dims[b.dims.length - 1], 'b_zero_point (per column)', ctx.where);
-    const { shape, acc } = integerMatMul(ctx.where, a, b, za, zb);
+    const za = intParam(ctx, 2, A[A.length - 2], 'a_zero_point (per row)');
+    const zb = intParam(ctx, 3, b.shape[b.shape.length - 1], 'b_zero_point (per column)');
+    const { shape, acc } = integerMatMul(ctx, a, b, za, zb);
     checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
     return [{ shape, exp: 0, exprs: acc }];
   },
@@ -257,20 +304,22 @@ const qlinearMatMul: OpDef = {
   shapes: (ctx) => [matmulShape(ctx.shapes[0], ctx.shapes[3], ctx.where)],
   lower(ctx) {
     const a = intInput(ctx, 0, 'a');
-    const b = constB(ctx, 3, 'b');
-    const [sa, za, sb, zb, sy, zy] = [1, 2, 4, 5, 6, 7].map((i) => optParam(ctx, i));
+    const b = intInput(ctx, 3, 'b');
+    const [sa, sb, sy] = [1, 4, 6].map((i) => optParam(ctx, i));
     for (const [t, what] of [[sa, 'a_scale'], [sb, 'b_scale'], [sy, 'y_scale']] as const) {
       if (!t) throw new ZkmlError(`${what} is required`, 'E_GRAPH', ctx.where);
       checkScales(t, what, ctx.where);
     }
-    const N = b.dims[b.dims.length - 1];
+    const N = b.shape[b.shape.length - 1];
     const sbn = perChannel(sb, N, 'b_scale (per column)', ctx.where);
-    const zbn = perChannel(zb, N, 'b_zero_point (per column)', ctx.where);
-    const { shape, acc } = integerMatMul(ctx.where, a, b, () => scalar(za, 'a_zero_point', ctx.where), zbn);
+    const za = intParam(ctx, 2, 1, 'a_zero_point');
+    const zbn = intParam(ctx, 5, N, 'b_zero_point (per column)');
+    const { shape, acc } = integerMatMul(ctx, a, b, za, zbn);
     checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
+    const zy = constZeroPoint(ctx, 7, 'y_zero_point');
     const mult = Array.from({ length: N }, (_, n) => exactMultiplier(qlinearMultiplier(scalar(sa, 'a_scale', ctx.where), sbn(n), scalar(sy, 'y_scale', ctx.where)), ctx.where));
-    const t = outType(zy, ctx.where);
-    const exprs = requantizeInt8(ctx.program, acc, (i) => mult[i % N], clampOf(ctx, int(scalar(zy, 'y_zero_point', ctx.where)), t), ctx.node.name, ctx.where);
+    const t = outType(zy.tensor, ctx.where);
+    const exprs = requantizeInt8(ctx.program, acc, (i) => mult[i % N], clampOf(ctx, zy.zp, t), ctx.node.name, ctx.where);
     return [{ shape, exp: 0, exprs }];
   },
 };
@@ -304,7 +353,9 @@ const qgemm: OpDef = {
     const a = transA ? { shape: [M, K], exprs: Array.from({ length: M * K }, (_, i) => a0.exprs[(i % K) * M + Math.floor(i / K)]) } : a0;
     const B = transB ? { ...B0, dims: [K, N], data: Array.from({ length: K * N }, (_, i) => B0.data[(i % N) * K + Math.floor(i / N)]) } : B0;
     const zbn = perChannel(zb, N, 'b_zero_point (per column)', ctx.where);
-    let { acc } = integerMatMul(ctx.where, a, B, () => scalar(za, 'a_zero_point', ctx.where), zbn);
+    const Bi: IntTensor = { shape: B.dims, exprs: B.data.map((v) => Expr.constant(int(v), 0)) };
+    const zaB = Expr.constant(int(scalar(za, 'a_zero_point', ctx.where)), 0);
+    let { acc } = integerMatMul(ctx, a, Bi, () => zaB, (n) => Expr.constant(int(zbn(n)), 0));
     if (C) {
       broadcastShapes([M, N], C.dims, ctx.where);
       const ic = broadcastIndexer([M, N], C.dims);
@@ -330,19 +381,20 @@ const qgemm: OpDef = {
 // Conv family
 
 /**
- * Σ over the window of (x - zx)·(w[m] - zw(m)) (+ bias[m]): exact integer linear expressions. Window geometry
- * (pads, auto_pad, strides, dilations) is ops/window.ts's, shared with Conv and the pools; groups as in Conv.
+ * Σ over the window of (x - zx)·(w[m] - zw(m)) (+ bias[m]): exact integer expressions, linear for constant weights,
+ * one product per tap for computed ones (integerTerm). Window geometry (pads, auto_pad, strides, dilations) is
+ * ops/window.ts's, shared with Conv and the pools; groups as in Conv. Padded taps are skipped: (zx - zx)·w = 0.
  */
-function integerConv(ctx: Ctx | ShapeCtx, x: { shape: number[]; exprs?: Expr[] }, w: { dims: number[]; data?: number[] }, zx = 0, zw: (m: number) => number = () => 0, bias?: (m: number) => number): { shape: number[]; acc: Expr[] } {
+function integerConv(ctx: Ctx | ShapeCtx, x: { shape: number[]; exprs?: Expr[] }, w: { shape: number[]; exprs?: Expr[] }, zx?: Expr, zw?: (m: number) => Expr, bias?: (m: number) => Expr): { shape: number[]; acc: Expr[] } {
   const where = ctx.where;
-  if (x.shape.length < 3 || w.dims.length !== x.shape.length) throw new ZkmlError(`input [${x.shape}] and weights [${w.dims}] must be [N, C, spatial...] and [M, C/group, kernel...]`, 'E_SHAPE', where);
+  if (x.shape.length < 3 || w.shape.length !== x.shape.length) throw new ZkmlError(`input [${x.shape}] and weights [${w.shape}] must be [N, C, spatial...] and [M, C/group, kernel...]`, 'E_SHAPE', where);
   const [N, C] = x.shape;
-  const M = w.dims[0];
+  const M = w.shape[0];
   const group = attrInt(ctx.node, 'group', 1);
-  if (C % group !== 0 || M % group !== 0 || w.dims[1] * group !== C) throw new ZkmlError(`group ${group} does not fit ${C} input channels and weights [${w.dims}]`, 'E_SHAPE', where);
-  const window = windowOf(ctx.node, where, x.shape.slice(2), w.dims.slice(2));
+  if (C % group !== 0 || M % group !== 0 || w.shape[1] * group !== C) throw new ZkmlError(`group ${group} does not fit ${C} input channels and weights [${w.shape}]`, 'E_SHAPE', where);
+  const window = windowOf(ctx.node, where, x.shape.slice(2), w.shape.slice(2));
   const shape = [N, M, ...window.output];
-  if (!x.exprs || !w.data) return { shape, acc: [] };
+  if (!x.exprs || !w.exprs || !('program' in ctx)) return { shape, acc: [] };
   const Cg = C / group;
   const Mg = M / group;
   const inSize = sizeOf(window.input);
@@ -350,25 +402,22 @@ function integerConv(ctx: Ctx | ShapeCtx, x: { shape: number[]; exprs?: Expr[] }
   const kSize = sizeOf(window.kernel);
   const windows = Array.from({ length: outSize }, (_, p) => taps(window, p).filter((t) => t.at >= 0));
   const acc: Expr[] = [];
-  const zxb = int(zx);
+  const zero = Expr.constant(0n, 0);
   for (let n = 0; n < N; n++) {
     for (let m = 0; m < M; m++) {
       const first = Math.floor(m / Mg) * Cg;
-      const zwm = zw(m);
+      const zwm = zw ? zw(m) : zero;
       for (let p = 0; p < outSize; p++) {
-        const parts: [Expr, bigint][] = [];
-        let c = bias ? int(bias(m)) : 0n;
+        const parts: [Expr, bigint][] = bias ? [[bias(m), 1n]] : [];
         for (let ci = 0; ci < Cg; ci++) {
           const inBase = (n * C + first + ci) * inSize;
           const wBase = (m * Cg + ci) * kSize;
           for (const t of windows[p]) {
-            const wv = int(w.data[wBase + t.k] - zwm);
-            if (wv === 0n) continue;
-            parts.push([x.exprs[inBase + t.at], wv]);
-            c -= zxb * wv;
+            const term = integerTerm(ctx, x.exprs[inBase + t.at], zx ?? zero, w.exprs[wBase + t.k], zwm);
+            if (term) parts.push(term);
           }
         }
-        acc.push(Expr.sum(parts).addConst(c));
+        acc.push(Expr.sum(parts));
       }
     }
   }
@@ -377,12 +426,12 @@ function integerConv(ctx: Ctx | ShapeCtx, x: { shape: number[]; exprs?: Expr[] }
 
 const convInteger: OpDef = {
   ops: ['ConvInteger'],
-  shapes: (ctx) => [integerConv(ctx, { shape: ctx.shapes[0] }, { dims: ctx.shapes[1] }).shape],
+  shapes: (ctx) => [integerConv(ctx, { shape: ctx.shapes[0] }, { shape: ctx.shapes[1] }).shape],
   lower(ctx) {
     const x = intInput(ctx, 0, 'x');
-    const w = constB(ctx, 1, 'w');
-    const zx = scalar(optParam(ctx, 2), 'x_zero_point', ctx.where);
-    const zw = perChannel(optParam(ctx, 3), w.dims[0], 'w_zero_point (per output channel)', ctx.where);
+    const w = intInput(ctx, 1, 'w');
+    const zx = intParam(ctx, 2, 1, 'x_zero_point')(0);
+    const zw = intParam(ctx, 3, w.shape[0], 'w_zero_point (per output channel)');
     const { shape, acc } = integerConv(ctx, x, w, zx, zw);
     checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
     return [{ shape, exp: 0, exprs: acc }];
@@ -391,25 +440,26 @@ const convInteger: OpDef = {
 
 const qlinearConv: OpDef = {
   ops: ['QLinearConv'],
-  shapes: (ctx) => [integerConv(ctx, { shape: ctx.shapes[0] }, { dims: ctx.shapes[3] }).shape],
+  shapes: (ctx) => [integerConv(ctx, { shape: ctx.shapes[0] }, { shape: ctx.shapes[3] }).shape],
   lower(ctx) {
     const x = intInput(ctx, 0, 'x');
-    const w = constB(ctx, 3, 'w');
-    const [sx, zx, sw, zw, sy, zy, B] = [1, 2, 4, 5, 6, 7, 8].map((i) => optParam(ctx, i));
+    const w = intInput(ctx, 3, 'w');
+    const [sx, sw, sy] = [1, 4, 6].map((i) => optParam(ctx, i));
     for (const [t, what] of [[sx, 'x_scale'], [sw, 'w_scale'], [sy, 'y_scale']] as const) {
       if (!t) throw new ZkmlError(`${what} is required`, 'E_GRAPH', ctx.where);
       checkScales(t, what, ctx.where);
     }
-    const M = w.dims[0];
+    const M = w.shape[0];
     const swm = perChannel(sw, M, 'w_scale (per output channel)', ctx.where);
-    const zwm = perChannel(zw, M, 'w_zero_point (per output channel)', ctx.where);
-    const bias = B ? perChannel(B, M, 'B (bias)', ctx.where) : undefined;
-    const { shape, acc } = integerConv(ctx, x, w, scalar(zx, 'x_zero_point', ctx.where), zwm, bias);
+    const zwm = intParam(ctx, 5, M, 'w_zero_point (per output channel)');
+    const bias = ctx.node.inputs[8] ? intParam(ctx, 8, M, 'B (bias)') : undefined;
+    const { shape, acc } = integerConv(ctx, x, w, intParam(ctx, 2, 1, 'x_zero_point')(0), zwm, bias);
     checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
+    const zy = constZeroPoint(ctx, 7, 'y_zero_point');
     const mult = Array.from({ length: M }, (_, m) => exactMultiplier(qlinearMultiplier(scalar(sx, 'x_scale', ctx.where), swm(m), scalar(sy, 'y_scale', ctx.where)), ctx.where));
     const outSize = sizeOf(shape.slice(2));
-    const t = outType(zy, ctx.where);
-    const exprs = requantizeInt8(ctx.program, acc, (i) => mult[Math.floor(i / outSize) % M], clampOf(ctx, int(scalar(zy, 'y_zero_point', ctx.where)), t), ctx.node.name, ctx.where);
+    const t = outType(zy.tensor, ctx.where);
+    const exprs = requantizeInt8(ctx.program, acc, (i) => mult[Math.floor(i / outSize) % M], clampOf(ctx, zy.zp, t), ctx.node.name, ctx.where);
     return [{ shape, exp: 0, exprs }];
   },
 };

@@ -6,13 +6,14 @@ import { attrInt } from '../onnx/graph.ts';
 import { normAxis, strides } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import type { Program } from '../ir/program.ts';
-import { toFixed, liftExp } from '../quantize/fixed.ts';
+import { constQTensor, toFixed, liftExp } from '../quantize/fixed.ts';
+import { integerOf } from './arith.ts';
 import { oneHot } from '../gadgets/onehot.ts';
 import { nonNegative, times } from './compare.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
- * Gather and GatherElements with computed indices (an embedding lookup of token ids, a pointer into a state):
+ * Gather, GatherElements and OneHot (oneHotLower) with computed indices (an embedding lookup of token ids, a pointer into a state):
  * a proven selection. Constant indices stay what ops/shape.ts and ops/indexing.ts make of them (wiring, free).
  *
  * Integer semantics. An index is an integer tensor (exponent 0; a model's int64/int32 input, or integers
@@ -105,6 +106,69 @@ function gatherElementsLower(ctx: LowerCtx): QTensor[] {
   return [{ shape: idx.shape, exp: data.exp, exprs }];
 }
 
+/**
+ * OneHot with computed indices (input 0; depth, which fixes the output's shape, stays a constant): each index
+ * k is an integer (a fixed-point one, e.g. a float tensor of integers, through integerOf: a non-integer index has
+ * no witness), p = k + depth·[k < 0] (one sign test where k may be negative), and a one-hot h over the values p
+ * can reach (gadgets/onehot.ts, cost: one constraint per reachable value), including those outside [0, depth),
+ * which select no position: their row is all `off`, as ONNX says. Element j of a row is off + h_j·(on − off):
+ * linear for constant values (quantized at the activation scale s; exact on its grid), one product for computed
+ * ones. Cost per index: the one-hot (plus the sign test and, for a fixed-point index, integerOf's floor).
+ */
+function oneHotLower(ctx: LowerCtx): QTensor[] {
+  const v = ctx.inputs[0];
+  if (!v || isConst(v)) throw new ZkmlError('internal: computed indices expected', 'E_INTERNAL', ctx.where);
+  const idx = v.q;
+  const depth = oneHotDepth(ctx.inputs[1] && isConst(ctx.inputs[1]) ? ctx.inputs[1].tensor : undefined, ctx.where);
+  const values = ctx.inputs[2];
+  if (!values) throw new ZkmlError('OneHot values (input 2) are missing', 'E_GRAPH', ctx.where);
+  const vq: QTensor = isConst(values) ? constQTensor(values.tensor, ctx.opts.scale, ctx.where) : values.q;
+  if (vq.exprs.length !== 2) throw new ZkmlError(`OneHot values must be [off, on], got shape [${vq.shape}]`, 'E_SHAPE', ctx.where);
+  const [off, on] = vq.exprs;
+  const rank = idx.shape.length + 1;
+  const axis = normAxis(attrInt(ctx.node, 'axis', -1), rank, ctx.where);
+  const shape = [...idx.shape.slice(0, axis), depth, ...idx.shape.slice(axis)];
+  const program = ctx.program;
+  const node = ctx.node.name;
+  const step = Expr.sum([[on, 1n], [off, -1n]]);
+  // Per index: the indicator of each position in [0, depth) (a constant 0 where p cannot reach it).
+  const rows = idx.exprs.map((e) => {
+    const k = integerOf(program, e, idx.exp, node);
+    const [lo] = program.checkRange(k, node);
+    const negative = lo >= 0n ? Expr.constant(0n, 0) : Expr.sum([[nonNegative(program, k, node), -1n]]).addConst(1n);
+    const p = k.add(negative.scaleExact(BigInt(depth)));
+    const [plo, phi] = program.checkRange(p, node);
+    const at: Expr[] = Array.from({ length: depth }, () => Expr.constant(0n, 0));
+    if (plo === phi) {
+      if (plo >= 0n && plo < BigInt(depth)) at[Number(plo)] = Expr.constant(1n, 0);
+      return at;
+    }
+    const count = Number(phi - plo) + 1;
+    const h = program.apply(oneHot(count), { n: count }, [p.addConst(-plo)], node);
+    h.forEach((hj, j) => {
+      const pos = Number(plo) + j;
+      if (pos >= 0 && pos < depth) at[pos] = hj;
+    });
+    return at;
+  });
+  const st = strides(shape);
+  const idxStrides = strides(idx.shape);
+  const exprs = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, flat) => {
+    const c = coordsOf(flat, shape, st);
+    const [pos] = c.splice(axis, 1);
+    return off.add(times(program, rows[flatOf(c, idxStrides)][pos], step, node));
+  });
+  return [{ shape, exp: vq.exp, exprs }];
+}
+
+/** OneHot's depth: a constant positive integer (it is the size of the output's new axis). */
+function oneHotDepth(t: { data: number[] } | undefined, where: string): number {
+  if (!t) throw new ZkmlError('OneHot depth (input 1) is computed, but it is the size of the output\'s new axis, a shape of the circuit: it must be a constant', 'E_UNSUPPORTED', where);
+  const depth = t.data[0];
+  if (!Number.isInteger(depth) || depth < 1) throw new ZkmlError(`OneHot depth must be a positive integer, got ${depth}`, 'E_BAD_TENSOR', where);
+  return depth;
+}
+
 /** The op's constant-index definition, extended to computed indices (input 1). */
 function withComputedIndices(op: string, base: OpDef, shapes: (ctx: ShapeCtx) => number[][], lower: (ctx: LowerCtx) => QTensor[]): OpDef {
   return {
@@ -127,4 +191,18 @@ export const selectOps: OpDef[] = [
     return [gatherShape(ctx.shapes[0], ctx.shapes[1], axis)];
   }, gatherLower),
   withComputedIndices('GatherElements', baseOf(indexingOps, 'GatherElements'), (ctx) => [ctx.shapes[1]], gatherElementsLower),
+  (() => {
+    const base = baseOf(indexingOps, 'OneHot');
+    return {
+      ...base,
+      ops: ['OneHot'],
+      shapes: (ctx: ShapeCtx) => {
+        if (ctx.consts[0]) return base.shapes(ctx);
+        const depth = oneHotDepth(ctx.consts[1], ctx.where);
+        const axis = normAxis(attrInt(ctx.node, 'axis', -1), ctx.shapes[0].length + 1, ctx.where);
+        return [[...ctx.shapes[0].slice(0, axis), depth, ...ctx.shapes[0].slice(axis)]];
+      },
+      lower: (ctx: LowerCtx) => (isConst(ctx.inputs[0]) ? base.lower!(ctx) : oneHotLower(ctx)),
+    };
+  })(),
 ];

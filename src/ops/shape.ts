@@ -338,12 +338,16 @@ const constantOp: OpDef = {
 
 export const shapeOps: OpDef[] = [
   dataOp(['Identity'], (ctx) => identityMap(ctx.shapes[0])),
-  dataOp(['Dropout'], (ctx) => {
-    // Inference is the identity; training mode (opset 12+: a true `training_mode` input) is random.
-    const training = ctx.node.inputs[2] ? constInput(ctx, 2, 'Dropout training_mode').data[0] : 0;
-    const ratio = ctx.node.inputs[1] ? constInput(ctx, 1, 'Dropout ratio').data[0] : 0.5;
+  dataOpN(['Dropout'], (ctx) => {
+    // Inference is the identity, whatever the ratio (which may then be computed: it is not read); training mode
+    // (opset 12+: a true `training_mode` input) with a nonzero ratio is random. The optional mask output is all
+    // true where nothing is dropped (1 at the output's exponent, compared as a bool).
+    const training = ctx.node.inputs[2] ? constInput(ctx, 2, 'Dropout training_mode (whether the op is random, which decides the circuit)').data[0] : 0;
+    const ratio = training && ctx.node.inputs[1] ? constInput(ctx, 1, 'Dropout ratio in training mode (whether the op is random, which decides the circuit)').data[0] : 0.5;
     if (training && ratio !== 0) throw new ZkmlError('Dropout in training mode is random: export the model in inference mode', 'E_UNSUPPORTED', ctx.where);
-    return identityMap(ctx.shapes[0]);
+    const shape = ctx.shapes[0];
+    const mask: Mapping = { shape, source: () => ({ constant: 1 }) };
+    return ctx.node.outputs.length > 1 && ctx.node.outputs[1] ? [identityMap(shape), mask] : [identityMap(shape)];
   }),
   dataOp(['Flatten'], flattenMap),
   dataOp(['Reshape'], reshapeMap),

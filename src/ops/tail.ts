@@ -74,7 +74,13 @@ function slices(shape: number[], axis: number): number[][] {
   return out;
 }
 
-const cumsumAxis = (ctx: ShapeCtx | LowerCtx, rank: number) => normAxis(constInput(ctx, 1, 'CumSum axis').data[0], rank, ctx.where);
+const cumsumAxis = (ctx: ShapeCtx | LowerCtx, rank: number) => {
+  const computed = 'inputs' in ctx ? ctx.inputs[1] !== undefined && !isConstInput(ctx.inputs[1]) : ctx.consts?.[1] === undefined;
+  if (computed) {
+    throw new ZkmlError('CumSum axis (input 1) is computed, but the axis decides which elements each output sums, the wiring of the circuit: it must be a constant', 'E_UNSUPPORTED', ctx.where);
+  }
+  return normAxis(constInput(ctx, 1, 'CumSum axis').data[0], rank, ctx.where);
+};
 
 /** Prefix sums of `values` along each slice (generic over numbers and expressions). */
 function cumulate<T>(ctx: ShapeCtx | LowerCtx, shape: number[], values: T[], add: (a: T, b: T) => T, zero: T): T[] {
@@ -254,12 +260,20 @@ const FLOAT_TYPES = new Set(['float', 'double', 'float16', 'bfloat16']);
 
 /** CastLike's target type: the element type of input 1, which zkml knows only for a constant. */
 function castLikeType(ctx: ShapeCtx | LowerCtx): string {
-  const like = constInput(ctx, 1, 'CastLike target_type');
-  if (!FLOAT_TYPES.has(like.dtype)) {
-    throw new ZkmlError(`CastLike to element type ${like.dtype} is not supported (only to float types)`, 'E_UNSUPPORTED', ctx.where);
+  // A computed `like` still has the element type the model declares (a graph input's): its values are unused.
+  const declared = 'inputTypes' in ctx ? ctx.inputTypes?.[1] : undefined;
+  const dtype = declared !== undefined && 'inputs' in ctx && !isConstInput(ctx.inputs[1]) ? declared : undefined;
+  if (dtype === undefined && 'inputs' in ctx && ctx.inputs[1] !== undefined && !isConstInput(ctx.inputs[1])) {
+    throw new ZkmlError('CastLike target_type (input 1) is a computed tensor whose element type the model does not state (only a graph input\'s or a constant\'s is known): the type decides the circuit', 'E_UNSUPPORTED', ctx.where);
   }
-  return like.dtype;
+  const t = dtype ?? constInput(ctx, 1, 'CastLike target_type').dtype;
+  if (!FLOAT_TYPES.has(t)) {
+    throw new ZkmlError(`CastLike to element type ${t} is not supported (only to float types)`, 'E_UNSUPPORTED', ctx.where);
+  }
+  return t;
 }
+
+const isConstInput = (v: { kind: string } | undefined) => v?.kind === 'const';
 
 const castLike: OpDef = {
   ops: ['CastLike'],

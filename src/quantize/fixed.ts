@@ -36,14 +36,24 @@ export function quantizeTensor(t: Tensor, exp: number, where: string): bigint[] 
   return t.data.map((v) => toFixed(v, exp, where));
 }
 
-/** A constant tensor as a QTensor of constant expressions. */
+/**
+ * A bound on |x·2^exp − n| for n = toFixed(x, exp): the rounding of one constant, for the error bounds of
+ * ir/expr.ts (the subtraction is exact below 2^53; the relative margin covers a value that was itself
+ * computed in float64, such as a reciprocal).
+ */
+export function roundingError(x: number, exp: number, n: bigint): number {
+  const scaled = x * 2 ** exp;
+  return Math.abs(scaled - Number(n)) + Math.abs(scaled) * 2 ** -52;
+}
+
+/** A constant tensor as a QTensor of constant expressions (each carrying its rounding, see ir/expr.ts). */
 export function constQTensor(t: Tensor, exp: number, where: string): QTensor {
-  return { shape: t.dims, exp, exprs: quantizeTensor(t, exp, where).map((c) => Expr.constant(c)) };
+  return { shape: t.dims, exp, exprs: quantizeTensor(t, exp, where).map((c, i) => Expr.constant(c, roundingError(t.data[i], exp, c))) };
 }
 
 /** Raises a tensor's exponent (exact: multiplies by 2^(exp - q.exp)); never lowers it. */
 export function liftExp(q: QTensor, exp: number): QTensor {
   if (exp <= q.exp) return q;
   const k = 1n << BigInt(exp - q.exp);
-  return { shape: q.shape, exp, exprs: q.exprs.map((e) => e.scale(k)) };
+  return { shape: q.shape, exp, exprs: q.exprs.map((e) => e.scaleExact(k)) };
 }
