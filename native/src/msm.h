@@ -140,21 +140,58 @@ Jac<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n, int bits = 
   return total;
 }
 
-// An endomorphism phi with phi(P) = lambda*P splits each scalar k into k1 + k2*lambda (mod r) with
-// |k1|, |k2| < 2^127 (Babai rounding against the short lattice basis (a1, -B1), (a2, b2), with
-// g1 = floor(2^256 b2 / r), g2 = floor(2^256 B1 / r)), so the MSM runs over 2n points with 128-bit scalars:
+// An endomorphism phi with phi(P) = lambda*P splits each scalar k into k1 + k2*lambda (mod r), rounding against
+// the short lattice basis (a1, -B1), (a2, b2) with c1 = floor(k g1 / 2^256), c2 = floor(k g2 / 2^256),
+// g1 = floor(2^256 b2 / r), g2 = floor(2^256 B1 / r), so the MSM runs over 2n points with ~128-bit scalars:
 // half the windows. Signs go into the points' y.
+// The halves are not below 2^127: the floors (not Babai's rounding to nearest) and g's own rounding can each
+// add a basis vector, so |k1|, |k2| reach ~1.74 * 2^127 (G2 goes past 2^127 for about 1 scalar in 10^5; G1
+// came within 2.5% of it). They are computed exactly in 192-bit two's complement and the MSM takes 129-bit
+// magnitudes (193 if a half were ever wider, which the bound rules out); a 128-bit sign bit was wrong there.
 struct Lattice {
   u128 a1, B1, a2, b2;
   uint64_t g1[3]; int m1;
   uint64_t g2[3]; int m2;
 };
 
+// x += a*b or x -= a*b, modulo 2^192 (x three limbs, little endian).
+inline void mulAcc192(uint64_t x[3], u128 a, u128 b, bool subtract) {
+  const uint64_t a0 = (uint64_t)a, a1 = (uint64_t)(a >> 64), b0 = (uint64_t)b, b1 = (uint64_t)(b >> 64);
+  const u128 p00 = (u128)a0 * b0, p01 = (u128)a0 * b1, p10 = (u128)a1 * b0, p11 = (u128)a1 * b1;
+  const u128 mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;
+  const uint64_t p[3] = {(uint64_t)p00, (uint64_t)mid, (uint64_t)((mid >> 64) + (p01 >> 64) + (p10 >> 64) + (uint64_t)p11)};
+  u128 carry = 0;
+  for (int i = 0; i < 3; i++) {
+    if (subtract) {
+      const u128 d = (u128)x[i] - p[i] - carry;
+      x[i] = (uint64_t)d;
+      carry = (d >> 64) ? 1 : 0;  // a borrow wraps the top half
+    } else {
+      const u128 t = (u128)x[i] + p[i] + carry;
+      x[i] = (uint64_t)t;
+      carry = t >> 64;
+    }
+  }
+}
+
+// |x| of a 192-bit two's complement value, into x; returns 1 if x was negative. Branch-free.
+inline uint64_t abs192(uint64_t x[3]) {
+  const uint64_t neg = x[2] >> 63, m = 0 - neg;
+  u128 carry = neg;
+  for (int i = 0; i < 3; i++) {
+    const u128 t = (u128)(x[i] ^ m) + carry;
+    x[i] = (uint64_t)t;
+    carry = t >> 64;
+  }
+  return neg;
+}
+
 template <typename F, typename Endo>
 Jac<F> msmSplit(const uint8_t* points, const uint64_t* scalars, size_t n, const Lattice& L, Endo endo) {
   const size_t psize = 2 * sizeof(F);
   std::vector<uint8_t> pts(2 * n * psize);
   std::vector<uint64_t> ks(2 * n * 4, 0);
+  uint64_t wide = 0;  // any half at or above 2^128
   for (size_t i = 0; i < n; i++) {
     const uint64_t* k = scalars + 4 * i;
     auto mulHigh = [&](const uint64_t* g, int m) -> u128 {  // bits 256..383 of k * g
@@ -171,15 +208,14 @@ Jac<F> msmSplit(const uint8_t* points, const uint64_t* scalars, size_t n, const 
       return ((u128)prod[5] << 64) | prod[4];
     };
     u128 c1 = mulHigh(L.g1, L.m1), c2 = mulHigh(L.g2, L.m2);
-    u128 klo = ((u128)k[1] << 64) | k[0];
-    u128 k1 = klo - c1 * L.a1 - c2 * L.a2;  // mod 2^128
-    u128 k2 = c1 * L.B1 - c2 * L.b2;
-    uint64_t n1 = (uint64_t)(k1 >> 127), n2 = (uint64_t)(k2 >> 127);
-    u128 m1 = 0 - (u128)n1, m2 = 0 - (u128)n2;
-    k1 = (k1 ^ m1) - m1;  // |k1| without a branch
-    k2 = (k2 ^ m2) - m2;
-    ks[8 * i] = (uint64_t)k1; ks[8 * i + 1] = (uint64_t)(k1 >> 64);
-    ks[8 * i + 4] = (uint64_t)k2; ks[8 * i + 5] = (uint64_t)(k2 >> 64);
+    uint64_t k1[3] = {k[0], k[1], k[2]}, k2[3] = {0, 0, 0};  // k1 = k - c1*a1 - c2*a2, k2 = c1*B1 - c2*b2
+    mulAcc192(k1, c1, L.a1, true);
+    mulAcc192(k1, c2, L.a2, true);
+    mulAcc192(k2, c1, L.B1, false);
+    mulAcc192(k2, c2, L.b2, true);
+    const uint64_t n1 = abs192(k1), n2 = abs192(k2);
+    wide |= k1[2] | k2[2];
+    for (int j = 0; j < 3; j++) { ks[8 * i + j] = k1[j]; ks[8 * i + 4 + j] = k2[j]; }
     F x, y;
     loadF(x, points + psize * i); loadF(y, points + psize * i + sizeof(F));
     F ex = x, ey = y;
@@ -191,7 +227,7 @@ Jac<F> msmSplit(const uint8_t* points, const uint64_t* scalars, size_t n, const 
     memcpy(o, &x, sizeof(F)); memcpy(o + sizeof(F), &y, sizeof(F));
     memcpy(o + psize, &ex, sizeof(F)); memcpy(o + psize + sizeof(F), &ey, sizeof(F));
   }
-  return msm<F>(pts.data(), ks.data(), 2 * n, 128);
+  return msm<F>(pts.data(), ks.data(), 2 * n, wide ? 193 : 129);
 }
 
 // G1: phi(x, y) = (beta*x, y), beta a cube root of unity in Fq.
