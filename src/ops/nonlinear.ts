@@ -12,6 +12,7 @@ import { oneHot } from '../gadgets/onehot.ts';
 import { product } from '../gadgets/product.ts';
 import { bitLength, signedWidth } from '../gadgets/gadget.ts';
 import { minOf } from './compare.ts';
+import { secantTable, type TableFunction, type TableOrder } from './secant-table.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -275,21 +276,61 @@ export function tableOne(program: Program, e: Expr, eExp: number, g: TableGrid, 
   return value.add(program.apply(product, {}, [rem, slope], node)[0]);
 }
 
+/** Coefficients (ascending) of the derivative of a polynomial. */
+const derive = (p: number[]) => p.slice(1).map((c, i) => c * (i + 1));
+/** p·q of two polynomials. */
+const times2 = (p: number[], q: number[]) => {
+  const out = Array<number>(p.length + q.length - 1).fill(0);
+  p.forEach((a, i) => q.forEach((b, j) => (out[i + j] += a * b)));
+  return out;
+};
+const evalPoly = (p: number[], u: number) => p.reduceRight((acc, c) => acc * u + c, 0);
+
+/**
+ * f^(n) as a polynomial in u = f(x), for f' = g(f): f^(n+1) = (P_n)'(u)·g(u). Sigmoid: g(u) = u - u²; Tanh:
+ * g(u) = 1 - u².
+ */
+function derivativePolys(g: number[], count: number): number[][] {
+  const polys = [[0, 1], g];
+  while (polys.length <= count) polys.push(times2(derive(polys[polys.length - 1]), g));
+  return polys;
+}
+
+/**
+ * max |f^(n)| over [a, b] for an increasing f with f' = g(f): |P_n| sampled at 512 points of [f(a), f(b)],
+ * plus max|P_n'|·δ/2 (δ the sample step, |P_n'| bounded by its coefficients on |u| <= 1): an upper bound.
+ */
+function polyDerivativeMax(f: (x: number) => number, polys: number[][]): (n: number, a: number, b: number) => number {
+  return (n, a, b) => {
+    const p = polys[n];
+    const [ua, ub] = [f(a), f(b)];
+    const steps = 512;
+    let m = 0;
+    for (let j = 0; j <= steps; j++) m = Math.max(m, Math.abs(evalPoly(p, ua + ((ub - ua) * j) / steps)));
+    const slope = derive(p).reduce((acc, c) => acc + Math.abs(c), 0);
+    return m + (slope * (ub - ua)) / steps / 2;
+  };
+}
+
+const SIGMOID_POLYS = derivativePolys([0, 1, -1], 6);
+const TANH_POLYS = derivativePolys([1, 0, -1], 6);
+
+/** Sigmoid and Tanh as secant-table functions: saturating at both ends, with exact derivative bounds. */
+export const SMOOTH_TABLE: Record<'Sigmoid' | 'Tanh', TableFunction> = {
+  Sigmoid: { name: 'Sigmoid', f: sigma, lowLimit: 0, highLimit: 1, derivativeMax: polyDerivativeMax(sigma, SIGMOID_POLYS) },
+  Tanh: { name: 'Tanh', f: Math.tanh, lowLimit: -1, highLimit: 1, derivativeMax: polyDerivativeMax(Math.tanh, TANH_POLYS) },
+};
+
+/** The polynomial orders Sigmoid and Tanh choose from (the cheapest for the input's interval and scale). */
+export const SMOOTH_ORDERS: readonly TableOrder[] = [2, 3, 4];
+
 const smooth: OpDef = {
   ops: ['Sigmoid', 'Tanh'],
   shapes: sameShapes,
   fold: (ctx, [x]) => [{ ...x, data: x.data.map(SMOOTH[ctx.node.opType as 'Sigmoid' | 'Tanh'].f) }],
   lower(ctx) {
-    const fn = SMOOTH[ctx.node.opType as 'Sigmoid' | 'Tanh'];
-    const g = tableGrid(fn, ctx.opts.scale);
-    if (2 * g.N + 1 > MAX_NODES) {
-      throw new ZkmlError(`${ctx.node.opType} at --scale ${ctx.opts.scale} needs a table of ${2 * g.N + 1} nodes (at most ${MAX_NODES}); lower --scale`, 'E_UNSUPPORTED', ctx.where);
-    }
-    // Inputs coarser than the grid are raised to it (exact); finer ones keep their bits in the remainder.
-    const x = liftExp(qInput(ctx, 0), g.t);
-    const E = x.exp + g.m;
-    const { values, slopes } = tableValues(fn, g, E, ctx.where);
-    return [{ shape: x.shape, exp: E, exprs: x.exprs.map((e) => tableOne(ctx.program, e, x.exp, g, values, slopes, ctx.node.name)) }];
+    const fn = SMOOTH_TABLE[ctx.node.opType as 'Sigmoid' | 'Tanh'];
+    return [secantTable(ctx.program, qInput(ctx, 0), fn, ctx.opts.scale, ctx.node.name, ctx.where, SMOOTH_ORDERS)];
   },
 };
 
