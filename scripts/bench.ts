@@ -192,6 +192,9 @@ const demos = DEMOS.map((d) => {
   return { demo: d, agreement, proof };
 });
 
+console.error('transcendental encodings:');
+const transcendental = attempt('transcendental encodings', () => runJson('bench-transcendental.ts', ['--grid', quick ? '512' : '2048']));
+
 console.error('native prover:');
 const native = attempt('native prover', () => runScript('bench-native.ts', quick ? ['--from', '10', '--to', '12', '--runs', '1'] : ['--from', '10', '--to', '18']));
 
@@ -308,6 +311,15 @@ section('Op families: demonstration models', () => {
   }
   w();
   w('Each model is written by a seeded generator (scripts/bench-demos.ts, fixtures/); "inputs compared" seeded inputs run through onnxruntime and the integer reference executor (what the circuit proves); "label agreement" is the share of equal labels, or for the decoder of equal next-token argmaxes at every position; "max abs error" is over every other output value (probabilities after the derived final op). Compile options as in bench-demos.ts (tree ensembles: input scale 16, so a split flips only for inputs within 2^-17 of its threshold).');
+});
+
+section('Transcendental encodings', () => {
+  if (failed(transcendental)) return failure('The transcendental bench', transcendental);
+  const sci = (x: number) => x.toExponential(1);
+  w(md(['op', 'input interval', 'scale', 'encoding', 'constraints per element', 'max abs error'],
+    transcendental.rows.map((r: any) => [r.op, `[${r.range.join(', ')}]`, r.scale, r.encoding, r.error ? '—' : int(r.constraintsPerElement), r.error ? `refused: ${r.error.replace(/^bench: /, '').slice(0, 90)}` : sci(r.maxAbsError)])));
+  w();
+  w(`\`npx tsx scripts/bench-transcendental.ts\`: each encoding lowered for elements spanning the input interval (at exponent = scale), its cost per element from the gadgets' cost model, its max abs error against the float op over ${int(transcendental.grid + 1)} evenly spaced inputs of the interval through the integer reference executor. "in use" is the op as a compile lowers it: Sigmoid/Tanh the cheapest piecewise polynomial of order 2 to 4 (src/ops/nonlinear.ts), Exp/Log/Erf the parabola table (src/ops/secant-table.ts), Sqrt a proven integer root and Reciprocal a proven rounded division (src/ops/arith.ts). The table approaches are one-hot tables: the tangent table Sigmoid/Tanh used before, the chord (order 1) and parabola (order 2) tables of secant-table.ts; a table that would exceed the per-node limits is refused, as a compile would.`);
 });
 
 section('Accuracy against onnxruntime (MNIST test images)', () => {

@@ -3,7 +3,7 @@ import { constInput, qInput, sameShapes } from './common.ts';
 import { attrFloat } from '../onnx/graph.ts';
 import { broadcastIndexer, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import type { Program } from '../ir/program.ts';
+import { Program } from '../ir/program.ts';
 import { liftExp, toFixed, weightExp } from '../quantize/fixed.ts';
 import { requantize } from '../quantize/requantize.ts';
 import { roundShift } from '../gadgets/requant.ts';
@@ -12,7 +12,7 @@ import { oneHot } from '../gadgets/onehot.ts';
 import { product } from '../gadgets/product.ts';
 import { bitLength, signedWidth } from '../gadgets/gadget.ts';
 import { minOf } from './compare.ts';
-import { secantTable, type TableFunction, type TableOrder } from './secant-table.ts';
+import { cheapestOrder, secantErrorBound, secantGrid, secantTable, type SecantGrid, type TableFunction, type TableOrder } from './secant-table.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -30,19 +30,30 @@ import { ZkmlError } from '../util/errors.ts';
  * - HardSigmoid: clip(α·x + β, 0, 1) with α quantized as a weight and β exact at the product's exponent, then
  *   Clip as above. HardSwish: x · HardSigmoid(x) (α = 1/6, β = 1/2), one more product.
  *   Error: 2^-s (rounding and the quantized 1) + |x|·|α - α_q|; for HardSwish times |x|, plus the same again.
- * - Sigmoid, Tanh: a table with first-order (tangent) interpolation. The input is split by one ZkRequantSplit
- *   into the nearest node of a grid of step h = 2^-t and the exact remainder r = x - x_i (|r| <= h/2); the node
- *   index is clamped to [-X, X] (lower end fused into the same decomposition, upper end one ZkMax), selected by a
- *   ZkOneHot over the nodes the input's interval can reach, and
- *       y = f(x_i) + f'(x_i)·r            (one product; f' is taken as 0 at ±X, so clamped inputs give f(±X)).
- *   t and X follow from s: t is the smallest with max|f''|·h²/8 <= 2^-(s+2) (the tangent error), X the smallest
- *   grid point with |f(±inf) - f(±X)| <= 2^-(s+1). f(x_i) is stored at the output exponent e + s (e: input
- *   exponent) and f'(x_i) at exponent s, so the result is exact integer arithmetic with error, for every input,
- *       |y - f(x)| <= max(max|f''|·h²/8, f'(X - h/2)·h/2, |f(±inf) - f(±X)|) + 2^-(e+s+1) + (h/2)·2^-(s+1)
- *   (tableErrorBound computes it; at s = 8 it is below 0.0022 for both). Sigmoid: max|f''| = 1/(6√3), at s = 8
- *   h = 1/4, X = 6.25, 51 nodes; Tanh: max|f''| = 4/(3√3), h = 1/16, X = 3.5, 113 nodes. Cost per element:
- *   the split (k + b, +1 when it clamps below), a comparison when it can clamp above, the one-hot (one
- *   constraint per reachable node) and one product.
+ * - Sigmoid, Tanh: the piecewise-polynomial tables of ops/secant-table.ts (its header states the integer
+ *   semantics), saturating at both ends (f(±inf) past the node where |f - f(±inf)| <= 2^-(s+2)), of the order
+ *   among 2 (parabola), 3 and 4 (Chebyshev interpolants) that costs fewest constraints for the node's input
+ *   interval (each built on a scratch program and counted by the gadgets' cost model: cheapestOrder). Their
+ *   derivatives are polynomials in f itself (σ' = σ - σ², tanh' = 1 - tanh²), so the interpolation error bound
+ *   max|f^(d+1)|·2(h/4)^(d+1)/(d+1)! is computed from exact derivative bounds. Error, for every input: at most
+ *   2^-(s+2) from the cells or the saturated tails, plus the coefficients' roundings and the final one
+ *   (secantErrorBound; smoothEncoding gives order, grid and bound). Cost per element: the split (K + b), one
+ *   comparison for the high clamp, one constraint per cell the input's interval reaches, d products and the
+ *   final requantization ((d - 1)·e shifted bits plus the output width). Measured (scripts/bench-transcendental.ts, input in
+ *   [-16, 16] at exponent s, dense grid, against the float op), with the tangent table used before (one node
+ *   per grid point of step 2^-t, tangent interpolation) in brackets:
+ *       s = 8:  Sigmoid order 3, 14 cells: 77 constraints, max error 9.1e-4, bound 1.2e-3  (75, 1.9e-3)
+ *               Tanh    order 4,  8 cells: 79 constraints, max error 6.7e-4, bound 8.0e-4  (137, 1.8e-3)
+ *       s = 16: Sigmoid order 3, 50 cells: 156 constraints, max error 3.7e-6, bound 3.9e-6  (1,548, 7.4e-6)
+ *               Tanh    order 4, 54 cells: 177 constraints, max error 2.7e-6, bound 2.7e-6  (3,234, 7.3e-6)
+ *   About half of that is the final requantization. Considered and not built, because they do not pay at these
+ *   sizes: symmetry (a table over |x| halves the cells, 25-27 at s = 16 and 4-7 at s = 8, but |x| costs a
+ *   signed range check of the input's width and the sign's restoring product, about 23 at s = 16); a two-level
+ *   cell selection (one-hots over the high and low halves of the cell index, the d + 1 coefficients as
+ *   Σ_j H_j·Σ_l T[j][l]·L_l: n_hi + n_lo + (d+1)·n_hi, 43 against 50 rows for Sigmoid at s = 16 before the bits
+ *   that split the index, more than a one-hot at s = 8); the cell's coefficients as a multilinear polynomial in
+ *   the k index bits (2^k - k - 1 monomial products against the one-hot's 2^k). The tangent-table helpers below
+ *   (tableGrid, tableOne) remain for ops/recurrent.ts's gates.
  */
 
 /** One requantization of a single expression by k bits (optional ReLU), sized by its interval. */
@@ -323,6 +334,19 @@ export const SMOOTH_TABLE: Record<'Sigmoid' | 'Tanh', TableFunction> = {
 
 /** The polynomial orders Sigmoid and Tanh choose from (the cheapest for the input's interval and scale). */
 export const SMOOTH_ORDERS: readonly TableOrder[] = [2, 3, 4];
+
+/**
+ * The encoding Sigmoid/Tanh build for inputs in [lo, hi] at exponent e and scale s (the order cheapestOrder picks,
+ * its grid) and the error bound of secant-table.ts for it, at the output exponent max(e, t + 1) + s.
+ */
+export function smoothEncoding(op: 'Sigmoid' | 'Tanh', lo: number, hi: number, e: number, s: number): { order: TableOrder; grid: SecantGrid; bound: number } {
+  const fn = SMOOTH_TABLE[op];
+  const scratch = new Program();
+  const x = { shape: [1], exp: e, exprs: scratch.addInput('x', [1], BigInt(Math.floor(lo * 2 ** e)), BigInt(Math.ceil(hi * 2 ** e))) };
+  const order = cheapestOrder(scratch, x, fn, s, op, SMOOTH_ORDERS);
+  const grid = secantGrid(fn, lo, hi, s, op, order);
+  return { order, grid, bound: secantErrorBound(fn, grid, Math.max(e, grid.t + 1) + s, s, order) };
+}
 
 const smooth: OpDef = {
   ops: ['Sigmoid', 'Tanh'],

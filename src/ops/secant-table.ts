@@ -29,7 +29,14 @@ import { ZkmlError } from '../util/errors.ts';
  *   Exp over [-4, 4) at s = 16 takes 2,048 chord cells (2,068 constraints per element) or 128 parabola cells
  *   (208 constraints per element); at s = 8, 128 cells (148) against 32 (102). Measured max relative error:
  *   1.9e-6 and 2.0e-6 against the 3.8e-6 target at s = 16.
- * Both are exact at every node, so a kink at 0 (always a node) costs nothing in accuracy. Where f saturates (Erf
+ * - orders 3 and 4 (Sigmoid and Tanh, whose `derivativeMax` gives exact derivative bounds): the interpolant of
+ *   degree d at the cell's d + 1 Chebyshev points, y = c_0 + r·(c_1 + r·(... + r·c_d)) with c_j at exponent
+ *   m + (d - j)·e, exact at exponent m + d·e, then requantized to E. d products and one requantization of
+ *   (d - 1)·e shifted bits plus the output's width. Interpolation error max_cell|f^(d+1)|·2(h/4)^(d+1)/(d+1)!,
+ *   coefficient roundings Σ_j (h/2)^j·2^-(m+(d-j)e+1), the final rounding 2^-(E+1). Far fewer cells again:
+ *   Sigmoid over [-16, 16] at s = 16 takes 1,598 chord cells, 200 parabola cells or 50 cubic ones (156
+ *   constraints per element); secantTable given several orders builds the cheapest (cheapestOrder).
+ * Orders 1 and 2 are exact at every node, so a kink at 0 (always a node) costs nothing in accuracy. Where f saturates (Erf
  * at ±3.6, Exp below -12 at s = 16) the table stops at the node past which |f - f(±inf)| stays within the target
  * (checked at every node and half node to the interval's end), and one more row on that side holds f(±inf)
  * with no slope: the cell index is clamped to it (the low end fused into the split as its ReLU, the high end one
@@ -48,8 +55,8 @@ import { ZkmlError } from '../util/errors.ts';
  * narrow --input-range or lower --scale.
  *
  * Cost per element: the split (K + b constraints, +1 for the low clamp), one comparison for the high clamp, one
- * constraint per reachable cell (the one-hot), and one product (order 1) or two products and a requantization
- * (order 2).
+ * constraint per reachable cell (the one-hot), and one product (order 1) or d products and a requantization
+ * (order d >= 2). scripts/bench-transcendental.ts measures each op's cost and max error against the chord table.
  */
 
 export interface TableFunction {
@@ -214,12 +221,15 @@ export function secantErrorBound(fn: TableFunction, g: SecantGrid, E: number, m:
   for (let i = g.first; i <= g.last; i++) worst = Math.max(worst, interpolationError(fn, i * h, (i + 1) * h, order));
   // Order 2 adds the roundings of its curvature and of the final requantization: below 2^-(E+1) each.
   if (order === 2) worst += 2 ** -E;
-  // Orders 3, 4: c_j is rounded at exponent m + (d - j)·X (X = E - m, the input's), so by (h/2)^j·2^-(m+(d-j)X+1)
-  // at |r| <= h/2, and the final requantization by 2^-(E+1).
-  if (order > 2) for (let j = 0; j <= order; j++) worst += (h / 2) ** j * 2 ** -(m + (order - j) * (E - m) + 1);
+
   if (g.clampLow) worst = Math.max(worst, Math.abs(fn.f(g.first * h) - fn.lowLimit!));
   if (g.clampHigh) worst = Math.max(worst, Math.abs(fn.f((g.last + 1) * h) - fn.highLimit!));
-  return worst + 2 ** -(E + 1) + (h / 2) * 2 ** -(m + 1);
+  if (order <= 2) return worst + 2 ** -(E + 1) + (h / 2) * 2 ** -(m + 1);
+  // Orders 3, 4: c_j is rounded at exponent m + (d - j)·X (X = E - m, the input's), so by (h/2)^j·2^-(m+(d-j)X+1)
+  // at |r| <= h/2, and the final requantization by 2^-(E+1).
+  let rounding = 2 ** -(E + 1);
+  for (let j = 0; j <= order; j++) rounding += (h / 2) ** j * 2 ** -(m + (order - j) * (E - m) + 1);
+  return worst + rounding;
 }
 
 /** Input interval [lo, hi] of x's elements as reals. */
