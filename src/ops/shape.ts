@@ -236,7 +236,9 @@ const gatherMap: MapFn = (ctx) => {
 const padMap: MapFn = (ctx) => {
   const s = ctx.shapes[0];
   const mode = attrString(ctx.node, 'mode', 'constant');
-  if (mode !== 'constant') throw new ZkmlError(`Pad mode "${mode}" is not supported (only constant)`, 'E_UNSUPPORTED', ctx.where);
+  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge' && mode !== 'wrap') {
+    throw new ZkmlError(`Pad mode "${mode}" is not supported (constant, reflect, edge and wrap are)`, 'E_UNSUPPORTED', ctx.where);
+  }
   const pads = ctx.opset < 11 ? attrInts(ctx.node, 'pads')! : constInput(ctx, 1, 'pads').data;
   const value = ctx.opset < 11 ? attrFloat(ctx.node, 'value', 0) : ctx.node.inputs[2] ? constInput(ctx, 2, 'constant_value').data[0] : 0;
   const axes = ctx.opset >= 18 && ctx.node.inputs[3] ? constInput(ctx, 3, 'axes').data.map((a) => normAxis(a, s.length, ctx.where)) : s.map((_, i) => i);
@@ -247,6 +249,23 @@ const padMap: MapFn = (ctx) => {
     after[a] = pads[i + axes.length];
   });
   const shape = s.map((d, i) => d + before[i] + after[i]);
+  if (mode !== 'constant') {
+    s.forEach((d, i) => {
+      if ((before[i] > 0 || after[i] > 0) && d === 0) throw new ZkmlError(`Pad mode "${mode}" of an empty axis ${i}`, 'E_SHAPE', ctx.where);
+      if (mode === 'reflect' && (before[i] > d - 1 || after[i] > d - 1) && (before[i] > 0 || after[i] > 0)) {
+        throw new ZkmlError(`Pad mode "reflect" pads axis ${i} of size ${d} by [${before[i]}, ${after[i]}]: at most ${d - 1} on each side`, 'E_SHAPE', ctx.where);
+      }
+    });
+  }
+  // Coordinate c (possibly outside [0, n)) of the input that an output coordinate copies, by mode: all static
+  // wiring, no constraint.
+  const fetch = (c: number, n: number): number | undefined => {
+    if (c >= 0 && c < n) return c;
+    if (mode === 'edge') return c < 0 ? 0 : n - 1;
+    if (mode === 'wrap') return ((c % n) + n) % n;
+    if (mode === 'reflect') return c < 0 ? -c : 2 * (n - 1) - c;
+    return undefined;
+  };
   const inStrides = strides(s);
   const outStrides = strides(shape);
   return {
@@ -254,8 +273,8 @@ const padMap: MapFn = (ctx) => {
     source(flat) {
       let index = 0;
       for (let d = 0; d < shape.length; d++) {
-        const c = (Math.floor(flat / outStrides[d]) % shape[d]) - before[d];
-        if (c < 0 || c >= s[d]) return { constant: value };
+        const c = fetch((Math.floor(flat / outStrides[d]) % shape[d]) - before[d], s[d]);
+        if (c === undefined) return { constant: value };
         index += c * inStrides[d];
       }
       return { input: 0, index };
