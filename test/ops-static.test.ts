@@ -1,0 +1,71 @@
+/**
+ * Static long-tail ops: Pad in modes reflect, edge and wrap (wiring, no constraint) and MaxPool's Indices output
+ * (the argmax chain), each equal to onnxruntime; the MaxPool circuit's witness satisfies every constraint.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../src/run.ts';
+import { analyze } from '../src/compiler/compile.ts';
+import * as b from '../fixtures/onnx-builder.ts';
+import { compileAndCheck, tempDir } from './helpers/models.ts';
+
+const dir = tempDir('ops-static');
+const inputRange: [number, number] = [-4, 4];
+
+function write(name: string, spec: Omit<b.ModelSpec, 'name'>): string {
+  const path = join(dir, `${name}.onnx`);
+  writeFileSync(path, b.serialize(b.model({ name, ...spec })));
+  return path;
+}
+
+for (const mode of ['reflect', 'edge', 'wrap']) {
+  test(`Pad mode ${mode} equals onnxruntime and costs no constraint`, async () => {
+    const path = write(`pad-${mode}`, {
+      opset: mode === 'wrap' ? 19 : 13,
+      nodes: [b.node('Pad', ['x', 'pads'], ['y'], { name: 'pad', attrs: { mode: b.attr.string(mode) } })],
+      initializers: [b.int64Tensor('pads', [4], [0, 2, 0, 1])],
+      inputs: [b.valueInfo('x', [3, 3])],
+      outputs: [b.valueInfo('y', [3, 6])],
+    });
+    const x = [1, 1.5, -2, 0.25, 3, -0.5, 2, -1, 0.75];
+    const [o] = await run(path, { x }, { inputRange });
+    assert.deepEqual(o.dequantized, o.float);
+    const { lowered } = analyze(path, { inputRange });
+    assert.equal(lowered.program.costByNode().get('pad') ?? 0, 0);
+  });
+}
+
+test('Pad mode reflect wider than the axis allows is refused with the axis and the pads', () => {
+  const path = write('pad-reflect-wide', {
+    opset: 13,
+    nodes: [b.node('Pad', ['x', 'pads'], ['y'], { name: 'pad', attrs: { mode: b.attr.string('reflect') } })],
+    initializers: [b.int64Tensor('pads', [4], [0, 3, 0, 0])],
+    inputs: [b.valueInfo('x', [2, 3])],
+    outputs: [b.valueInfo('y', [2, 6])],
+  });
+  assert.throws(() => analyze(path, { inputRange }), /reflect.*axis 1 of size 3 by \[3, 0\]/);
+});
+
+for (const storageOrder of [0, 1]) {
+  test(`MaxPool's Indices (storage_order ${storageOrder}) equal onnxruntime, ties to the first maximum, and the circuit is satisfied`, async () => {
+    const path = write(`maxpool-indices-${storageOrder}`, {
+      opset: 12,
+      nodes: [
+        b.node('MaxPool', ['x'], ['y', 'i'], { name: 'pool', attrs: { kernel_shape: b.attr.ints([2, 2]), strides: b.attr.ints([1, 2]), storage_order: b.attr.int(storageOrder) } }),
+        b.node('Add', ['y', 'c'], ['z'], { name: 'after' }),
+      ],
+      initializers: [b.floatTensor('c', [1], [0.5])],
+      inputs: [b.valueInfo('x', [1, 2, 3, 4])],
+      outputs: [b.valueInfo('z', [1, 2, 2, 2]), b.valueInfo('i', [1, 2, 2, 2], b.DataType.INT64)],
+    });
+    // Ties in the first window of each plane (1 = 1, -2 = -2 = -2).
+    const x = [1, 1, 0.5, 2, -1, 0, 3, -3, 0.25, 2.5, 1.5, 1, -2, -2, 0, 1, -2, -3, 0.5, 0.5, 4, -1, 0.5, 1];
+    const outputs = await run(path, { x }, { inputRange });
+    for (const o of outputs) assert.deepEqual(o.dequantized, o.float.map(Number), o.name);
+    const r = await compileAndCheck(path, { x }, { inputRange });
+    assert.deepEqual(r.check.mismatches, []);
+    assert.deepEqual(r.check.violated, []);
+  });
+}
