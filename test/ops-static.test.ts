@@ -69,3 +69,25 @@ for (const storageOrder of [0, 1]) {
     assert.deepEqual(r.check.violated, []);
   });
 }
+
+test('Cast of a computed tensor to uint8 truncates like onnxruntime; a tensor that can leave int8 is refused', async () => {
+  const cast = (name: string, to: number) => write(name, {
+    opset: 13,
+    nodes: [
+      b.node('Relu', ['x'], ['r'], { name: 'relu' }),
+      b.node('Cast', ['r'], ['u'], { name: 'cast', attrs: { to: b.attr.int(to) } }),
+      b.node('Cast', ['u'], ['f'], { name: 'back', attrs: { to: b.attr.int(1) } }),
+      b.node('Add', ['f', 'c'], ['y'], { name: 'after' }),
+    ],
+    initializers: [b.floatTensor('c', [1], [1])],
+    inputs: [b.valueInfo('x', [6])],
+    outputs: [b.valueInfo('y', [6])],
+  });
+  const path = cast('cast-uint8', 2);
+  const x = [-1.5, 0, 0.75, 1, 2.5, 3.99];
+  const [o] = await run(path, { x }, { inputRange });
+  assert.deepEqual(o.dequantized, o.float);
+  const r = await compileAndCheck(path, { x }, { inputRange });
+  assert.deepEqual(r.check.violated, []);
+  assert.throws(() => analyze(cast('cast-int8', 3), { inputRange: [-200, 200] }), /Cast to int8: element 0 can be in \[0, \d+\], outside the type's \[-128, 127\]/);
+});

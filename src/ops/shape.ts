@@ -5,6 +5,7 @@ import { DTYPE_NAMES, isIntegerType, normAxis, sizeOf, strides, type Tensor } fr
 import { Expr } from '../ir/expr.ts';
 import { liftExp, toFixed } from '../quantize/fixed.ts';
 import { ZkmlError } from '../util/errors.ts';
+import { lowerRounding, negate } from './rounding.ts';
 
 /**
  * Data movement: each output element is an element of some input, or a constant (padding). One description,
@@ -318,12 +319,49 @@ const castOp: OpDef = {
   },
   lower(ctx) {
     const to = attrInt(ctx.node, 'to', 1);
-    if (![1, 10, 11, 16].includes(to)) throw new ZkmlError(`Cast of a computed tensor to element type ${to} is not supported (only to float types)`, 'E_UNSUPPORTED', ctx.where);
     const v = ctx.inputs[0]!;
     if (isConst(v)) throw new ZkmlError('unexpected constant', 'E_INTERNAL', ctx.where);
-    return [v.q];
+    if ([1, 10, 11, 16].includes(to)) return [v.q];
+    const dtype = DTYPE_NAMES[to];
+    if (!dtype || !isIntegerType(dtype) || v.q.scale !== undefined) {
+      throw new ZkmlError(`Cast of a computed tensor to element type ${dtype ?? to} is not supported (only to float and integer types, from a power-of-two scale)`, 'E_UNSUPPORTED', ctx.where);
+    }
+    return [castToInteger(ctx, v.q, dtype)];
   },
 };
+
+/**
+ * Cast of a computed tensor to an integer type: truncation toward zero (Floor where the tensor is non-negative,
+ * Ceil where it is non-positive: ops/rounding.ts, n constraints per element, free for a tensor that holds
+ * integers already), then the type's range. The interval analysis is the range proof: a tensor whose interval
+ * leaves the type's range (where ONNX wraps an integer and leaves a float undefined) is refused, as is a
+ * fractional tensor of both signs. No error of its own: the cast is exact on the value the circuit holds.
+ */
+function castToInteger(ctx: LowerCtx, x: QTensor, dtype: string): QTensor {
+  const bounds = x.exprs.map((e) => ctx.program.checkRange(e, ctx.node.name));
+  const real = (v: bigint) => Number(v) * 2 ** -x.exp;
+  let t = x;
+  if (x.exp > 0) {
+    if (bounds.every(([lo]) => lo >= 0n)) t = lowerRounding(ctx, 'floor', x);
+    else if (bounds.every(([, hi]) => hi <= 0n)) t = negate(lowerRounding(ctx, 'floor', negate(x)));
+    else {
+      const i = bounds.findIndex(([lo, hi]) => lo < 0n && hi > 0n);
+      throw new ZkmlError(`Cast to ${dtype} of a fractional tensor of both signs (element ${Math.max(i, 0)} in [${real(bounds[Math.max(i, 0)][0])}, ${real(bounds[Math.max(i, 0)][1])}]) is not supported: truncation toward zero is proven for one sign`, 'E_UNSUPPORTED', ctx.where);
+    }
+  }
+  const wrap = WRAP[dtype];
+  if (wrap) {
+    const [bits, signed] = wrap;
+    const [min, max] = signed ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
+    t.exprs.forEach((e, i) => {
+      const [lo, hi] = ctx.program.checkRange(e, ctx.node.name).map((v) => Number(v) * 2 ** -t.exp);
+      if (lo < min || hi > max) {
+        throw new ZkmlError(`Cast to ${dtype}: element ${i} can be in [${lo}, ${hi}], outside the type's [${min}, ${max}] (where ONNX wraps or is undefined): clip the tensor first`, 'E_RANGE', ctx.where);
+      }
+    });
+  }
+  return t;
+}
 
 const shapeOp: OpDef = {
   ops: ['Shape'],
