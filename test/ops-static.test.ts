@@ -91,3 +91,27 @@ test('Cast of a computed tensor to uint8 truncates like onnxruntime; a tensor th
   assert.deepEqual(r.check.violated, []);
   assert.throws(() => analyze(cast('cast-int8', 3), { inputRange: [-200, 200] }), /Cast to int8: element 0 can be in \[0, \d+\], outside the type's \[-128, 127\]/);
 });
+
+test('integer Div truncates toward zero like onnxruntime, by constants of both signs and by a computed divisor; the circuit is satisfied', async () => {
+  const INT32 = b.DataType.INT32;
+  const path = write('int-div', {
+    opset: 13,
+    nodes: [
+      b.node('Div', ['x', 'three'], ['a'], { name: 'by3' }),
+      b.node('Div', ['x', 'minus2'], ['c'], { name: 'byminus2' }),
+      b.node('Abs', ['y'], ['ay'], { name: 'abs' }),
+      b.node('Add', ['ay', 'one'], ['d'], { name: 'plus1' }),
+      b.node('Div', ['x', 'd'], ['q'], { name: 'byd' }),
+    ],
+    initializers: [b.intTensor('three', 'int32', [1], [3]), b.intTensor('minus2', 'int32', [1], [-2]), b.intTensor('one', 'int32', [1], [1])],
+    inputs: [b.valueInfo('x', [8], INT32), b.valueInfo('y', [8], INT32)],
+    outputs: [b.valueInfo('a', [8], INT32), b.valueInfo('c', [8], INT32), b.valueInfo('q', [8], INT32)],
+  });
+  const range: [number, number] = [-7, 6];
+  const x = [-7, -6, -5, -1, 0, 1, 5, 6];
+  const y = [2, -3, 0, 6, -7, 1, -2, 3];
+  for (const o of await run(path, { x, y }, { inputRange: range })) assert.deepEqual(o.dequantized, o.float.map((v) => Number(v) + 0), o.name);
+  const r = await compileAndCheck(path, { x, y }, { inputRange: range });
+  assert.deepEqual(r.check.mismatches, []);
+  assert.deepEqual(r.check.violated, []);
+});

@@ -5,6 +5,7 @@ import { Expr } from '../ir/expr.ts';
 import { liftExp, quantizeTensor, weightExp } from '../quantize/fixed.ts';
 import { multiply, quotientOf } from './arith.ts';
 import { ZkmlError } from '../util/errors.ts';
+import { truncatedDivision } from './int-div.ts';
 
 type FloatFn = (a: number, b: number) => number;
 const FLOAT: Record<string, FloatFn> = { Add: (a, b) => a + b, Sub: (a, b) => a - b, Mul: (a, b) => a * b, Div: (a, b) => a / b };
@@ -82,14 +83,20 @@ const binary: OpDef = {
       // Two computed tensors: one product per element, requantized back to the activation scale (ops/arith.ts).
       return [multiply(ctx, qInput(ctx, 0), qInput(ctx, 1), ctx.outShapes[0])];
     }
+    const shape = ctx.outShapes[0];
+    const what = `"${ctx.node.inputs[1]}" (input 1) of Div`;
     if (isConst(y) && isIntegerType(y.tensor.dtype)) {
-      // ONNX truncates integer division; zkml's Div is real division by a quantized 1/c.
-      throw new ZkmlError('Div of integer tensors truncates, which zkml does not implement (only real division by a constant)', 'E_UNSUPPORTED', ctx.where);
+      // ONNX truncates integer division (ops/int-div.ts); x is an integer tensor too (the types agree).
+      const q = qInput(ctx, 0);
+      if (q.exp !== 0 || q.scale !== undefined) throw new ZkmlError(`Div by an integer constant of a tensor at exponent ${q.exp}: expected an integer tensor (exponent 0)`, 'E_UNSUPPORTED', ctx.where);
+      const ys = spread({ shape: y.tensor.dims, exp: 0, exprs: y.tensor.data.map((v) => Expr.constant(BigInt(v))) }, shape);
+      return [{ shape, exp: 0, exprs: truncatedDivision(ctx, spread(q, shape), ys, what) }];
     }
     if (isConst(y)) return scaleByConst(ctx, qInput(ctx, 0), y.tensor, true);
-    if (y.q.exp === 0 && (isConst(x) ? isIntegerType(x.tensor.dtype) : x.q.exp === 0)) {
+    if (y.q.exp === 0 && y.q.scale === undefined && (isConst(x) ? isIntegerType(x.tensor.dtype) : x.q.exp === 0 && x.q.scale === undefined)) {
       // Exponent 0 on both sides is how integer tensors reach an op (ops/op.ts): ONNX truncates their quotient.
-      throw new ZkmlError('Div of integer tensors (exponent 0) truncates, which zkml does not implement (real division only)', 'E_UNSUPPORTED', ctx.where);
+      const xs = isConst(x) ? spread({ shape: x.tensor.dims, exp: 0, exprs: x.tensor.data.map((v) => Expr.constant(BigInt(v))) }, shape) : spread(x.q, shape);
+      return [{ shape, exp: 0, exprs: truncatedDivision(ctx, xs, spread(y.q, shape), what) }];
     }
     return [quotientOf(ctx, qInput(ctx, 0), y.q, ctx.outShapes[0], `"${ctx.node.inputs[1]}" (input 1) of Div`)];
   },
