@@ -3,7 +3,7 @@ import { constInput, qInput, sameShapes } from './common.ts';
 import { attrFloat } from '../onnx/graph.ts';
 import { broadcastIndexer, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
-import { Program } from '../ir/program.ts';
+import type { Program } from '../ir/program.ts';
 import { liftExp, toFixed, weightExp } from '../quantize/fixed.ts';
 import { requantize } from '../quantize/requantize.ts';
 import { roundShift } from '../gadgets/requant.ts';
@@ -12,7 +12,7 @@ import { oneHot } from '../gadgets/onehot.ts';
 import { product } from '../gadgets/product.ts';
 import { bitLength, signedWidth } from '../gadgets/gadget.ts';
 import { minOf } from './compare.ts';
-import { cheapestOrder, secantErrorBound, secantGrid, secantTable, type SecantGrid, type TableFunction, type TableOrder } from './secant-table.ts';
+import { secantTable, tableEncoding, type TableFunction, type TableOrder } from './secant-table.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -335,18 +335,8 @@ export const SMOOTH_TABLE: Record<'Sigmoid' | 'Tanh', TableFunction> = {
 /** The polynomial orders Sigmoid and Tanh choose from (the cheapest for the input's interval and scale). */
 export const SMOOTH_ORDERS: readonly TableOrder[] = [2, 3, 4];
 
-/**
- * The encoding Sigmoid/Tanh build for inputs in [lo, hi] at exponent e and scale s (the order cheapestOrder picks,
- * its grid) and the error bound of secant-table.ts for it, at the output exponent max(e, t + 1) + s.
- */
-export function smoothEncoding(op: 'Sigmoid' | 'Tanh', lo: number, hi: number, e: number, s: number): { order: TableOrder; grid: SecantGrid; bound: number } {
-  const fn = SMOOTH_TABLE[op];
-  const scratch = new Program();
-  const x = { shape: [1], exp: e, exprs: scratch.addInput('x', [1], BigInt(Math.floor(lo * 2 ** e)), BigInt(Math.ceil(hi * 2 ** e))) };
-  const order = cheapestOrder(scratch, x, fn, s, op, SMOOTH_ORDERS);
-  const grid = secantGrid(fn, lo, hi, s, op, order);
-  return { order, grid, bound: secantErrorBound(fn, grid, Math.max(e, grid.t + 1) + s, s, order) };
-}
+/** The encoding Sigmoid/Tanh build for inputs in [lo, hi] at exponent e and scale s, with its error bound. */
+export const smoothEncoding = (op: 'Sigmoid' | 'Tanh', lo: number, hi: number, e: number, s: number) => tableEncoding(SMOOTH_TABLE[op], lo, hi, e, s, SMOOTH_ORDERS);
 
 const smooth: OpDef = {
   ops: ['Sigmoid', 'Tanh'],

@@ -276,6 +276,18 @@ export function cheapestOrder(program: Program, x0: QTensor, fn: TableFunction, 
 }
 
 /**
+ * The table secantTable builds for inputs in [lo, hi] at exponent e and scale s, given `orders`: the order
+ * cheapestOrder picks, its grid, and its error bound (secantErrorBound at the output exponent max(e, t + 1) + s).
+ */
+export function tableEncoding(fn: TableFunction, lo: number, hi: number, e: number, s: number, orders: readonly TableOrder[]): { order: TableOrder; grid: SecantGrid; bound: number } {
+  const scratch = new Program();
+  const x = { shape: [1], exp: e, exprs: scratch.addInput('x', [1], BigInt(Math.floor(lo * 2 ** e)), BigInt(Math.ceil(hi * 2 ** e))) };
+  const order = cheapestOrder(scratch, x, fn, s, fn.name, orders);
+  const grid = secantGrid(fn, lo, hi, s, fn.name, order);
+  return { order, grid, bound: secantErrorBound(fn, grid, Math.max(e, grid.t + 1) + s, s, order) };
+}
+
+/**
  * Applies the table to every element of x; the result has exponent max(x.exp, t + 1) + m. `order` may list
  * several: the cheapest (cheapestOrder) is built.
  */
