@@ -115,3 +115,22 @@ test('integer Div truncates toward zero like onnxruntime, by constants of both s
   assert.deepEqual(r.check.mismatches, []);
   assert.deepEqual(r.check.violated, []);
 });
+
+for (const mode of ['nearest', 'linear']) {
+  test(`Resize tf_crop_and_resize (${mode}, extrapolation value 2) equals onnxruntime, and costs no constraint`, async () => {
+    const path = write(`resize-crop-${mode}`, {
+      opset: 13,
+      nodes: [b.node('Resize', ['x', 'roi', '', 'sizes'], ['y'], { name: 'resize', attrs: { mode: b.attr.string(mode), coordinate_transformation_mode: b.attr.string('tf_crop_and_resize'), extrapolation_value: b.attr.float(2) } })],
+      // The roi reaches past the input on the last axis (1.25), so some outputs are the extrapolation value.
+      initializers: [b.floatTensor('roi', [8], [0, 0, 0.25, 0.5, 1, 1, 0.75, 1.25]), b.int64Tensor('sizes', [4], [1, 1, 3, 3])],
+      inputs: [b.valueInfo('x', [1, 1, 4, 4])],
+      outputs: [b.valueInfo('y', [1, 1, 3, 3])],
+    });
+    const x = Array.from({ length: 16 }, (_, i) => (i % 5) - 2 + i / 16);
+    const [o] = await run(path, { x }, { inputRange });
+    o.dequantized.forEach((v, i) => assert.ok(Math.abs(v - o.float[i]) <= 2 ** -8, `${i}: ${v} vs onnxruntime ${o.float[i]}`));
+    assert.ok(o.float.includes(2), 'some outputs are the extrapolation value');
+    const { lowered } = analyze(path, { inputRange });
+    assert.equal(lowered.program.costByNode().get('resize') ?? 0, 0);
+  });
+}
