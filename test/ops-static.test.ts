@@ -134,3 +134,23 @@ for (const mode of ['nearest', 'linear']) {
     assert.equal(lowered.program.costByNode().get('resize') ?? 0, 0);
   });
 }
+
+test('Cast of a fractional tensor of both signs to int8 truncates toward zero like onnxruntime; the circuit is satisfied', async () => {
+  const path = write('cast-int8-mixed', {
+    opset: 13,
+    nodes: [
+      b.node('Cast', ['x'], ['i'], { name: 'cast', attrs: { to: b.attr.int(3) } }),
+      b.node('Cast', ['i'], ['f'], { name: 'back', attrs: { to: b.attr.int(1) } }),
+      b.node('Add', ['f', 'c'], ['y'], { name: 'after' }),
+    ],
+    initializers: [b.floatTensor('c', [1], [1])],
+    inputs: [b.valueInfo('x', [8])],
+    outputs: [b.valueInfo('y', [8])],
+  });
+  const x = [-3.75, -2, -1.5, -0.25, 0, 0.5, 1, 3.5];
+  const [o] = await run(path, { x }, { inputRange });
+  assert.deepEqual(o.dequantized, o.float);
+  const r = await compileAndCheck(path, { x }, { inputRange });
+  assert.deepEqual(r.check.mismatches, []);
+  assert.deepEqual(r.check.violated, []);
+});

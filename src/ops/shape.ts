@@ -6,6 +6,7 @@ import { Expr } from '../ir/expr.ts';
 import { liftExp, toFixed } from '../quantize/fixed.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { lowerRounding, negate } from './rounding.ts';
+import { nonNegative, times, zeroTest } from './compare.ts';
 
 /**
  * Data movement: each output element is an element of some input, or a constant (padding). One description,
@@ -333,20 +334,31 @@ const castOp: OpDef = {
 /**
  * Cast of a computed tensor to an integer type: truncation toward zero (Floor where the tensor is non-negative,
  * Ceil where it is non-positive: ops/rounding.ts, n constraints per element, free for a tensor that holds
- * integers already), then the type's range. The interval analysis is the range proof: a tensor whose interval
- * leaves the type's range (where ONNX wraps an integer and leaves a float undefined) is refused, as is a
- * fractional tensor of both signs. No error of its own: the cast is exact on the value the circuit holds.
+ * integers already; for a tensor of both signs the floor plus [x < 0]·[fraction != 0], a sign test, a zero test
+ * of the fraction and one product more), then the type's range. The interval analysis is the range proof: a
+ * tensor whose interval leaves the type's range (where ONNX wraps an integer and leaves a float undefined) is
+ * refused. No error of its own: the cast is exact on the value the circuit holds.
  */
 function castToInteger(ctx: LowerCtx, x: QTensor, dtype: string): QTensor {
   const bounds = x.exprs.map((e) => ctx.program.checkRange(e, ctx.node.name));
-  const real = (v: bigint) => Number(v) * 2 ** -x.exp;
   let t = x;
   if (x.exp > 0) {
     if (bounds.every(([lo]) => lo >= 0n)) t = lowerRounding(ctx, 'floor', x);
     else if (bounds.every(([, hi]) => hi <= 0n)) t = negate(lowerRounding(ctx, 'floor', negate(x)));
     else {
-      const i = bounds.findIndex(([lo, hi]) => lo < 0n && hi > 0n);
-      throw new ZkmlError(`Cast to ${dtype} of a fractional tensor of both signs (element ${Math.max(i, 0)} in [${real(bounds[Math.max(i, 0)][0])}, ${real(bounds[Math.max(i, 0)][1])}]) is not supported: truncation toward zero is proven for one sign`, 'E_UNSUPPORTED', ctx.where);
+      // trunc(x) = floor(x) + [x < 0]·[x is not an integer]: the fraction X - floor·2^e is linear in the floor.
+      const floor = lowerRounding(ctx, 'floor', x);
+      const node = ctx.node.name;
+      const exprs = x.exprs.map((e, i) => {
+        const q = floor.exprs[i];
+        const [lo, hi] = bounds[i];
+        if (lo >= 0n) return q;
+        const fraction = e.add(q.scale(-(1n << BigInt(x.exp))));
+        const negative = Expr.sum([[Expr.constant(1n), 1n], [nonNegative(ctx.program, e, node), -1n]]);
+        const inexact = Expr.sum([[Expr.constant(1n), 1n], [zeroTest(ctx.program, fraction, node), -1n]]);
+        return hi <= 0n ? q.add(inexact) : q.add(times(ctx.program, negative, inexact, node));
+      });
+      t = { shape: x.shape, exp: 0, exprs };
     }
   }
   const wrap = WRAP[dtype];
