@@ -25,8 +25,8 @@ import { tableFunction } from '../src/ops/transcendental.ts';
 
 const { values } = parseArgs({ options: { grid: { type: 'string', default: '4096' } } });
 const GRID = Number(values.grid);
-/** Elements per program: keeps the executor's memory small for the wide one-hot tables. */
-const CHUNK = 128;
+/** Elements per program: keeps the executor's memory small and the widest chord tables under the per-node limit. */
+const CHUNK = 64;
 
 interface Case {
   op: string;
