@@ -13,7 +13,8 @@ import { run } from '../src/run.ts';
 import { analyze } from '../src/compiler/compile.ts';
 import { toFixed } from '../src/quantize/fixed.ts';
 import { Expr } from '../src/ir/expr.ts';
-import { SMOOTH, SMOOTH_TABLE, smoothEncoding, tableGrid } from '../src/ops/nonlinear.ts';
+import { SMOOTH, SMOOTH_TABLE, smoothEncoding, smoothOne, tableGrid } from '../src/ops/nonlinear.ts';
+import { Program } from '../src/ir/program.ts';
 import { cellPolynomial, tableEncoding } from '../src/ops/secant-table.ts';
 import { ordersOf, tableFunction } from '../src/ops/transcendental.ts';
 import * as b from '../fixtures/onnx-builder.ts';
@@ -112,5 +113,22 @@ test('Sigmoid and Tanh at scale 16 in a circuit: the witness satisfies every con
     const r = await compileAndCheck(model(op, 6), { x: [-13, -2.5, -0.3, 0, 1.7, 9] }, { inputRange: [-16, 16], scale: 16, inputScale: 16 });
     assert.deepEqual(r.check.mismatches, []);
     assert.deepEqual(r.check.violated, []);
+  }
+});
+
+test('smoothOne (one element at a time, as recurrent gates would) builds the op\'s encoding within its bound', () => {
+  for (const op of ['Sigmoid', 'Tanh'] as const) {
+    const s = 12;
+    const program = new Program();
+    const xs = program.addInput('x', [200], BigInt(-8 * 2 ** s), BigInt(8 * 2 ** s));
+    const ys = xs.map((e) => smoothOne(program, e, s, op, s, 'op', 'test'));
+    program.addOutput('y', [200], ys.map((y) => y.e), 'op');
+    const values = Array.from({ length: 200 }, (_, i) => BigInt(Math.round((-8 + (16 * i) / 199) * 2 ** s)));
+    const out = program.execute(new Map([['x', values]])).outputs.get('y')!;
+    const { bound } = smoothEncoding(op, -8, 8, s, s);
+    out.forEach((v, i) => {
+      const err = Math.abs(Number(v) * 2 ** -ys[i].exp - SMOOTH[op].f(Number(values[i]) * 2 ** -s));
+      assert.ok(err <= bound, `${op}: error ${err} > ${bound}`);
+    });
   }
 });

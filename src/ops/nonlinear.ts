@@ -338,6 +338,15 @@ export const SMOOTH_ORDERS: readonly TableOrder[] = [2, 3, 4];
 /** The encoding Sigmoid/Tanh build for inputs in [lo, hi] at exponent e and scale s, with its error bound. */
 export const smoothEncoding = (op: 'Sigmoid' | 'Tanh', lo: number, hi: number, e: number, s: number) => tableEncoding(SMOOTH_TABLE[op], lo, hi, e, s, SMOOTH_ORDERS);
 
+/**
+ * Sigmoid or Tanh of one element at exponent `exp` by the encoding of the op (for callers that apply it element
+ * by element, such as recurrent gates): the result and its exponent.
+ */
+export function smoothOne(program: Program, e: Expr, exp: number, op: 'Sigmoid' | 'Tanh', s: number, node: string, where: string): { e: Expr; exp: number } {
+  const y = secantTable(program, { shape: [1], exp, exprs: [e] }, SMOOTH_TABLE[op], s, node, where, SMOOTH_ORDERS);
+  return { e: y.exprs[0], exp: y.exp };
+}
+
 const smooth: OpDef = {
   ops: ['Sigmoid', 'Tanh'],
   shapes: sameShapes,

@@ -172,6 +172,20 @@ function cellOk(fn: TableFunction, a: number, b: number, target: number, order: 
  * naming the interval.
  */
 export function secantGrid(fn: TableFunction, lo: number, hi: number, s: number, where: string, order: TableOrder = 2): SecantGrid {
+  // The search samples every cell's derivatives: remembered per function object (callers building one table
+  // per element, as the recurrent gates may, ask for the same grid again and again).
+  const key = `${lo}|${hi}|${s}|${order}`;
+  const known = GRIDS.get(fn)?.get(key);
+  if (known) return known;
+  const grid = searchGrid(fn, lo, hi, s, where, order);
+  if (!GRIDS.has(fn)) GRIDS.set(fn, new Map());
+  GRIDS.get(fn)!.set(key, grid);
+  return grid;
+}
+
+const GRIDS = new WeakMap<TableFunction, Map<string, SecantGrid>>();
+
+function searchGrid(fn: TableFunction, lo: number, hi: number, s: number, where: string, order: TableOrder): SecantGrid {
   const target = 2 ** -(s + 2);
   if (fn.domain && (lo <= fn.domain[0] || hi >= fn.domain[1])) {
     throw new ZkmlError(
