@@ -328,8 +328,8 @@ const TANH_POLYS = derivativePolys([1, 0, -1], 6);
 
 /** Sigmoid and Tanh as secant-table functions: saturating at both ends, with exact derivative bounds. */
 export const SMOOTH_TABLE: Record<'Sigmoid' | 'Tanh', TableFunction> = {
-  Sigmoid: { name: 'Sigmoid', f: sigma, lowLimit: 0, highLimit: 1, derivativeMax: polyDerivativeMax(sigma, SIGMOID_POLYS) },
-  Tanh: { name: 'Tanh', f: Math.tanh, lowLimit: -1, highLimit: 1, derivativeMax: polyDerivativeMax(Math.tanh, TANH_POLYS) },
+  Sigmoid: { name: 'Sigmoid', f: sigma, lowLimit: 0, highLimit: 1, monotone: true, derivativeMax: polyDerivativeMax(sigma, SIGMOID_POLYS) },
+  Tanh: { name: 'Tanh', f: Math.tanh, lowLimit: -1, highLimit: 1, monotone: true, derivativeMax: polyDerivativeMax(Math.tanh, TANH_POLYS) },
 };
 
 /** The polynomial orders Sigmoid and Tanh choose from (the cheapest for the input's interval and scale). */
@@ -343,7 +343,8 @@ export const smoothEncoding = (op: 'Sigmoid' | 'Tanh', lo: number, hi: number, e
  * by element, such as recurrent gates): the result and its exponent.
  */
 export function smoothOne(program: Program, e: Expr, exp: number, op: 'Sigmoid' | 'Tanh', s: number, node: string, where: string): { e: Expr; exp: number } {
-  const y = secantTable(program, { shape: [1], exp, exprs: [e] }, SMOOTH_TABLE[op], s, node, where, SMOOTH_ORDERS);
+  // Widened grid intervals: elements of different intervals share a few grids (each searched once).
+  const y = secantTable(program, { shape: [1], exp, exprs: [e] }, SMOOTH_TABLE[op], s, node, where, SMOOTH_ORDERS, true);
   return { e: y.exprs[0], exp: y.exp };
 }
 

@@ -68,6 +68,8 @@ export interface TableFunction {
   /** f's limits at -inf / +inf where it saturates there (used to clamp a wide interval). */
   lowLimit?: number;
   highLimit?: number;
+  /** f is monotone (so its saturated tails are found from 0 outward, whatever the interval's width). */
+  monotone?: boolean;
   /**
    * max |f^(n)| over [a, b], exact up to sampling a smooth function of one variable (Sigmoid and Tanh: their
    * derivatives are polynomials in f itself). Orders 3 and 4 need it: finite differences of that order are noise.
@@ -205,14 +207,26 @@ function searchGrid(fn: TableFunction, lo: number, hi: number, s: number, where:
     const near = (x: number, L: number) => Math.abs(fn.f(x) - L) <= target * Math.max(1, Math.abs(L));
     if (fn.lowLimit !== undefined) {
       const L = fn.lowLimit;
+      const nearCell = (j: number) => near(j * h, L) && near((j + 0.5) * h, L) && near((j + 1) * h, L);
       let i = first;
-      while (i < Math.min(last, 0) && near(i * h, L) && near((i + 0.5) * h, L) && near((i + 1) * h, L)) i++;
+      if (fn.monotone) {
+        // Monotone f: every cell below a near one is near too, so the walk starts at 0 (a wide interval costs
+        // no more than the cells between 0 and the saturation point).
+        let j = Math.min(last, 0) - 1;
+        while (j >= first && !nearCell(j)) j--;
+        i = j + 1;
+      } else while (i < Math.min(last, 0) && nearCell(i)) i++;
       if (i > first) [first, clampLow] = [i, true];
     }
     if (fn.highLimit !== undefined) {
       const H = fn.highLimit;
+      const nearCell = (j: number) => near(j * h, H) && near((j - 0.5) * h, H) && near((j - 1) * h, H); // cell j - 1
       let i = last + 1; // cells up to i - 1 are kept; x >= i·h saturates
-      while (i - 1 > Math.max(first, 0) && near(i * h, H) && near((i - 0.5) * h, H) && near((i - 1) * h, H)) i--;
+      if (fn.monotone) {
+        let c = Math.max(first, 0) + 1; // the first cell from which every cell is near
+        while (c <= last && !nearCell(c + 1)) c++;
+        i = c;
+      } else while (i - 1 > Math.max(first, 0) && nearCell(i)) i--;
       if (i <= last) [last, clampHigh] = [i - 1, true];
     }
     const cells = last - first + 1 + (clampLow ? 1 : 0) + (clampHigh ? 1 : 0);
@@ -263,7 +277,7 @@ function realInterval(program: Program, x0: QTensor, node: string): [number, num
  * interval of all x's elements (the widest element's cost, exactly as the gadgets count it); orders that cannot
  * meet the target over the interval are skipped, and if none can, the first one's refusal is thrown.
  */
-export function cheapestOrder(program: Program, x0: QTensor, fn: TableFunction, s: number, where: string, orders: readonly TableOrder[]): TableOrder {
+export function cheapestOrder(program: Program, x0: QTensor, fn: TableFunction, s: number, where: string, orders: readonly TableOrder[], widen = false): TableOrder {
   let lo: bigint | undefined;
   let hi: bigint | undefined;
   for (const e of x0.exprs) {
@@ -277,7 +291,7 @@ export function cheapestOrder(program: Program, x0: QTensor, fn: TableFunction, 
     const scratch = new Program();
     const exprs = scratch.addInput('x', [1], lo!, hi!);
     try {
-      secantTable(scratch, { shape: [1], exp: x0.exp, exprs }, fn, s, 'cost', where, order);
+      secantTable(scratch, { shape: [1], exp: x0.exp, exprs }, fn, s, 'cost', where, order, widen);
     } catch (err) {
       refusal ??= err;
       continue;
@@ -302,14 +316,27 @@ export function tableEncoding(fn: TableFunction, lo: number, hi: number, e: numb
 }
 
 /**
- * Applies the table to every element of x; the result has exponent max(x.exp, t + 1) + m. `order` may list
- * several: the cheapest (cheapestOrder) is built.
+ * An interval end moved outward to a power of two (up: the upper end), 0 staying 0: with `widen`, secantTable builds its grid over the widened
+ * interval, so that elements with different intervals (a table applied element by element) share a handful of
+ * grids, each searched once (secantGrid remembers them). A wider grid interval is as accurate; the one-hot still
+ * spans only the cells the element can reach.
  */
-export function secantTable(program: Program, x0: QTensor, fn: TableFunction, s: number, node: string, where: string, orders: TableOrder | readonly TableOrder[] = 2): QTensor {
+function widened(v: number, up: boolean): number {
+  if (v === 0) return 0;
+  const away = (v > 0) === up; // moving away from 0 (else toward it, staying on v's side)
+  const k = Math.log2(Math.abs(v));
+  return Math.sign(v) * 2 ** (away ? Math.ceil(k) : Math.floor(k));
+}
+
+/**
+ * Applies the table to every element of x; the result has exponent max(x.exp, t + 1) + m. `order` may list
+ * several: the cheapest (cheapestOrder) is built. `widen`: the grid is searched over the widened interval.
+ */
+export function secantTable(program: Program, x0: QTensor, fn: TableFunction, s: number, node: string, where: string, orders: TableOrder | readonly TableOrder[] = 2, widen = false): QTensor {
   const m = s;
   if (x0.exprs.length === 0) return { shape: x0.shape, exp: x0.exp, exprs: [] };
-  const [lo, hi] = realInterval(program, x0, node);
-  const order = typeof orders === 'number' ? orders : cheapestOrder(program, x0, fn, s, where, orders);
+  const [lo, hi] = realInterval(program, x0, node).map((v, i) => (widen ? widened(v, i === 1) : v));
+  const order = typeof orders === 'number' ? orders : cheapestOrder(program, x0, fn, s, where, orders, widen);
   const g = secantGrid(fn, lo, hi, s, where, order);
   const cells = g.last - g.first + 1 + (g.clampLow ? 1 : 0) + (g.clampHigh ? 1 : 0);
   if (cells * x0.exprs.length > MAX_TABLE_CONSTRAINTS) {

@@ -85,7 +85,7 @@ const fixed = (name: string, f: (x: number) => number, extra: Partial<TableFunct
 const FUNCTIONS: Record<string, Attrs> = {
   // Exact derivative bounds (every derivative of exp is exp, increasing; |log^(n)| = (n-1)!/x^n, decreasing on
   // x > 0) let these two take the higher orders too.
-  Exp: fixed('Exp', Math.exp, { lowLimit: 0, derivativeMax: (_n, _a, b) => Math.exp(b) }),
+  Exp: fixed('Exp', Math.exp, { lowLimit: 0, monotone: true, derivativeMax: (_n, _a, b) => Math.exp(b) }),
   Log: fixed('Log', Math.log, { domain: [0, Infinity], derivativeMax: (n, a) => factorial(n - 1) / a ** n }),
   Sin: fixed('Sin', Math.sin),
   Cos: fixed('Cos', Math.cos),
@@ -98,7 +98,7 @@ const FUNCTIONS: Record<string, Attrs> = {
   Asinh: fixed('Asinh', Math.asinh),
   Acosh: fixed('Acosh', Math.acosh, { domain: [1, Infinity] }),
   Atanh: fixed('Atanh', Math.atanh, { domain: [-1, 1] }),
-  Erf: fixed('Erf', erf, { lowLimit: -1, highLimit: 1, derivativeMax: erfDerivativeMax }),
+  Erf: fixed('Erf', erf, { lowLimit: -1, highLimit: 1, monotone: true, derivativeMax: erfDerivativeMax }),
   Softplus: fixed('Softplus', softplus, { lowLimit: 0 }),
   Softsign: fixed('Softsign', (x) => x / (1 + Math.abs(x))),
   Mish: fixed('Mish', (x) => x * Math.tanh(softplus(x)), { lowLimit: 0 }),
