@@ -132,3 +132,11 @@ test('smoothOne (one element at a time, as recurrent gates would) builds the op\
     });
   }
 });
+
+test('Sigmoid of a tensor with a huge interval (±2^20): the saturated ends absorb it, a one-hot over the same cells', () => {
+  const path = model('Sigmoid', 4);
+  const wide = analyze(path, { inputRange: [-(2 ** 20), 2 ** 20], scale: 8, inputScale: 8 });
+  const narrow = analyze(path, { inputRange: [-16, 16], scale: 8, inputScale: 8 });
+  const onehots = (a: typeof wide) => a.lowered.program.gadgets.filter((g) => g.node === 'op' && g.def.kind === 'onehot').map((g) => g.def.constraints(g.params));
+  assert.deepEqual(onehots(wide), onehots(narrow));
+});
