@@ -199,6 +199,8 @@ console.error('op families (single-op models):');
 const opFamilies = attempt('op families', () => runJson('bench-ops.ts', quick ? ['--trials', '2'] : []));
 console.error('third-party models (../shared/models):');
 const zoo = attempt('third-party models', () => runJson('bench-zoo.ts', quick ? ['--only', '1l_'] : []));
+console.error('transcendental encodings:');
+const transcendental = attempt('transcendental encodings', () => runJson('bench-transcendental.ts', ['--grid', quick ? '512' : '2048']));
 
 console.error('native prover:');
 const native = attempt('native prover', () => runScript('bench-native.ts', quick ? ['--from', '10', '--to', '12', '--runs', '1'] : ['--from', '10', '--to', '18']));
@@ -342,6 +344,15 @@ section('Third-party models: every model in ../shared/models compiles, proves an
   const ok = rows.filter((r) => !r.error && r.valid);
   w();
   w(`${ok.length} of ${rows.length} models compiled, proved and verified${quick ? ' (quick run: only the 1l_ examples)' : ''}. Found by listing the corpus folders (scripts/bench-zoo.ts), default options except \`--input-range\`, read off each model's shipped input: the smallest power-of-two span holding it (from 0 when it is non-negative). One proof each with the default prover and the development setup; "max abs error" compares the proven output (probabilities for a model ending in Softmax) with onnxruntime on the same input and with the output shipped beside the model (EZKL's output_data, the zoo's output_0.pb).`);
+});
+
+section('Transcendental encodings', () => {
+  if (failed(transcendental)) return failure('The transcendental bench', transcendental);
+  const sci = (x: number) => x.toExponential(1);
+  w(md(['op', 'input interval', 'scale', 'encoding', 'constraints per element', 'max abs error'],
+    transcendental.rows.map((r: any) => [r.op, `[${r.range.join(', ')}]`, r.scale, r.encoding, r.error ? '—' : int(r.constraintsPerElement), r.error ? `refused: ${r.error.replace(/^bench: /, '').slice(0, 90)}` : sci(r.maxAbsError)])));
+  w();
+  w(`\`npx tsx scripts/bench-transcendental.ts\`: each encoding lowered for elements spanning the input interval (at exponent = scale), its cost per element from the gadgets' cost model, its max abs error against the float op over ${int(transcendental.grid + 1)} evenly spaced inputs of the interval through the integer reference executor. "in use" is the op as a compile lowers it: Sigmoid, Tanh, Exp, Log and Erf the cheapest piecewise polynomial of order 2 to 4 (src/ops/secant-table.ts; Exp\'s error target is relative where e^x > 1), Sqrt a proven integer root and Reciprocal a proven rounded division (src/ops/arith.ts). The table approaches are one-hot tables: the tangent table Sigmoid/Tanh used before, the chord (order 1) and parabola (order 2) tables of secant-table.ts; a table that would exceed the per-node limits is refused, as a compile would.`);
 });
 
 section('Accuracy against onnxruntime (MNIST test images)', () => {

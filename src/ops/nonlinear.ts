@@ -13,6 +13,7 @@ import { oneHot } from '../gadgets/onehot.ts';
 import { product } from '../gadgets/product.ts';
 import { bitLength, signedWidth } from '../gadgets/gadget.ts';
 import { minOf } from './compare.ts';
+import { secantTable, tableEncoding, type TableFunction, type TableOrder } from './secant-table.ts';
 import { ZkmlError } from '../util/errors.ts';
 
 /**
@@ -30,19 +31,30 @@ import { ZkmlError } from '../util/errors.ts';
  * - HardSigmoid: clip(α·x + β, 0, 1) with α quantized as a weight and β exact at the product's exponent, then
  *   Clip as above. HardSwish: x · HardSigmoid(x) (α = 1/6, β = 1/2), one more product.
  *   Error: 2^-s (rounding and the quantized 1) + |x|·|α - α_q|; for HardSwish times |x|, plus the same again.
- * - Sigmoid, Tanh: a table with first-order (tangent) interpolation. The input is split by one ZkRequantSplit
- *   into the nearest node of a grid of step h = 2^-t and the exact remainder r = x - x_i (|r| <= h/2); the node
- *   index is clamped to [-X, X] (lower end fused into the same decomposition, upper end one ZkMax), selected by a
- *   ZkOneHot over the nodes the input's interval can reach, and
- *       y = f(x_i) + f'(x_i)·r            (one product; f' is taken as 0 at ±X, so clamped inputs give f(±X)).
- *   t and X follow from s: t is the smallest with max|f''|·h²/8 <= 2^-(s+2) (the tangent error), X the smallest
- *   grid point with |f(±inf) - f(±X)| <= 2^-(s+1). f(x_i) is stored at the output exponent e + s (e: input
- *   exponent) and f'(x_i) at exponent s, so the result is exact integer arithmetic with error, for every input,
- *       |y - f(x)| <= max(max|f''|·h²/8, f'(X - h/2)·h/2, |f(±inf) - f(±X)|) + 2^-(e+s+1) + (h/2)·2^-(s+1)
- *   (tableErrorBound computes it; at s = 8 it is below 0.0022 for both). Sigmoid: max|f''| = 1/(6√3), at s = 8
- *   h = 1/4, X = 6.25, 51 nodes; Tanh: max|f''| = 4/(3√3), h = 1/16, X = 3.5, 113 nodes. Cost per element:
- *   the split (k + b, +1 when it clamps below), a comparison when it can clamp above, the one-hot (one
- *   constraint per reachable node) and one product.
+ * - Sigmoid, Tanh: the piecewise-polynomial tables of ops/secant-table.ts (its header states the integer
+ *   semantics), saturating at both ends (f(±inf) past the node where |f - f(±inf)| <= 2^-(s+2)), of the order
+ *   among 2 (parabola), 3 and 4 (Chebyshev interpolants) that costs fewest constraints for the node's input
+ *   interval (each built on a scratch program and counted by the gadgets' cost model: cheapestOrder). Their
+ *   derivatives are polynomials in f itself (σ' = σ - σ², tanh' = 1 - tanh²), so the interpolation error bound
+ *   max|f^(d+1)|·2(h/4)^(d+1)/(d+1)! is computed from exact derivative bounds. Error, for every input: at most
+ *   2^-(s+2) from the cells or the saturated tails, plus the coefficients' roundings and the final one
+ *   (secantErrorBound; smoothEncoding gives order, grid and bound). Cost per element: the split (K + b), one
+ *   comparison for the high clamp, one constraint per cell the input's interval reaches, d products and the
+ *   final requantization ((d - 1)·e shifted bits plus the output width). Measured (scripts/bench-transcendental.ts, input in
+ *   [-16, 16] at exponent s, dense grid, against the float op), with the tangent table used before (one node
+ *   per grid point of step 2^-t, tangent interpolation) in brackets:
+ *       s = 8:  Sigmoid order 3, 14 cells: 77 constraints, max error 9.1e-4, bound 1.2e-3  (75, 1.9e-3)
+ *               Tanh    order 4,  8 cells: 79 constraints, max error 6.7e-4, bound 8.0e-4  (137, 1.8e-3)
+ *       s = 16: Sigmoid order 3, 50 cells: 156 constraints, max error 3.7e-6, bound 3.9e-6  (1,548, 7.4e-6)
+ *               Tanh    order 4, 54 cells: 177 constraints, max error 2.7e-6, bound 2.7e-6  (3,234, 7.3e-6)
+ *   About half of that is the final requantization. Considered and not built, because they do not pay at these
+ *   sizes: symmetry (a table over |x| halves the cells, 25-27 at s = 16 and 4-7 at s = 8, but |x| costs a
+ *   signed range check of the input's width and the sign's restoring product, about 23 at s = 16); a two-level
+ *   cell selection (one-hots over the high and low halves of the cell index, the d + 1 coefficients as
+ *   Σ_j H_j·Σ_l T[j][l]·L_l: n_hi + n_lo + (d+1)·n_hi, 43 against 50 rows for Sigmoid at s = 16 before the bits
+ *   that split the index, more than a one-hot at s = 8); the cell's coefficients as a multilinear polynomial in
+ *   the k index bits (2^k - k - 1 monomial products against the one-hot's 2^k). The tangent-table helpers below
+ *   (tableGrid, tableOne) remain for ops/recurrent.ts's gates.
  */
 
 /** One requantization of a single expression by k bits (optional ReLU), sized by its interval. */
@@ -278,21 +290,74 @@ export function tableOne(program: Program, e: Expr, eExp: number, g: TableGrid, 
   return value.add(program.apply(product, {}, [rem, slope], node)[0]);
 }
 
+/** Coefficients (ascending) of the derivative of a polynomial. */
+const derive = (p: number[]) => p.slice(1).map((c, i) => c * (i + 1));
+/** p·q of two polynomials. */
+const times2 = (p: number[], q: number[]) => {
+  const out = Array<number>(p.length + q.length - 1).fill(0);
+  p.forEach((a, i) => q.forEach((b, j) => (out[i + j] += a * b)));
+  return out;
+};
+const evalPoly = (p: number[], u: number) => p.reduceRight((acc, c) => acc * u + c, 0);
+
+/**
+ * f^(n) as a polynomial in u = f(x), for f' = g(f): f^(n+1) = (P_n)'(u)·g(u). Sigmoid: g(u) = u - u²; Tanh:
+ * g(u) = 1 - u².
+ */
+function derivativePolys(g: number[], count: number): number[][] {
+  const polys = [[0, 1], g];
+  while (polys.length <= count) polys.push(times2(derive(polys[polys.length - 1]), g));
+  return polys;
+}
+
+/**
+ * max |f^(n)| over [a, b] for an increasing f with f' = g(f): |P_n| sampled at 512 points of [f(a), f(b)],
+ * plus max|P_n'|·δ/2 (δ the sample step, |P_n'| bounded by its coefficients on |u| <= 1): an upper bound.
+ */
+function polyDerivativeMax(f: (x: number) => number, polys: number[][]): (n: number, a: number, b: number) => number {
+  return (n, a, b) => {
+    const p = polys[n];
+    const [ua, ub] = [f(a), f(b)];
+    const steps = 512;
+    let m = 0;
+    for (let j = 0; j <= steps; j++) m = Math.max(m, Math.abs(evalPoly(p, ua + ((ub - ua) * j) / steps)));
+    const slope = derive(p).reduce((acc, c) => acc + Math.abs(c), 0);
+    return m + (slope * (ub - ua)) / steps / 2;
+  };
+}
+
+const SIGMOID_POLYS = derivativePolys([0, 1, -1], 6);
+const TANH_POLYS = derivativePolys([1, 0, -1], 6);
+
+/** Sigmoid and Tanh as secant-table functions: saturating at both ends, with exact derivative bounds. */
+export const SMOOTH_TABLE: Record<'Sigmoid' | 'Tanh', TableFunction> = {
+  Sigmoid: { name: 'Sigmoid', f: sigma, lowLimit: 0, highLimit: 1, monotone: true, derivativeMax: polyDerivativeMax(sigma, SIGMOID_POLYS) },
+  Tanh: { name: 'Tanh', f: Math.tanh, lowLimit: -1, highLimit: 1, monotone: true, derivativeMax: polyDerivativeMax(Math.tanh, TANH_POLYS) },
+};
+
+/** The polynomial orders Sigmoid and Tanh choose from (the cheapest for the input's interval and scale). */
+export const SMOOTH_ORDERS: readonly TableOrder[] = [2, 3, 4];
+
+/** The encoding Sigmoid/Tanh build for inputs in [lo, hi] at exponent e and scale s, with its error bound. */
+export const smoothEncoding = (op: 'Sigmoid' | 'Tanh', lo: number, hi: number, e: number, s: number) => tableEncoding(SMOOTH_TABLE[op], lo, hi, e, s, SMOOTH_ORDERS);
+
+/**
+ * Sigmoid or Tanh of one element at exponent `exp` by the encoding of the op (for callers that apply it element
+ * by element, such as recurrent gates): the result and its exponent.
+ */
+export function smoothOne(program: Program, e: Expr, exp: number, op: 'Sigmoid' | 'Tanh', s: number, node: string, where: string): { e: Expr; exp: number } {
+  // Widened grid intervals: elements of different intervals share a few grids (each searched once).
+  const y = secantTable(program, { shape: [1], exp, exprs: [e] }, SMOOTH_TABLE[op], s, node, where, SMOOTH_ORDERS, true);
+  return { e: y.exprs[0], exp: y.exp };
+}
+
 const smooth: OpDef = {
   ops: ['Sigmoid', 'Tanh'],
   shapes: sameShapes,
   fold: (ctx, [x]) => [{ ...x, data: x.data.map(SMOOTH[ctx.node.opType as 'Sigmoid' | 'Tanh'].f) }],
   lower(ctx) {
-    const fn = SMOOTH[ctx.node.opType as 'Sigmoid' | 'Tanh'];
-    const g = tableGrid(fn, ctx.opts.scale);
-    if (2 * g.N + 1 > MAX_NODES) {
-      throw new ZkmlError(`${ctx.node.opType} at --scale ${ctx.opts.scale} needs a table of ${2 * g.N + 1} nodes (at most ${MAX_NODES}); lower --scale`, 'E_UNSUPPORTED', ctx.where);
-    }
-    // Inputs coarser than the grid are raised to it (exact); finer ones keep their bits in the remainder.
-    const x = liftExp(qInput(ctx, 0), g.t);
-    const E = x.exp + g.m;
-    const { values, slopes } = tableValues(fn, g, E, ctx.where);
-    return [{ shape: x.shape, exp: E, exprs: x.exprs.map((e) => tableOne(ctx.program, e, x.exp, g, values, slopes, ctx.node.name)) }];
+    const fn = SMOOTH_TABLE[ctx.node.opType as 'Sigmoid' | 'Tanh'];
+    return [secantTable(ctx.program, qInput(ctx, 0), fn, ctx.opts.scale, ctx.node.name, ctx.where, SMOOTH_ORDERS)];
   },
 };
 

@@ -4,7 +4,7 @@ import { attrInt, attrInts } from '../onnx/graph.ts';
 import { sizeOf } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import { ceilModeOf, taps, tapsInsidePads, windowOf, type Window } from './window.ts';
-import { extremum } from './compare.ts';
+import { argExtremum, extremum } from './compare.ts';
 import { divideByCounts } from './reduce.ts';
 import { ZkmlError } from '../util/errors.ts';
 
@@ -15,6 +15,10 @@ import { ZkmlError } from '../util/errors.ts';
  * - Average: one sum per window (free), then one division: folded into the exponent when every window has
  *   the same power-of-two count, else a multiplication by 1/n quantized to weightBits (still free: a constant).
  *   count_include_pad decides whether padded positions count in n.
+ * - MaxPool's second output, Indices: for each window the flat index (over N, C and the spatial dims, row-major
+ *   with storage_order 0, the spatial dims column-major with 1) of its first maximum in the window's scan order,
+ *   onnxruntime's tie rule; an integer tensor (exponent 0) from the argmax chain of ops/compare.ts (n - 1 more
+ *   comparisons and n - 1 products per window of n taps, beside the max's own n - 1 comparisons).
  * Where MaxPool follows a ReLU, onnx/reorder.ts may run it before the ReLU (same integers, fewer constraints).
  */
 interface PoolGeometry {
@@ -35,6 +39,21 @@ function geometry(ctx: { node: LowerCtx['node']; where: string }, x: number[]): 
     window = windowOf(ctx.node, ctx.where, spatial, kernel, ceilModeOf(ctx.node));
   }
   return { window, planes: x[0] * x[1], outShape: [x[0], x[1], ...window.output] };
+}
+
+/** The Indices value of a flat input index (plane·inSize + row-major spatial offset) under storage_order. */
+function indexLabel(spatial: number[], columnMajor: boolean, flat: number): bigint {
+  if (!columnMajor) return BigInt(flat);
+  const inSize = sizeOf(spatial);
+  let rest = flat % inSize;
+  const coords = spatial.map(() => 0);
+  for (let d = spatial.length - 1; d >= 0; d--) {
+    coords[d] = rest % spatial[d];
+    rest = Math.floor(rest / spatial[d]);
+  }
+  let index = 0;
+  for (let d = spatial.length - 1; d >= 0; d--) index = index * spatial[d] + coords[d];
+  return BigInt(flat - (flat % inSize) + index);
 }
 
 /** For every output element, the flat input indices its window reads (padding left out), and its divisor. */
@@ -62,23 +81,31 @@ const pool: OpDef = {
   ops: ['MaxPool', 'AveragePool', 'GlobalMaxPool', 'GlobalAveragePool'],
   shapes(ctx) {
     const { outShape } = geometry(ctx, ctx.shapes[0]);
-    // MaxPool's optional Indices output has the same shape; lowering refuses it with a clear error.
+    // MaxPool's optional Indices output has the same shape.
     return ctx.node.outputs[1] ? [outShape, outShape] : [outShape];
   },
   fold(ctx, [x]) {
     const g = geometry(ctx, x.dims);
     const { inputs, counts } = windows(ctx, g);
     const data = inputs.map((w, o) => (isMax(ctx.node.opType) ? Math.max(...w.map((i) => x.data[i])) : w.reduce((s, i) => s + x.data[i], 0) / counts[o]));
-    return [{ dtype: 'float', dims: g.outShape, data }];
+    if (!ctx.node.outputs[1]) return [{ dtype: 'float', dims: g.outShape, data }];
+    const columnMajor = attrInt(ctx.node, 'storage_order', 0) === 1;
+    // The first maximum in scan order (a strict > replaces it), as onnxruntime.
+    const first = (w: number[]) => w.reduce((best, i) => (x.data[i] > x.data[best] ? i : best), w[0]);
+    const indices = inputs.map((w) => Number(indexLabel(g.window.input, columnMajor, first(w))));
+    return [{ dtype: 'float', dims: g.outShape, data }, { dtype: 'int64', dims: g.outShape, data: indices }];
   },
   lower(ctx): QTensor[] {
-    if (ctx.node.outputs[1]) throw new ZkmlError('MaxPool\'s second output (Indices) is not supported', 'E_UNSUPPORTED', ctx.where);
     const x = qInput(ctx, 0);
     const g = geometry(ctx, x.shape);
     const { inputs, counts } = windows(ctx, g);
     if (isMax(ctx.node.opType)) {
       const exprs = inputs.map((w) => extremum(ctx.program, w.map((i) => x.exprs[i]), ctx.node.name, 'max'));
-      return [{ shape: g.outShape, exp: x.exp, exprs }];
+      const values: QTensor = { shape: g.outShape, exp: x.exp, exprs };
+      if (!ctx.node.outputs[1]) return [values];
+      const columnMajor = attrInt(ctx.node, 'storage_order', 0) === 1;
+      const indices = inputs.map((w) => argExtremum(ctx.program, w.map((i) => x.exprs[i]), ctx.node.name, 'max', false, w.map((i) => indexLabel(g.window.input, columnMajor, i))));
+      return [values, { shape: g.outShape, exp: 0, exprs: indices }];
     }
     const sums: Expr[] = inputs.map((w) => Expr.sum(w.map((i) => [x.exprs[i], 1n])));
     const avg = divideByCounts(sums, counts, x.exp, ctx.opts, ctx.where);

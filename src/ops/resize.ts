@@ -5,13 +5,17 @@ import { sizeOf, strides } from '../onnx/tensor.ts';
 import { coordsOf, dataOp, flatOf, shapeCtxOf, type Mapping } from './shape.ts';
 import { linearMap } from './params.ts';
 import { ZkmlError } from '../util/errors.ts';
+import { Expr } from '../ir/expr.ts';
+import { toFixed } from '../quantize/fixed.ts';
 
 /**
  * Spatial rearrangements: DepthToSpace, SpaceToDepth, and Resize/Upsample in nearest mode with constant
  * scales or sizes. Integer semantics: each output element is one input element's expression, chosen at compile
  * time — exactly the float op, error bound 0, cost 0 constraints per element. Resize's linear and cubic modes
- * are linear maps with constant weights (see `resize` below). tf_crop_and_resize, antialias and computed
- * scales/sizes are refused.
+ * are linear maps with constant weights (see `resize` below). tf_crop_and_resize takes a constant roi: a
+ * coordinate outside the input is the extrapolation value (in nearest mode wiring to a constant;
+ * in linear and cubic modes, the extrapolation value quantized at the output's exponent, exact when it is on
+ * that grid, else within half its step). Antialias and computed scales/sizes/roi are refused.
  */
 
 /** [N, C, H, W] input with its blocksize, checked. */
@@ -67,9 +71,18 @@ function spaceToDepthMap(ctx: ShapeCtx): Mapping {
 
 const f = Math.fround;
 
-/** Output coordinate → input coordinate (as onnxruntime computes it, in float32). */
-function transform(mode: string, ctx: ShapeCtx): (x: number, scale: number, inDim: number, outDim: number) => number {
+/** Output coordinate on axis d → input coordinate (as onnxruntime computes it, in float32). */
+type Transform = (x: number, scale: number, inDim: number, outDim: number, d: number) => number;
+
+function transform(mode: string, ctx: ShapeCtx): Transform {
   switch (mode) {
+    case 'tf_crop_and_resize': {
+      // roi = [starts..., ends...] as fractions of each axis; outside [0, in − 1] is the extrapolation value.
+      const roi = constInput(ctx, 1, 'Resize roi').data;
+      const r = ctx.shapes[0].length;
+      if (roi.length !== 2 * r) throw new ZkmlError(`Resize roi has ${roi.length} values, expected ${2 * r} (starts and ends of [${ctx.shapes[0]}])`, 'E_SHAPE', ctx.where);
+      return (x, _s, i, o, d) => (o > 1 ? f(f(roi[d] * (i - 1)) + f(f(f(x * f(roi[d + r] - roi[d])) * (i - 1)) / (o - 1))) : f(f(0.5 * f(roi[d] + roi[d + r])) * (i - 1)));
+    }
     case 'half_pixel': return (x, s) => f(f(f(x + 0.5) / s) - 0.5);
     case 'pytorch_half_pixel': return (x, s, _i, o) => (o > 1 ? f(f(f(x + 0.5) / s) - 0.5) : 0);
     case 'asymmetric': return (x, s) => f(x / s);
@@ -136,7 +149,6 @@ function resizeGeometry(ctx: ShapeCtx): { shape: number[]; scales: number[]; leg
 /** The input coordinate transformation of the node (asymmetric for Upsample and opset-10 Resize). */
 function transformOf(ctx: ShapeCtx, g: { legacy: boolean; whole: boolean }) {
   const mode = g.legacy ? 'asymmetric' : attrString(ctx.node, 'coordinate_transformation_mode', 'half_pixel');
-  if (mode === 'tf_crop_and_resize') throw new ZkmlError('Resize coordinate_transformation_mode "tf_crop_and_resize" is not supported', 'E_UNSUPPORTED', ctx.where);
   // align_corners divides by the resized length: onnxruntime takes the integer output size, the ONNX reference
   // the unrounded input size × scale. They differ unless that product is whole, so such a model is refused.
   if (mode === 'align_corners' && !g.whole) {
@@ -145,6 +157,14 @@ function transformOf(ctx: ShapeCtx, g: { legacy: boolean; whole: boolean }) {
   return transform(mode, ctx);
 }
 
+/** tf_crop_and_resize's value outside the input (undefined for the other modes, which clamp to the edge). */
+function extrapolationOf(ctx: ShapeCtx, g: { legacy: boolean }): number | undefined {
+  const mode = g.legacy ? 'asymmetric' : attrString(ctx.node, 'coordinate_transformation_mode', 'half_pixel');
+  return mode === 'tf_crop_and_resize' ? attrFloat(ctx.node, 'extrapolation_value', 0) : undefined;
+}
+
+const outside = (x: number, inDim: number) => x < 0 || x > inDim - 1;
+
 function resizeMap(ctx: ShapeCtx): Mapping {
   const s = ctx.shapes[0];
   const g = resizeGeometry(ctx);
@@ -152,10 +172,22 @@ function resizeMap(ctx: ShapeCtx): Mapping {
   const toInput = transformOf(ctx, g);
   const round = nearest(legacy ? 'simple' : attrString(ctx.node, 'nearest_mode', 'round_prefer_floor'), ctx);
   // Per axis, the input coordinate of each output coordinate, clamped to the input.
-  const pick = shape.map((o, d) => Array.from({ length: o }, (_, x) => Math.min(Math.max(round(toInput(x, scales[d], s[d], o), scales[d]), 0), s[d] - 1)));
+  const extrapolation = extrapolationOf(ctx, g);
+  // Per axis, the input pixel of each output coordinate (-1: outside the input, the extrapolation value).
+  const pick = shape.map((o, d) => Array.from({ length: o }, (_, x) => {
+    const at = toInput(x, scales[d], s[d], o, d);
+    if (extrapolation !== undefined && outside(at, s[d])) return -1;
+    return Math.min(Math.max(round(at, scales[d]), 0), s[d] - 1);
+  }));
   const st = strides(shape);
   const inStrides = strides(s);
-  return { shape, source: (flat) => ({ input: 0, index: flatOf(coordsOf(flat, shape, st).map((c, d) => pick[d][c]), inStrides) }) };
+  return {
+    shape,
+    source(flat) {
+      const coords = coordsOf(flat, shape, st).map((c, d) => pick[d][c]);
+      return coords.includes(-1) ? { constant: extrapolation! } : { input: 0, index: flatOf(coords, inStrides) };
+    },
+  };
 }
 
 /**
@@ -165,7 +197,7 @@ function resizeMap(ctx: ShapeCtx): Mapping {
  * An output element is the product of its axes' weights over the corners. Returns each output element's
  * coefficients by input flat index.
  */
-function weightedCoefficients(ctx: ShapeCtx): { shape: number[]; coeff: Map<number, number>[] } {
+function weightedCoefficients(ctx: ShapeCtx): { shape: number[]; coeff: Map<number, number>[]; extrapolated: { flats: Set<number>; value: number } } {
   const s = ctx.shapes[0];
   const g = resizeGeometry(ctx);
   const { shape, scales } = g;
@@ -173,9 +205,11 @@ function weightedCoefficients(ctx: ShapeCtx): { shape: number[]; coeff: Map<numb
   const cubic = modeOf(ctx) === 'cubic';
   const A = attrFloat(ctx.node, 'cubic_coeff_a', -0.75);
   const excludeOutside = attrInt(ctx.node, 'exclude_outside', 0) === 1;
+  const extrapolation = extrapolationOf(ctx, g);
   const perAxis = shape.map((o, d) =>
     Array.from({ length: o }, (_, c): [number, number][] => {
-      const raw = toInput(c, scales[d], s[d], o);
+      const raw = toInput(c, scales[d], s[d], o, d);
+      if (extrapolation !== undefined && outside(raw, s[d])) return [];
       const x = cubic ? raw : Math.min(Math.max(raw, 0), s[d] - 1);
       const x0 = Math.floor(x);
       const r = x - x0;
@@ -192,16 +226,19 @@ function weightedCoefficients(ctx: ShapeCtx): { shape: number[]; coeff: Map<numb
   );
   const st = strides(shape);
   const inStrides = strides(s);
+  // Elements with a coordinate outside the input (tf_crop_and_resize): the extrapolation value, not a sum.
+  const flats = new Set<number>();
   const coeff = Array.from({ length: sizeOf(shape) }, (_, flat) => {
     let terms = new Map<number, number>([[0, 1]]);
     coordsOf(flat, shape, st).forEach((c, d) => {
+      if (perAxis[d][c].length === 0) flats.add(flat);
       const next = new Map<number, number>();
       for (const [at, w] of terms) for (const [x, v] of perAxis[d][c]) next.set(at + x * inStrides[d], (next.get(at + x * inStrides[d]) ?? 0) + w * v);
       terms = next;
     });
-    return terms;
+    return flats.has(flat) ? new Map<number, number>() : terms;
   });
-  return { shape, coeff };
+  return { shape, coeff, extrapolated: { flats, value: extrapolation ?? 0 } };
 }
 
 const nearestResize = dataOp(['Resize', 'Upsample'], resizeMap);
@@ -216,15 +253,18 @@ const resize: OpDef = {
   shapes: (ctx) => [resizeGeometry(ctx).shape],
   fold(ctx, inputs) {
     if (modeOf(ctx) === 'nearest') return nearestResize.fold!(ctx, inputs);
-    const { shape, coeff } = weightedCoefficients(ctx);
-    const data = coeff.map((m) => [...m].reduce((a, [i, w]) => a + w * inputs[0].data[i], 0));
+    const { shape, coeff, extrapolated } = weightedCoefficients(ctx);
+    const data = coeff.map((m, o) => (extrapolated.flats.has(o) ? extrapolated.value : [...m].reduce((a, [i, w]) => a + w * inputs[0].data[i], 0)));
     return [{ dtype: inputs[0].dtype, dims: shape, data }];
   },
   lower(ctx) {
     const shapeCtx = shapeCtxOf(ctx);
     if (modeOf(shapeCtx) === 'nearest') return nearestResize.lower!(ctx);
-    const { shape, coeff } = weightedCoefficients(shapeCtx);
-    return [linearMap(ctx, qInput(ctx, 0), shape, coeff)];
+    const { shape, coeff, extrapolated } = weightedCoefficients(shapeCtx);
+    const y = linearMap(ctx, qInput(ctx, 0), shape, coeff);
+    if (extrapolated.flats.size === 0) return [y];
+    const value = Expr.constant(toFixed(extrapolated.value, y.exp, ctx.where));
+    return [{ ...y, exprs: y.exprs.map((e, o) => (extrapolated.flats.has(o) ? value : e)) }];
   },
 };
 

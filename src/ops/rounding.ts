@@ -36,7 +36,7 @@ const FLOAT: Record<string, (v: number) => number> = {
 };
 
 /** Floor or Round of every element: the integer (exp 0), one gadgets/round.ts each unless the interval decides it. */
-function lowerRounding(ctx: LowerCtx, mode: RoundMode, x: QTensor): QTensor {
+export function lowerRounding(ctx: LowerCtx, mode: RoundMode, x: QTensor): QTensor {
   if (x.exp <= 0) return x; // integers (times 2^-exp) already
   const exprs = x.exprs.map((e) => {
     const [lo, hi] = ctx.program.checkRange(e, ctx.node.name);
@@ -50,7 +50,7 @@ function lowerRounding(ctx: LowerCtx, mode: RoundMode, x: QTensor): QTensor {
   return { shape: x.shape, exp: 0, exprs };
 }
 
-const negate = (q: QTensor): QTensor => ({ ...q, exprs: q.exprs.map((e) => e.scale(-1n)) });
+export const negate = (q: QTensor): QTensor => ({ ...q, exprs: q.exprs.map((e) => e.scale(-1n)) });
 
 const rounding: OpDef = {
   ops: Object.keys(FLOAT),

@@ -5,6 +5,8 @@ import { DTYPE_NAMES, isIntegerType, normAxis, sizeOf, strides, type Tensor } fr
 import { Expr } from '../ir/expr.ts';
 import { liftExp, toFixed } from '../quantize/fixed.ts';
 import { ZkmlError } from '../util/errors.ts';
+import { lowerRounding, negate } from './rounding.ts';
+import { nonNegative, times, zeroTest } from './compare.ts';
 
 /**
  * Data movement: each output element is an element of some input, or a constant (padding). One description,
@@ -236,7 +238,9 @@ const gatherMap: MapFn = (ctx) => {
 const padMap: MapFn = (ctx) => {
   const s = ctx.shapes[0];
   const mode = attrString(ctx.node, 'mode', 'constant');
-  if (mode !== 'constant') throw new ZkmlError(`Pad mode "${mode}" is not supported (only constant)`, 'E_UNSUPPORTED', ctx.where);
+  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge' && mode !== 'wrap') {
+    throw new ZkmlError(`Pad mode "${mode}" is not supported (constant, reflect, edge and wrap are)`, 'E_UNSUPPORTED', ctx.where);
+  }
   const pads = ctx.opset < 11 ? attrInts(ctx.node, 'pads')! : constInput(ctx, 1, 'pads').data;
   const value = ctx.opset < 11 ? attrFloat(ctx.node, 'value', 0) : ctx.node.inputs[2] ? constInput(ctx, 2, 'constant_value').data[0] : 0;
   const axes = ctx.opset >= 18 && ctx.node.inputs[3] ? constInput(ctx, 3, 'axes').data.map((a) => normAxis(a, s.length, ctx.where)) : s.map((_, i) => i);
@@ -247,6 +251,23 @@ const padMap: MapFn = (ctx) => {
     after[a] = pads[i + axes.length];
   });
   const shape = s.map((d, i) => d + before[i] + after[i]);
+  if (mode !== 'constant') {
+    s.forEach((d, i) => {
+      if ((before[i] > 0 || after[i] > 0) && d === 0) throw new ZkmlError(`Pad mode "${mode}" of an empty axis ${i}`, 'E_SHAPE', ctx.where);
+      if (mode === 'reflect' && (before[i] > d - 1 || after[i] > d - 1) && (before[i] > 0 || after[i] > 0)) {
+        throw new ZkmlError(`Pad mode "reflect" pads axis ${i} of size ${d} by [${before[i]}, ${after[i]}]: at most ${d - 1} on each side`, 'E_SHAPE', ctx.where);
+      }
+    });
+  }
+  // Coordinate c (possibly outside [0, n)) of the input that an output coordinate copies, by mode: all static
+  // wiring, no constraint.
+  const fetch = (c: number, n: number): number | undefined => {
+    if (c >= 0 && c < n) return c;
+    if (mode === 'edge') return c < 0 ? 0 : n - 1;
+    if (mode === 'wrap') return ((c % n) + n) % n;
+    if (mode === 'reflect') return c < 0 ? -c : 2 * (n - 1) - c;
+    return undefined;
+  };
   const inStrides = strides(s);
   const outStrides = strides(shape);
   return {
@@ -254,8 +275,8 @@ const padMap: MapFn = (ctx) => {
     source(flat) {
       let index = 0;
       for (let d = 0; d < shape.length; d++) {
-        const c = (Math.floor(flat / outStrides[d]) % shape[d]) - before[d];
-        if (c < 0 || c >= s[d]) return { constant: value };
+        const c = fetch((Math.floor(flat / outStrides[d]) % shape[d]) - before[d], s[d]);
+        if (c === undefined) return { constant: value };
         index += c * inStrides[d];
       }
       return { input: 0, index };
@@ -299,12 +320,60 @@ const castOp: OpDef = {
   },
   lower(ctx) {
     const to = attrInt(ctx.node, 'to', 1);
-    if (![1, 10, 11, 16].includes(to)) throw new ZkmlError(`Cast of a computed tensor to element type ${to} is not supported (only to float types)`, 'E_UNSUPPORTED', ctx.where);
     const v = ctx.inputs[0]!;
     if (isConst(v)) throw new ZkmlError('unexpected constant', 'E_INTERNAL', ctx.where);
-    return [v.q];
+    if ([1, 10, 11, 16].includes(to)) return [v.q];
+    const dtype = DTYPE_NAMES[to];
+    if (!dtype || !isIntegerType(dtype) || v.q.scale !== undefined) {
+      throw new ZkmlError(`Cast of a computed tensor to element type ${dtype ?? to} is not supported (only to float and integer types, from a power-of-two scale)`, 'E_UNSUPPORTED', ctx.where);
+    }
+    return [castToInteger(ctx, v.q, dtype)];
   },
 };
+
+/**
+ * Cast of a computed tensor to an integer type: truncation toward zero (Floor where the tensor is non-negative,
+ * Ceil where it is non-positive: ops/rounding.ts, n constraints per element, free for a tensor that holds
+ * integers already; for a tensor of both signs the floor plus [x < 0]·[fraction != 0], a sign test, a zero test
+ * of the fraction and one product more), then the type's range. The interval analysis is the range proof: a
+ * tensor whose interval leaves the type's range (where ONNX wraps an integer and leaves a float undefined) is
+ * refused. No error of its own: the cast is exact on the value the circuit holds.
+ */
+function castToInteger(ctx: LowerCtx, x: QTensor, dtype: string): QTensor {
+  const bounds = x.exprs.map((e) => ctx.program.checkRange(e, ctx.node.name));
+  let t = x;
+  if (x.exp > 0) {
+    if (bounds.every(([lo]) => lo >= 0n)) t = lowerRounding(ctx, 'floor', x);
+    else if (bounds.every(([, hi]) => hi <= 0n)) t = negate(lowerRounding(ctx, 'floor', negate(x)));
+    else {
+      // trunc(x) = floor(x) + [x < 0]·[x is not an integer]: the fraction X - floor·2^e is linear in the floor.
+      const floor = lowerRounding(ctx, 'floor', x);
+      const node = ctx.node.name;
+      const exprs = x.exprs.map((e, i) => {
+        const q = floor.exprs[i];
+        const [lo, hi] = bounds[i];
+        if (lo >= 0n) return q;
+        const fraction = e.add(q.scale(-(1n << BigInt(x.exp))));
+        const negative = Expr.sum([[Expr.constant(1n), 1n], [nonNegative(ctx.program, e, node), -1n]]);
+        const inexact = Expr.sum([[Expr.constant(1n), 1n], [zeroTest(ctx.program, fraction, node), -1n]]);
+        return hi <= 0n ? q.add(inexact) : q.add(times(ctx.program, negative, inexact, node));
+      });
+      t = { shape: x.shape, exp: 0, exprs };
+    }
+  }
+  const wrap = WRAP[dtype];
+  if (wrap) {
+    const [bits, signed] = wrap;
+    const [min, max] = signed ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
+    t.exprs.forEach((e, i) => {
+      const [lo, hi] = ctx.program.checkRange(e, ctx.node.name).map((v) => Number(v) * 2 ** -t.exp);
+      if (lo < min || hi > max) {
+        throw new ZkmlError(`Cast to ${dtype}: element ${i} can be in [${lo}, ${hi}], outside the type's [${min}, ${max}] (where ONNX wraps or is undefined): clip the tensor first`, 'E_RANGE', ctx.where);
+      }
+    });
+  }
+  return t;
+}
 
 const shapeOp: OpDef = {
   ops: ['Shape'],

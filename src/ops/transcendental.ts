@@ -1,7 +1,7 @@
 import type { OpDef, ShapeCtx } from './op.ts';
 import { qInput, sameShapes } from './common.ts';
 import { attrFloat } from '../onnx/graph.ts';
-import { secantTable, type TableFunction } from './secant-table.ts';
+import { secantTable, type TableFunction, type TableOrder } from './secant-table.ts';
 
 /**
  * Elementwise smooth functions as piecewise-quadratic tables over the input's interval (ops/secant-table.ts,
@@ -14,9 +14,13 @@ import { secantTable, type TableFunction } from './secant-table.ts';
  * activation scale), plus roundings below 2^-E (E the output exponent); input error propagates through the
  * slope (|f'|·δ). The kinks of Elu, Selu and Softsign sit at 0, a node of every grid, where the interpolation is
  * exact. Cost per element: one split (K + b constraints), one constraint per cell the element's interval reaches
- * (a table spans the input's interval at step 2^-t: e.g. Exp over [-4, 4) at s = 16 is t = 4, 128 cells), two
- * products and one requantization (208 constraints for that Exp), one comparison where the table saturates
- * above. Functions with a bounded domain (Log, Asin, Acos,
+ * (a table spans the input's interval at step 2^-t: e.g. Exp over [-4, 4) at s = 16 is t = 4, 128 parabola
+ * cells), d products and one requantization, one comparison where the table saturates above. Exp, Log and Erf
+ * have exact derivative bounds (derivativeMax) and are built at the cheapest of orders 2, 3 and 4
+ * (secant-table.ts's cheapestOrder): measured by scripts/bench-transcendental.ts at s = 16, Exp over [-8, 2]
+ * 240 → 131 constraints per element, Log over [0.125, 16] 2,116 → 624, Erf over [-4, 4] 301 → 147 (s = 8:
+ * 85 → 64, 558 → 193, 73 → 70); the others keep the parabola (order 2), whose finite-difference estimates
+ * are reliable. Functions with a bounded domain (Log, Asin, Acos,
  * Atanh, Acosh, Tan's poles) are refused when the input interval leaves it, or when the cells near a
  * singularity would make the table too large; the message names the interval.
  */
@@ -46,13 +50,43 @@ function erf(x: number): number {
   return Math.sign(x) * (1 - erfc);
 }
 
+const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
+
+/** The physicists' Hermite polynomial H_n at x (H_0 = 1, H_1 = 2x, H_{k+1} = 2x·H_k - 2k·H_{k-1}). */
+function hermite(n: number, x: number): number {
+  let [a, b] = [1, 2 * x];
+  if (n === 0) return a;
+  for (let k = 1; k < n; k++) [a, b] = [b, 2 * x * b - 2 * k * a];
+  return b;
+}
+
+/**
+ * max |erf^(n)| over [a, b]: erf^(n)(x) = (2/√π)·(-1)^(n-1)·H_{n-1}(x)·e^{-x²}, sampled at 512 points, plus the
+ * largest slope between samples, |H_n(x)·e^{-x²}| <= 1.0865·√(2^n·n!) (Cramér's inequality), times half a step.
+ */
+function erfDerivativeMax(n: number, a: number, b: number): number {
+  const steps = 512;
+  let m = 0;
+  for (let j = 0; j <= steps; j++) {
+    const x = a + ((b - a) * j) / steps;
+    m = Math.max(m, Math.abs(hermite(n - 1, x)) * Math.exp(-x * x));
+  }
+  const slope = 1.0865 * Math.sqrt(2 ** n * factorial(n));
+  return (2 / Math.sqrt(Math.PI)) * (m + (slope * (b - a)) / steps / 2);
+}
+
+/** Orders a function may be built at: 2, or 2 to 4 (the cheapest) when its derivative bounds are exact. */
+export const ordersOf = (fn: TableFunction): readonly TableOrder[] => (fn.derivativeMax ? [2, 3, 4] : [2]);
+
 type Attrs = (ctx: Pick<ShapeCtx, 'node'>) => TableFunction;
 
 const fixed = (name: string, f: (x: number) => number, extra: Partial<TableFunction> = {}): Attrs => () => ({ name, f, ...extra });
 
 const FUNCTIONS: Record<string, Attrs> = {
-  Exp: fixed('Exp', Math.exp, { lowLimit: 0 }),
-  Log: fixed('Log', Math.log, { domain: [0, Infinity] }),
+  // Exact derivative bounds (every derivative of exp is exp, increasing; |log^(n)| = (n-1)!/x^n, decreasing on
+  // x > 0) let these two take the higher orders too.
+  Exp: fixed('Exp', Math.exp, { lowLimit: 0, monotone: true, derivativeMax: (_n, _a, b) => Math.exp(b) }),
+  Log: fixed('Log', Math.log, { domain: [0, Infinity], derivativeMax: (n, a) => factorial(n - 1) / a ** n }),
   Sin: fixed('Sin', Math.sin),
   Cos: fixed('Cos', Math.cos),
   Tan: fixed('Tan', Math.tan, { domain: [-Math.PI / 2, Math.PI / 2] }),
@@ -64,7 +98,7 @@ const FUNCTIONS: Record<string, Attrs> = {
   Asinh: fixed('Asinh', Math.asinh),
   Acosh: fixed('Acosh', Math.acosh, { domain: [1, Infinity] }),
   Atanh: fixed('Atanh', Math.atanh, { domain: [-1, 1] }),
-  Erf: fixed('Erf', erf, { lowLimit: -1, highLimit: 1 }),
+  Erf: fixed('Erf', erf, { lowLimit: -1, highLimit: 1, monotone: true, derivativeMax: erfDerivativeMax }),
   Softplus: fixed('Softplus', softplus, { lowLimit: 0 }),
   Softsign: fixed('Softsign', (x) => x / (1 + Math.abs(x))),
   Mish: fixed('Mish', (x) => x * Math.tanh(softplus(x)), { lowLimit: 0 }),
@@ -95,7 +129,10 @@ const transcendental: OpDef = {
     const { f } = tableFunction(ctx);
     return [{ ...x, data: x.data.map(f) }];
   },
-  lower: (ctx) => [secantTable(ctx.program, qInput(ctx, 0), tableFunction(ctx), ctx.opts.scale, ctx.node.name, ctx.where)],
+  lower(ctx) {
+    const fn = tableFunction(ctx);
+    return [secantTable(ctx.program, qInput(ctx, 0), fn, ctx.opts.scale, ctx.node.name, ctx.where, ordersOf(fn))];
+  },
 };
 
 export const transcendentalOps: OpDef[] = [transcendental];
