@@ -11,6 +11,7 @@ import { INT_RANGES } from '../quantize/int8.ts';
 import { refuseScaledInputs } from '../ops/common.ts';
 import { ZkmlError } from '../util/errors.ts';
 import type { FinalOp } from '../manifest.ts';
+import { elementTypes, outputTypes } from './element-types.ts';
 
 
 /** Integer model inputs that are indices, not quantized values (see lowerGraph). */
@@ -100,6 +101,7 @@ export function lowerGraph(graph: Graph, opts: QuantOptions, hooks: LowerHooks =
     return spec;
   });
 
+  const types = elementTypes(graph);
   const consumers = new Map<string, number>();
   for (const n of graph.nodes) for (const i of n.inputs) consumers.set(i, (consumers.get(i) ?? 0) + 1);
   const graphOutputs = new Set(graph.outputs.map((o) => o.name));
@@ -127,7 +129,8 @@ export function lowerGraph(graph: Graph, opts: QuantOptions, hooks: LowerHooks =
     const deferOut = deferred && node.outputs[deferred.output];
     const deferFinal = !!deferOut && graphOutputs.has(deferOut) && !consumers.has(deferOut);
     if (deferFinal) finalActivation = { op: deferred!.op, axis: deferred!.axis, output: deferOut };
-    const inputTypes = node.inputs.map((i) => graph.constants.get(i)?.dtype ?? graph.inputs.find((v) => v.name === i)?.dtype);
+    const inputTypes = node.inputs.map((i) => types.get(i));
+    outputTypes(node, inputTypes).forEach((t, k) => t && node.outputs[k] && !types.has(node.outputs[k]) && types.set(node.outputs[k], t));
     const results = def.lower({ node, opset: graph.opset, where, program, opts, inputs: ins, outShapes, deferFinal, inputTypes });
     results.forEach((q, k) => {
       const name = node.outputs[k];

@@ -1,7 +1,7 @@
 import type { LowerCtx, OpDef, QTensor, ShapeCtx } from './op.ts';
 import { constInput, qInput } from './common.ts';
 import { addBias, dot, weights, type Weights } from './params.ts';
-import { MAX_NODES, SMOOTH, tableGrid, tableOne, tableValues } from './nonlinear.ts';
+import { smoothOne } from './nonlinear.ts';
 import { attrInt, attrString, type OnnxNode } from '../onnx/graph.ts';
 import { Expr } from '../ir/expr.ts';
 import { toFixed, weightExp } from '../quantize/fixed.ts';
@@ -24,7 +24,8 @@ import { ZkmlError } from '../util/errors.ts';
  *   No constraint (one product per weight and step with --param-visibility hashed/private). Computed W, R, B, P
  *   (graph inputs, or computed from them) enter at their own exponents, each weight × activation one product
  *   constraint per step (G·H·(I + H) per step and direction), no extra rounding.
- * - Sigmoid, Tanh: the interpolated tables of ops/nonlinear.ts on the pre-activation, then requantized to s.
+ * - Sigmoid, Tanh: the op's own encoding (ops/nonlinear.ts smoothOne: the cheapest piecewise polynomial of order
+ *   2-4 over the pre-activation's interval, saturating at both ends), then requantized to s.
  * - Gate × state: one product constraint each, requantized back to s so that the width does not grow with the
  *   sequence. LSTM: c_t = round((f⊙c_{t-1} + i⊙g)·2^-s) (the two products summed before one requantization),
  *   h_t = round(o⊙tanh(c_t)·2^-s). GRU: h_t = round((ĥ·2^s + z⊙(h_{t-1} - ĥ))·2^-s), the ONNX
@@ -34,7 +35,7 @@ import { ZkmlError } from '../util/errors.ts';
  * - Rounding is round half up (gadgets/requant.ts).
  *
  * Error bound against the float op, per step and unit, given exact inputs and state: each activation is off by
- * at most ε = ε_table + 2^-(s+1) (ε_table from tableErrorBound, below 0.0022 at s = 8, so ε < 0.0042), each
+ * at most ε = ε_table + 2^-(s+1) (ε_table the encoding's stated bound, smoothEncoding in ops/nonlinear.ts), each
  * requantized product by 2^-(s+1), and the pre-activations by Σ|x_k|·2^-(e_W+1) + Σ|h_k|·2^-(e_R+1) from the
  * weights' rounding. LSTM: |Δc_t| <= ε·|c_{t-1}| + 2ε + 2^-(s+1), |Δh_t| <= 2ε + |Δc_t| + 2^-(s+1) (σ and tanh
  * are 1-Lipschitz in value, |i|, |o|, |g| <= 1). GRU: |Δh_t| <= |Δĥ| + 2ε + 2^-(s+1) (|h - ĥ| <= 2), with
@@ -42,19 +43,17 @@ import { ZkmlError } from '../util/errors.ts';
  * |Δĥ| <= ε + ε·|R_h·h_{t-1} + Rb_h| for lbr 1. RNN: |Δh_t| <= ε. Over T steps these local errors add up, each
  * carried forward by the cell's Lipschitz constant in its state (about ‖R‖∞/4 through a Sigmoid gate, ‖R‖∞
  * through a Tanh): a contracting cell keeps the sum bounded, a trained one with large R amplifies it (the demo
- * model: 0.024 on its output at s = 8, 0.0013 at s = 10); the tests measure the total against onnxruntime.
+ * model: 0.015 on its output at s = 8, 0.0003 at s = 10); the tests measure the total against onnxruntime.
  *
- * Cost per hidden unit per time step (and per direction and batch row): a table costs its split (shift bits +
- * quotient bits), a comparison when the input can pass the table's upper end (about 20), one constraint per
- * reachable node (at s = 8 at most 51 for Sigmoid, 113 for Tanh), one product, and its output requantization (the
- * pre-activation's exponent, about s + e_W, plus 2 bits); a requantized product costs 1 + its requantization (about
- * 2s + 2 bits). LSTM: 3 Sigmoid + 2 Tanh tables + 3 products + 2 requantizations; GRU: 2 Sigmoid + 1 Tanh + 2
- * products (+ 1 requantization with lbr 0) + 1 requantization; RNN: 1 Tanh table. Measured at s = 8 with weights in
- * ±0.5, inputs in [-1, 1], hidden 3 (test/ops-recurrent.test.ts prints them): LSTM ≈ 790 (with peepholes), GRU ≈
- * 455 (lbr 0) to 500 (lbr 1), RNN ≈ 160 constraints per unit and step, the one-hot over the reachable table nodes
- * dominating (wider pre-activation intervals reach more nodes, up to the counts above).
- * The trained demonstration LSTM (fixtures/lstm-regressor.ts, weights up to 2.3): 26,268 constraints for 8 steps
- * × 4 units, ≈ 800 per unit and step; per table on average split 29, clamp 19, one-hot 71, requantization 30.
+ * Cost per hidden unit per time step (and per direction and batch row): each Sigmoid/Tanh costs its encoding (the
+ * cell split, a one-hot over the cells the pre-activation's interval reaches, the polynomial's products and its
+ * requantization; smoothEncoding gives the count), a requantized product 1 + its requantization (about 2s + 2
+ * bits). LSTM: 3 Sigmoid + 2 Tanh + 3 products + 2 requantizations; GRU: 2 Sigmoid + 1 Tanh + 2 products (+ 1
+ * requantization with lbr 0) + 1 requantization; RNN: 1 Tanh. Measured at s = 8 with weights in ±0.5, inputs in
+ * [-1, 1], hidden 3 (test/ops-recurrent.test.ts prints them): LSTM ≈ 750 (bidirectional, with peepholes), GRU ≈
+ * 470 to 640, RNN ≈ 140 constraints per unit and step. The trained demonstration LSTM (fixtures/lstm-regressor.ts,
+ * weights up to 2.3): 23,943 constraints for 8 steps × 4 units at s = 8; at s = 16 the polynomial encodings keep
+ * it near 42k (the former tangent tables' one-hot over every grid node made it ~349k).
  */
 
 type Cell = 'LSTM' | 'GRU' | 'RNN';
@@ -140,7 +139,6 @@ class Unroll {
   readonly s: number;
   readonly node: string;
   readonly x: QTensor;
-  private readonly tables = new Map<string, { values: bigint[]; slopes: bigint[] }>();
 
   constructor(readonly ctx: LowerCtx) {
     this.x = qInput(ctx, 0);
@@ -204,20 +202,9 @@ class Unroll {
     return this.ctx.program.apply(product, {}, [a, b], this.node)[0];
   }
 
-  /** Sigmoid or Tanh of a pre-activation, at exponent s. */
+  /** Sigmoid or Tanh of a pre-activation, at exponent s: the op's own encoding (ops/nonlinear.ts smoothOne). */
   activate(fnName: 'Sigmoid' | 'Tanh', p: Part): Expr {
-    const fn = SMOOTH[fnName];
-    const g = tableGrid(fn, this.s);
-    if (2 * g.N + 1 > MAX_NODES) {
-      throw new ZkmlError(`${fnName} at --scale ${this.s} needs a table of ${2 * g.N + 1} nodes (at most ${MAX_NODES}); lower --scale`, 'E_UNSUPPORTED', this.ctx.where);
-    }
-    // The table takes inputs at least as fine as its grid (lifting is exact).
-    const x = p.exp < g.t ? { e: p.e.scale(1n << BigInt(g.t - p.exp)), exp: g.t } : p;
-    const E = x.exp + g.m;
-    const key = `${fnName}:${E}`;
-    if (!this.tables.has(key)) this.tables.set(key, tableValues(fn, g, E, this.ctx.where));
-    const { values, slopes } = this.tables.get(key)!;
-    return this.toScale({ e: tableOne(this.ctx.program, x.e, x.exp, g, values, slopes, this.node), exp: E });
+    return this.toScale(smoothOne(this.ctx.program, p.e, p.exp, fnName, this.s, this.node, this.ctx.where));
   }
 
   /**
