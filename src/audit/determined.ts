@@ -350,6 +350,8 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
    * constraints as exact affine forms and the linear equations over the unknowns. A form the rule fixes has a
    * known N: a linear equation for rules 1, 4 and 5 from then on. Returns whether it fixed any.
    */
+  const inverses = new Map<bigint, bigint>();
+  const inverseOf = (d: bigint) => inverses.get(d) ?? inverses.set(d, inverse(d)).get(d)!;
   const collectForms = () => {
     const forms: BooleanForm[] = [];
     const linear: Affine[] = [];
@@ -358,7 +360,7 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
       const [A, B, C] = r1cs.constraints[id];
       const shape = shapes[id];
       if (shape && shape.delta !== 0n && !solvedShape.has(id) && vars(shape.n).some((v) => !determined[v])) {
-        const inv = inverse(shape.delta);
+        const inv = inverseOf(shape.delta);
         forms.push({ id, beta: { coeffs: new Map([...shape.n].map(([v, c]) => [v, mod(c * inv)])), c: mod(-shape.r0 * inv) } });
       }
       const k = vars(A).length === 0 ? A : vars(B).length === 0 ? B : undefined;
@@ -382,11 +384,12 @@ export function determineSignals(r1cs: R1cs, inputs: number[]): Determination {
     }
     return { forms, linear, rows };
   };
+  const examined = new Set<string>();
   const oneHotStep = (): boolean => {
     const { forms, linear, rows } = collectForms();
     if (forms.length < 2) return false;
     let progress = false;
-    const { solved, pending } = solveOneHot({ forms, linear, rows, known: (v) => determined[v] === 1 });
+    const { solved, pending } = solveOneHot({ forms, linear, rows, known: (v) => determined[v] === 1, examined });
     for (const id of solved) {
       if (solvedShape.has(id)) continue;
       solvedShape.add(id);

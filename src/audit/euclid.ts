@@ -37,6 +37,9 @@ const signed = (v: bigint) => (mod(v) > HALF ? mod(v) - P : mod(v));
 const SMALL = 1n << 16n;
 /** Forms beyond this are left alone. */
 const MAX_FORMS = 4096;
+/** For constant divisors, which try each weight of a relation as the remainder's lowest bit: smaller bounds. */
+const MAX_DIVMOD_FORMS = 1024;
+const MAX_SCALES = 64;
 
 /** A binary-weighted sum read off coefficients on forms: z_k = λ·s_k·2^e_k (distinct e_k ≥ 0, s_k = ±1). */
 interface BitSum {
@@ -272,7 +275,7 @@ function solveConstantDivisions(input: EuclidInput, linearOf: Map<number, number
   const groups = components(forms.map((f) => f.beta.coeffs.keys()), known, linear.map((l) => l.coeffs.keys()), false);
   const out: Vec[] = [];
   for (const group of groups) {
-    if (group.length < 3 || group.length > MAX_FORMS) continue;
+    if (group.length < 3 || group.length > MAX_DIVMOD_FORMS) continue;
     const cols = group.sort((a, b) => forms[a].beta.coeffs.size - forms[b].beta.coeffs.size || a - b);
     const signals = new Set(cols.flatMap((i) => [...forms[i].beta.coeffs.keys()].filter((v) => !known(v))));
     const linIds = new Set([...signals].flatMap((v) => linearOf.get(v) ?? []));
@@ -284,7 +287,7 @@ function solveConstantDivisions(input: EuclidInput, linearOf: Map<number, number
       if (done) break;
       const onForms = new Map([...dep].filter(([j]) => j < cols.length));
       if (onForms.size < 3) continue;
-      for (const lambda of new Set(onForms.values())) {
+      for (const lambda of [...new Set(onForms.values())].slice(0, MAX_SCALES)) {
         const inv = inverse(lambda);
         const rPart: Vec = new Map();
         const qPart: Vec = new Map();

@@ -50,6 +50,12 @@ export interface OneHotInput {
   /** Linear equations over the unknown signals (their right-hand side a value the inputs fix). */
   rows: Map<number, bigint>[];
   known: (v: number) => boolean;
+  /**
+   * Clusters already examined, by their forms, unknown signals and equations: the same cluster in the same state
+   * gives the same answer (a pending group is reported once; the caller keeps it), and a circuit stalls many
+   * times before it is done.
+   */
+  examined: Set<string>;
 }
 
 /** Groups larger than this are left alone (the elimination below is quadratic in the worst case). */
@@ -72,15 +78,28 @@ export function solveOneHot(input: OneHotInput): { solved: number[]; pending: { 
   const { forms, linear, rows, known } = input;
   const solved = new Set<number>();
   const pending: { forms: number[]; signals: number[] }[] = [];
+  /** For each unknown signal, the linear constraints and the rows it occurs in. */
+  const linearOf = new Map<number, number[]>();
+  const rowsOf = new Map<number, number[]>();
+  const index = (into: Map<number, number[]>, lc: Map<number, bigint>, j: number) => {
+    for (const v of lc.keys()) if (v !== 0 && !known(v)) (into.get(v) ?? into.set(v, []).get(v)!).push(j);
+  };
+  linear.forEach((l, j) => index(linearOf, l.coeffs, j));
+  rows.forEach((r, j) => index(rowsOf, r, j));
   for (const cluster of clusters(input)) {
     if (cluster.length > MAX_COLUMNS) continue;
-    // Sparsest forms first, so that the first dependencies found are the short ones (a group's Σ σ = 1).
-    cluster.sort((a, b) => forms[a].beta.coeffs.size - forms[b].beta.coeffs.size || a - b);
     const signals = new Set<number>();
     for (const i of cluster) for (const v of forms[i].beta.coeffs.keys()) if (!known(v)) signals.add(v);
-    const within = (lc: Map<number, bigint>) => [...lc.keys()].every((v) => v === 0 || known(v) || signals.has(v)) && [...lc.keys()].some((v) => signals.has(v));
-    const lin = linear.filter((l) => within(l.coeffs));
-    const eqs = rows.filter(within);
+    const within = (lc: Map<number, bigint>) => [...lc.keys()].every((v) => v === 0 || known(v) || signals.has(v));
+    const touching = (of: Map<number, number[]>) => [...new Set([...signals].flatMap((v) => of.get(v) ?? []))].sort((a, b) => a - b);
+    const lin = touching(linearOf).map((j) => linear[j]).filter((l) => within(l.coeffs));
+    const eqs = touching(rowsOf).map((j) => rows[j]).filter(within);
+    // The same cluster with the same unknowns and the same equations gives the same answer: examined once.
+    const key = `${cluster.map((i) => forms[i].id).sort((a, b) => a - b).join(',')}:${signals.size}:${lin.length}:${eqs.length}`;
+    if (input.examined.has(key)) continue;
+    input.examined.add(key);
+    // Sparsest forms first, so that the first dependencies found are the short ones (a group's Σ σ = 1).
+    cluster.sort((a, b) => forms[a].beta.coeffs.size - forms[b].beta.coeffs.size || a - b);
     if (cluster.length + lin.length + eqs.length > MAX_COLUMNS) continue;
 
     // (a) exactly-one groups: dependencies among the forms' full linear parts and the linear constraints'.
