@@ -385,7 +385,7 @@ test('circuit: reductions (ReduceMax, ReduceMin, ReduceMean, ArgMin, Max, Sum, G
   await circuit(path, { x }, { inputRange: [-1, 1] }, () => 0);
 });
 
-test('errors: ops out of scope name the node (Softmax inside the network and Conv with computed weights are computed)', async () => {
+test('Softmax inside the network, MaxPool with its Indices output and Conv with computed weights lower (they were once refused)', async () => {
   const c: Case = {
     name: 'softmax_inside',
     nodes: [node('Softmax', ['x'], ['s'], { name: 'inner_softmax' }), node('Relu', ['s'], ['y'], { name: 'relu' })],
@@ -399,7 +399,8 @@ test('errors: ops out of scope name the node (Softmax inside the network and Con
     inputs: [{ name: 'x', dims: [1, 1, 4, 4] }],
     outputs: [{ name: 'y', dims: [1, 1, 3, 3] }, { name: 'idx', dims: [1, 1, 3, 3], int: true }],
   };
-  assert.throws(() => analyze(writeCase(pooled)), /"mp" \(MaxPool\).*Indices\) is not supported/s);
+  // The Indices output is the first maximum's flat index per window (ops/pool.ts; values in test/ops-static.test.ts).
+  assert.deepEqual(analyze(writeCase(pooled)).lowered.outputs.map((o) => o.name), ['y', 'idx']);
   const computedWeights: Case = {
     name: 'conv_computed_weights',
     nodes: [node('Conv', ['x', 'w'], ['y'], { name: 'conv' })],
