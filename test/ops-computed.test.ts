@@ -18,6 +18,7 @@ import * as b from '../fixtures/onnx-builder.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
 import { floatOpHarness, type Gen } from './helpers/float-ops.ts';
 import { compileAndCheck } from './helpers/models.ts';
+import { run } from '../src/run.ts';
 import { floordiv, planFloorDiv } from '../src/gadgets/floordiv.ts';
 import { computeWitness } from '../src/circuit/witness.ts';
 import { ZkmlError } from '../src/util/errors.ts';
@@ -334,4 +335,39 @@ test('Div of integer tensors by a computed divisor: truncated exactly as onnxrun
   const r = await compileAndCheck(intDivModel, { a: [-7, 7, -7, 7, 32767, -32768], d: [2, 2, -2, -2, 3, 7] }, { inputRange: wide });
   assert.deepEqual([r.check.mismatches, r.check.violated], [[], []], 'the witness equals the reference and satisfies every constraint');
   assert.equal(r.program.gadgets.filter((g) => g.node === 'idiv' && g.def.kind === 'floordiv').length, 6, 'one floor division of the magnitudes per element');
+});
+
+// QuantizeLinear by a computed scale (ops/qlinear.ts quantizeComputed): per tensor with a computed uint8 zero
+// point, and per axis (scale [3] along axis 1) with a constant int8 zero point.
+const quantizeModel = save({
+  name: 'quantize-computed',
+  nodes: [
+    b.node('QuantizeLinear', ['x', 'sc', 'zp'], ['y'], { name: 'q' }),
+    b.node('QuantizeLinear', ['x', 'sv', 'zq'], ['yv'], { name: 'qv', attrs: { axis: b.attr.int(1) } }),
+  ],
+  inputs: [b.valueInfo('x', [2, 3]), b.valueInfo('sc', []), b.valueInfo('zp', [], I.UINT8), b.valueInfo('sv', [3])],
+  outputs: [b.valueInfo('y', [2, 3], I.UINT8), b.valueInfo('yv', [2, 3], I.INT8)],
+  initializers: [b.intTensor('zq', 'int8', [3], [-1, 0, 2])],
+});
+
+test('QuantizeLinear by a computed scale (per tensor with a computed zero point, per axis): onnxruntime within one unit at near ties, sound circuit', async () => {
+  // Scales on the grid in [1/16, 2]: x/scale is then in [-32, 32], so both saturating ends of int8/uint8 are met.
+  const positive: Gen = (rand) => Math.max(grid(rand() * 2), 1 / 16);
+  const zeroPoint: Gen = (rand) => Math.floor(rand() * 3);
+  let exact = 0;
+  let total = 0;
+  for (let t = 0; t < 6; t++) {
+    const input = { x: randomInputs(40 + t, 6), sc: randomInputs(50 + t, 1, positive), zp: randomInputs(60 + t, 1, zeroPoint), sv: randomInputs(70 + t, 3, positive) };
+    for (const o of await run(quantizeModel, input, { inputRange })) {
+      o.float.forEach((f, i) => {
+        assert.ok(Math.abs(f - o.dequantized[i]) <= 1, `${o.name}[${i}] (trial ${t}): ort ${f}, zkml ${o.dequantized[i]}`);
+        exact += f === o.dequantized[i] ? 1 : 0;
+        total++;
+      });
+    }
+  }
+  assert.ok(exact >= total - 2, `exact on all but near ties: ${exact} of ${total}`);
+  const { kinds } = await compiles(quantizeModel, { x: [-2, -0.5, 0.75, 1, 1.5, 2], sc: [0.25], zp: [1], sv: [0.5, 0.125, 2] });
+  assert.ok(kinds('q').includes('round'), 'the quotient rounded half to even');
+  assert.ok(kinds('qv').length > 0);
 });

@@ -5,7 +5,9 @@ import { attrFloat, attrInt } from '../onnx/graph.ts';
 import { broadcastIndexer, broadcastShapes, normAxis, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import { taps, windowOf } from './window.ts';
-import { mul } from './arith.ts';
+import { mul, quotientOf } from './arith.ts';
+import { lowerRounding } from './rounding.ts';
+import { maxOf, minOf } from './compare.ts';
 import {
   approxMultiplier, checkInt32, exactMultiplier, f32, intRange, qlinearMultiplier, requantizeInt8, type Multiplier,
 } from '../quantize/int8.ts';
@@ -189,6 +191,8 @@ const quantizeLinear: OpDef = {
     const v = ctx.inputs[0];
     if (!v || isConst(v)) throw new ZkmlError('QuantizeLinear of a constant should have been folded', 'E_INTERNAL', ctx.where);
     const x = v.q;
+    const sv = ctx.inputs[1];
+    if (sv && !isConst(sv)) return [quantizeComputed(ctx, x, sv.q)];
     const s = param(ctx, 1, 'y_scale');
     checkScales(s, 'y_scale', ctx.where);
     const z = optParam(ctx, 2);
@@ -205,6 +209,51 @@ const quantizeLinear: OpDef = {
     return [{ shape: x.shape, exp: 0, exprs }];
   },
 };
+
+/**
+ * QuantizeLinear by a computed y_scale (per tensor, or per axis: one scale per index of `axis`), with a constant
+ * or computed y_zero_point. Integer semantics, per element (x = X·2^-e_x, y_scale = S·2^-e_S, s = --scale):
+ * - Q = round(2^s·x / y_scale), half up: a proven quotient (gadgets/quotient.ts via ops/arith.ts quotientOf; a
+ *   scale whose interval reaches 0 has no witness at 0: ONNX's scale is positive);
+ * - R = round_half_to_even(Q·2^-s) (gadgets/round.ts), then y = min(max(R + zp, lo), hi), [lo, hi] the range
+ *   of the zero point's type (uint8 when absent or untyped), two comparisons (ops/compare.ts; free where the
+ *   interval decides one).
+ * Error bound against the float op: Q is within 2^-(s+1) of x/y_scale, so R equals round_half_to_even of the
+ * circuit's x/y_scale except where that lies within 2^-(s+1) of a half-integer, where it may differ by 1; the
+ * output is then within 1 of onnxruntime's (which divides in float32), plus what the quantization of x and
+ * y_scale themselves carries (|Δx|/y_scale + |x|·|Δy_scale|/y_scale²), exact when both are exact on the grid.
+ * Cost per element: the quotient (qBits + 2(yBits + 1) + 1), the rounding (n + s) and at most two comparisons.
+ */
+function quantizeComputed(ctx: Ctx, x: QTensor, scale: QTensor): QTensor {
+  if (x.scale !== undefined) {
+    throw new ZkmlError('QuantizeLinear of a dequantized tensor (non-power-of-two scale) by a computed y_scale is not supported', 'E_UNSUPPORTED', ctx.where);
+  }
+  if (scale.scale !== undefined) throw new ZkmlError('y_scale must be a float tensor, not a dequantized one', 'E_DTYPE', ctx.where);
+  const shape = x.shape;
+  const count = scale.exprs.length;
+  let at: (i: number) => number = () => 0;
+  let den = scale;
+  if (count !== 1) {
+    // Per axis: the scale [C] laid along `axis` ([C, 1, ..., 1]) broadcasts against x.
+    const axis = normAxis(attrInt(ctx.node, 'axis', 1), shape.length, ctx.where);
+    if (scale.shape.length !== 1 || shape[axis] !== count) throw new ZkmlError(`per-axis y_scale has shape [${scale.shape}] for axis ${axis} of x [${shape}]`, 'E_SHAPE', ctx.where);
+    den = { ...scale, shape: [count, ...new Array(shape.length - axis - 1).fill(1)] };
+    const inner = sizeOf(shape.slice(axis + 1));
+    at = (i) => Math.floor(i / inner) % count;
+  }
+  const zp = intParam(ctx, 2, count, 'y_zero_point');
+  const zpTensor = ctx.inputs[2];
+  const dtype = (isConst(zpTensor) ? zpTensor.tensor.dtype : ctx.inputTypes?.[2]) ?? 'uint8';
+  const [lo, hi] = intRange(dtype, ctx.where);
+  const q = quotientOf(ctx, x, den, shape, 'y_scale');
+  const r = lowerRounding(ctx, 'round', q);
+  const node = ctx.node.name;
+  const exprs = r.exprs.map((e, i) => {
+    const y = Expr.sum([[e, 1n], [zp(at(i)), 1n]]);
+    return minOf(ctx.program, maxOf(ctx.program, y, Expr.constant(lo, 0), node), Expr.constant(hi, 0), node);
+  });
+  return { shape, exp: 0, exprs };
+}
 
 const dequantizeLinear: OpDef = {
   ops: ['DequantizeLinear'],
