@@ -5,7 +5,8 @@
  * BatchNormalization with computed statistics (ops/normalization.ts), Dropout with a computed ratio (ops/shape.ts);
  * Mod by a computed divisor (ops/mod.ts, with the ZkFloorDiv gadget, gadgets/floordiv.ts); BitShift by computed
  * amounts (ops/bitshift.ts); Pow with a computed integer exponent (ops/arith.ts); OneHot with computed indices
- * (ops/select.ts). Small models written with
+ * (ops/select.ts); QuantizeLinear, DequantizeLinear and QLinearMatMul with computed scales and zero points
+ * (ops/qlinear.ts). Small models written with
  * fixtures/onnx-builder.ts are compared with onnxruntime on seeded random inputs and compiled (the witness equals
  * the reference executor and satisfies every constraint).
  */
@@ -18,6 +19,7 @@ import * as b from '../fixtures/onnx-builder.ts';
 import { checkGadget } from './helpers/gadget-check.ts';
 import { floatOpHarness, type Gen } from './helpers/float-ops.ts';
 import { compileAndCheck } from './helpers/models.ts';
+import { run } from '../src/run.ts';
 import { floordiv, planFloorDiv } from '../src/gadgets/floordiv.ts';
 import { computeWitness } from '../src/circuit/witness.ts';
 import { ZkmlError } from '../src/util/errors.ts';
@@ -334,4 +336,77 @@ test('Div of integer tensors by a computed divisor: truncated exactly as onnxrun
   const r = await compileAndCheck(intDivModel, { a: [-7, 7, -7, 7, 32767, -32768], d: [2, 2, -2, -2, 3, 7] }, { inputRange: wide });
   assert.deepEqual([r.check.mismatches, r.check.violated], [[], []], 'the witness equals the reference and satisfies every constraint');
   assert.equal(r.program.gadgets.filter((g) => g.node === 'idiv' && g.def.kind === 'floordiv').length, 6, 'one floor division of the magnitudes per element');
+});
+
+// QuantizeLinear by a computed scale (ops/qlinear.ts quantizeComputed): per tensor with a computed uint8 zero
+// point, and per axis (scale [3] along axis 1) with a constant int8 zero point; DequantizeLinear back by the
+// computed scale and zero point; a constant scale (0.1, not a power of two) with the computed zero point.
+const quantizeModel = save({
+  name: 'quantize-computed',
+  nodes: [
+    b.node('QuantizeLinear', ['x', 'sc', 'zp'], ['y'], { name: 'q' }),
+    b.node('QuantizeLinear', ['x', 'sv', 'zq'], ['yv'], { name: 'qv', attrs: { axis: b.attr.int(1) } }),
+    b.node('DequantizeLinear', ['y', 'sc', 'zp'], ['d'], { name: 'dq' }),
+    b.node('QuantizeLinear', ['x', 'sk', 'zp'], ['yk'], { name: 'qk' }),
+  ],
+  inputs: [b.valueInfo('x', [2, 3]), b.valueInfo('sc', []), b.valueInfo('zp', [], I.UINT8), b.valueInfo('sv', [3])],
+  outputs: [b.valueInfo('y', [2, 3], I.UINT8), b.valueInfo('yv', [2, 3], I.INT8), b.valueInfo('d', [2, 3]), b.valueInfo('yk', [2, 3], I.UINT8)],
+  initializers: [b.intTensor('zq', 'int8', [3], [-1, 0, 2]), b.floatTensor('sk', [], [0.1])],
+});
+
+test('QuantizeLinear and DequantizeLinear by a computed scale (per tensor with a computed zero point, per axis): onnxruntime within one unit at near ties, sound circuit', async () => {
+  // Scales on the grid in [1/16, 2]: x/scale is then in [-32, 32], so both saturating ends of int8/uint8 are met.
+  const positive: Gen = (rand) => Math.max(grid(rand() * 2), 1 / 16);
+  const zeroPoint: Gen = (rand) => Math.floor(rand() * 3);
+  let exact = 0;
+  let total = 0;
+  for (let t = 0; t < 6; t++) {
+    const input = { x: randomInputs(40 + t, 6), sc: randomInputs(50 + t, 1, positive), zp: randomInputs(60 + t, 1, zeroPoint), sv: randomInputs(70 + t, 3, positive) };
+    for (const o of await run(quantizeModel, input, { inputRange })) {
+      // d = (y - zp)·sc is exact on the grid: off only by the scale where y is off by one.
+      const unit = o.name === 'd' ? input.sc[0] : 1;
+      o.float.forEach((f, i) => {
+        assert.ok(Math.abs(f - o.dequantized[i]) <= unit + 1e-6, `${o.name}[${i}] (trial ${t}): ort ${f}, zkml ${o.dequantized[i]}`);
+        exact += f === o.dequantized[i] ? 1 : 0;
+        total++;
+      });
+    }
+  }
+  assert.ok(exact >= total - 4, `exact on all but near ties: ${exact} of ${total}`);
+  const { kinds } = await compiles(quantizeModel, { x: [-2, -0.5, 0.75, 1, 1.5, 2], sc: [0.25], zp: [1], sv: [0.5, 0.125, 2] });
+  assert.ok(kinds('q').includes('round'), 'the quotient rounded half to even');
+  assert.ok(kinds('qv').length > 0);
+  assert.deepEqual(kinds('dq'), ['product', 'product', 'product', 'product', 'product', 'product'], 'DequantizeLinear: one product per element');
+});
+
+// QLinearMatMul with computed a_scale and y_scale (ops/qlinear.ts requantizeComputed): b, its scale and the zero
+// points constants; a uint8 [2,3] by b uint8 [3,2].
+const qlinearScalesModel = save({
+  name: 'qlinear-scales-computed',
+  nodes: [b.node('QLinearMatMul', ['a', 'sa', 'za', 'bq', 'sb', 'zb', 'sy', 'zy'], ['q'], { name: 'qmm' })],
+  inputs: [b.valueInfo('a', [2, 3], I.UINT8), b.valueInfo('sa', []), b.valueInfo('sy', [])],
+  outputs: [b.valueInfo('q', [2, 2], I.UINT8)],
+  initializers: [
+    b.intTensor('za', 'uint8', [], [3]), b.intTensor('bq', 'uint8', [3, 2], [9, 8, 7, 6, 200, 255]),
+    b.floatTensor('sb', [], [0.5]), b.intTensor('zb', 'uint8', [], [128]), b.intTensor('zy', 'uint8', [], [100]),
+  ],
+});
+
+test('QLinearMatMul with computed scales: onnxruntime within one unit at near ties, sound circuit', async () => {
+  const rand = b.mulberry32(17);
+  const range: [number, number] = [0, 255];
+  let exact = 0;
+  for (let t = 0; t < 5; t++) {
+    // Scales multiples of 1/4 in [1/4, 2] (exact at input scale 8): sa·sb/sy spans 1/16 … 4.
+    const quarter = () => (1 + Math.floor(rand() * 8)) / 4;
+    const input = { a: Array.from({ length: 6 }, () => Math.floor(rand() * 256)), sa: [quarter() / 64], sy: [quarter() * 4] };
+    const [o] = await run(qlinearScalesModel, input, { inputRange: range, inputScale: 8 });
+    o.float.forEach((f, i) => assert.ok(Math.abs(f - o.dequantized[i]) <= 1, `q[${i}] (trial ${t}): ort ${f}, zkml ${o.dequantized[i]}`));
+    exact += o.float.filter((f, i) => f === o.dequantized[i]).length;
+  }
+  assert.ok(exact >= 18, `exact on all but near ties: ${exact} of 20`);
+  const r = await compileAndCheck(qlinearScalesModel, { a: [1, 200, 3, 4, 5, 255], sa: [0.015625], sy: [0.75] }, { inputRange: range, inputScale: 8 });
+  assert.deepEqual(r.check.mismatches, [], 'every gadget output and circuit output equals the reference');
+  assert.deepEqual(r.check.violated, [], 'the witness satisfies every constraint');
+  assert.ok(r.program.gadgets.some((g) => g.node === 'qmm' && g.def.kind === 'round'), 'the quotient rounded half to even');
 });

@@ -42,8 +42,11 @@ interface Case {
   /** initial_h (and initial_c): absent, a constant initializer, or a graph input. */
   initial?: 'none' | 'const' | 'input';
   peepholes?: boolean;
-  /** sequence_lens initializer: the full length, or these values; 'input': a graph input (int32). */
-  seqLens?: number[] | 'full' | 'input';
+  /**
+   * sequence_lens initializer: the full length, or these values; 'input': a graph input (int32); 'proven':
+   * computed from the int32 graph input `n` as n·0 + S (the interval analysis proves it is S).
+   */
+  seqLens?: number[] | 'full' | 'input' | 'proven';
   /** Attributes written on top (clip...). */
   attrs?: Record<string, b.Attr>;
   /** The activations attribute (STRINGS, which the builder's attr has no constructor for). */
@@ -75,8 +78,14 @@ function build(c: Case): { path: string; inputs: Record<string, number>; outputs
     initializers.push(b.floatTensor('B', [D, 2 * G * H], uniform(D * 2 * G * H, 0.5)));
     ins[3] = 'B';
   }
+  const pre: b.Node[] = [];
   if (c.seqLens === 'input') {
     graphInputs.push(b.valueInfo('seq', [batch], b.DataType.INT32));
+    ins[4] = 'seq';
+  } else if (c.seqLens === 'proven') {
+    graphInputs.push(b.valueInfo('n', [batch], b.DataType.INT32));
+    initializers.push(b.intTensor('zero', 'int32', [], [0]), b.intTensor('len', 'int32', [], [S]));
+    pre.push(b.node('Mul', ['n', 'zero'], ['n0'], { name: 'n0' }), b.node('Add', ['n0', 'len'], ['seq'], { name: 'seq' }));
     ins[4] = 'seq';
   } else if (c.seqLens) {
     const lens = c.seqLens === 'full' ? new Array(batch).fill(S) : c.seqLens;
@@ -120,7 +129,7 @@ function build(c: Case): { path: string; inputs: Record<string, number>; outputs
       b.model({
         name,
         opset: c.opset ?? (layout ? 14 : 13),
-        nodes: [n],
+        nodes: [...pre, n],
         inputs: graphInputs,
         outputs: outs.map((o, k) => b.valueInfo(o, k === 0 ? yShape : stateShape)),
         initializers,
@@ -301,9 +310,22 @@ async function refuses(c: Case, re: RegExp): Promise<void> {
   });
 }
 
-test('refused clearly: short or computed sequence_lens, other activations, clip, input_forget', async () => {
+test('computed sequence_lens the interval analysis proves equal to the sequence length: agrees with onnxruntime, the witness holds', async () => {
+  const c: Case = { cell: 'LSTM', seqLens: 'proven', batch: 2, S: 3 };
+  const m = build(c);
+  const input = { ...sample(m.inputs, 9), n: [1, -1] }; // any n within --input-range: n·0 + S is S
+  for (const o of await run(m.path, input, { inputRange })) {
+    const err = Math.max(0, ...o.float.map((f, i) => Math.abs(f - o.dequantized[i])));
+    assert.ok(err <= TOL, `${o.name}: error ${err} > ${TOL}`);
+  }
+  const r = await compileAndCheck(m.path, input, { inputRange });
+  assert.deepEqual(r.check.mismatches, [], 'every gadget output equals the reference executor');
+  assert.deepEqual(r.check.violated, [], 'the witness satisfies every constraint');
+});
+
+test('refused clearly: short or data-dependent sequence_lens, other activations, clip, input_forget', async () => {
   await refuses({ cell: 'LSTM', seqLens: [4, 2], batch: 2 }, /sequence_lens \[4,2\] must equal the sequence length 4/);
-  await refuses({ cell: 'GRU', seqLens: 'input' }, /sequence_lens \(input 4\) must be a constant/);
+  await refuses({ cell: 'GRU', seqLens: 'input' }, /sequence_lens \(input 4, "seq"\) is computed and not provably the sequence length 4 .*data-dependent sequence length/);
   await refuses({ cell: 'GRU', attrs: { clip: b.attr.float(3) } }, /clip attribute/);
   await refuses({ cell: 'RNN', activations: ['Relu'] }, /activations \[Relu\] are not supported: only the defaults \[Tanh\]/);
   await refuses({ cell: 'LSTM', attrs: { input_forget: b.attr.int(1) } }, /input_forget/);

@@ -8,7 +8,16 @@ import { ZkmlError } from '../util/errors.ts';
  * loaded): the digest a hashed commitment makes public, the same as the circuit's.
  */
 export function packedDigest(packing: TensorPacking[], values: bigint[][]): bigint {
-  return hashChain(packing.flatMap((p, i) => pack(values[i], p.layout)));
+  return hashChain(digestFields(packing.flatMap((p, i) => pack(values[i], p.layout))));
+}
+
+/**
+ * The fields a digest hashes: the packed fields, or a lone 0 when every tensor is empty (zero-element
+ * tensors pack to no field, and Poseidon takes at least one input). Unambiguous: the layouts (element
+ * counts) are part of the manifest, so a verifier knows which case a digest is.
+ */
+export function digestFields<T>(fields: T[], zero?: T): T[] {
+  return fields.length ? fields : [zero ?? (0n as T)];
 }
 
 export interface Digests {

@@ -4,7 +4,7 @@ import { hash } from '../gadgets/hash.ts';
 import { packLayout, type PackLayout, type TensorPacking } from '../commit/pack.ts';
 import { ZkmlError } from '../util/errors.ts';
 import { FIELD_P } from '../io/output.ts';
-import { packedDigest } from '../commit/commitments.ts';
+import { digestFields, packedDigest } from '../commit/commitments.ts';
 import type { Commitments, VisibilityOptions } from '../manifest.ts';
 
 // The visibility options and commitments are part of the build's format: declared in manifest.ts.
@@ -49,7 +49,8 @@ function digest(program: Program, tensors: { name: string; exprs: Expr[] }[], no
     packing.push({ tensor: t.name, layout });
     fields.push(...packExprs(t.exprs, layout));
   }
-  const [wire] = program.apply(hash, { m: fields.length }, fields, node);
+  const hashed = digestFields(fields, Expr.constant(0n));
+  const [wire] = program.apply(hash, { m: hashed.length }, hashed, node);
   return { wire, packing };
 }
 

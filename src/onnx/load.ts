@@ -108,8 +108,14 @@ function decodeAttr(a: onnxProto.onnx.IAttributeProto, where: string): AttrValue
 
 function shapeOf(v: onnxProto.onnx.IValueInfoProto): number[] {
   const dims = v.type?.tensorType?.shape?.dim ?? [];
-  // A symbolic or missing dimension (dynamic batch) becomes 1: zkml circuits have static shapes.
-  return dims.map((d) => (d.dimValue != null && num(d.dimValue) > 0 ? num(d.dimValue) : 1));
+  // A symbolic or missing dimension (dynamic batch: dim_param, or neither field set) becomes 1: zkml circuits
+  // have static shapes. A dim_value of 0 is a real empty axis (ONNX allows zero-element tensors): it stays 0, so
+  // the tensor flows as a tensor with no elements (no signals). protobufjs names the set oneof member in `value`.
+  return dims.map((d) => {
+    const set = (d as { value?: string }).value === 'dimValue' || (d.dimValue != null && !d.dimParam);
+    const n = set && d.dimValue != null ? num(d.dimValue) : -1;
+    return n >= 0 ? n : 1;
+  });
 }
 
 /**

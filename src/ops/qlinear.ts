@@ -5,7 +5,11 @@ import { attrFloat, attrInt } from '../onnx/graph.ts';
 import { broadcastIndexer, broadcastShapes, normAxis, sizeOf, type Tensor } from '../onnx/tensor.ts';
 import { Expr } from '../ir/expr.ts';
 import { taps, windowOf } from './window.ts';
-import { mul } from './arith.ts';
+import { mul, quotientOf } from './arith.ts';
+import { lowerRounding } from './rounding.ts';
+import { spread } from './elementwise.ts';
+import { constQTensor, weightExp } from '../quantize/fixed.ts';
+import { maxOf, minOf } from './compare.ts';
 import {
   approxMultiplier, checkInt32, exactMultiplier, f32, intRange, qlinearMultiplier, requantizeInt8, type Multiplier,
 } from '../quantize/int8.ts';
@@ -26,8 +30,10 @@ import { ZkmlError } from '../util/errors.ts';
  * A computed second operand (weights b/w, their zero points, x's zero point, an int32 bias: graph inputs or
  * integer activations) is exact too: each term (a - za)·(b - zb) is one product of two integers (ZkProduct),
  * the sums linear, so the int32 accumulator is the same integer; cost per output element: K products (K the
- * summed length) plus the requantization as above. Scales and the output zero point stay constants: they make
- * the requantization's multiplier, shift and clamp, which are the circuit's structure.
+ * summed length) plus the requantization as above. A computed scale or output zero point (QuantizeLinear,
+ * DequantizeLinear, QLinearMatMul, QLinearConv) cannot be a fixed multiplier: dividing by a computed scale is a
+ * proven quotient, rounded half to even and saturated (quantizeComputed, requantizeComputed), multiplying by one
+ * a product (dequantizeComputed); their headers state the bounds and costs.
  *
  * onnx/qdq.ts rewrites QDQ groups (DequantizeLinear → Conv/MatMul/Gemm → [Relu] → QuantizeLinear) into these ops
  * and marks a fused Relu with the zkml-private attribute `zkml_relu` = 1: since round and saturate are monotone,
@@ -189,6 +195,8 @@ const quantizeLinear: OpDef = {
     const v = ctx.inputs[0];
     if (!v || isConst(v)) throw new ZkmlError('QuantizeLinear of a constant should have been folded', 'E_INTERNAL', ctx.where);
     const x = v.q;
+    // A computed scale or zero point: the quotient path (a constant scale then a fixed-point constant).
+    if (computedAt(ctx, 1) || computedAt(ctx, 2)) return [quantizeComputed(ctx, x, scaleTensor(ctx, 1, 'y_scale'))];
     const s = param(ctx, 1, 'y_scale');
     checkScales(s, 'y_scale', ctx.where);
     const z = optParam(ctx, 2);
@@ -206,6 +214,87 @@ const quantizeLinear: OpDef = {
   },
 };
 
+/**
+ * A computed scale against x of `shape`: per tensor (one element), or per axis, the scale [C] laid along `axis`
+ * ([C, 1, ..., 1], which broadcasts against x); `at(i)` is the scale's index for element i of x.
+ */
+function alongAxis(ctx: Ctx, shape: number[], scale: QTensor, what: string): { laid: QTensor; at: (i: number) => number; count: number } {
+  const count = scale.exprs.length;
+  if (count === 1) return { laid: scale, at: () => 0, count };
+  const axis = normAxis(attrInt(ctx.node, 'axis', 1), shape.length, ctx.where);
+  if (scale.shape.length !== 1 || shape[axis] !== count) throw new ZkmlError(`per-axis ${what} has shape [${scale.shape}] for axis ${axis} of x [${shape}]`, 'E_SHAPE', ctx.where);
+  const inner = sizeOf(shape.slice(axis + 1));
+  return { laid: { ...scale, shape: [count, ...new Array(shape.length - axis - 1).fill(1)] }, at: (i) => Math.floor(i / inner) % count, count };
+}
+
+/**
+ * QuantizeLinear by a computed y_scale (per tensor, or per axis: one scale per index of `axis`), with a constant
+ * or computed y_zero_point; or by a constant y_scale (then a fixed-point constant of weightBits significant
+ * bits) with a computed y_zero_point. Integer semantics, per element (x = X·2^-e_x, y_scale = S·2^-e_S, s = --scale):
+ * - Q = round(2^s·x / y_scale), half up: a proven quotient (gadgets/quotient.ts via ops/arith.ts quotientOf; a
+ *   scale whose interval reaches 0 has no witness at 0: ONNX's scale is positive);
+ * - R = round_half_to_even(Q·2^-s) (gadgets/round.ts), then y = min(max(R + zp, lo), hi), [lo, hi] the range
+ *   of the zero point's type (uint8 when absent or untyped), two comparisons (ops/compare.ts; free where the
+ *   interval decides one).
+ * Error bound against the float op: Q is within 2^-(s+1) of x/y_scale, so R equals round_half_to_even of the
+ * circuit's x/y_scale except where that lies within 2^-(s+1) of a half-integer, where it may differ by 1; the
+ * output is then within 1 of onnxruntime's (which divides in float32), plus what the quantization of x and
+ * y_scale themselves carries (|Δx|/y_scale + |x|·|Δy_scale|/y_scale²), exact when both are exact on the grid.
+ * Cost per element: the quotient (qBits + 2(yBits + 1) + 1), the rounding (n + s) and at most two comparisons.
+ */
+function quantizeComputed(ctx: Ctx, x: QTensor, scale: QTensor): QTensor {
+  if (x.scale !== undefined) {
+    throw new ZkmlError('QuantizeLinear of a dequantized tensor (non-power-of-two scale) by a computed y_scale or zero point is not supported', 'E_UNSUPPORTED', ctx.where);
+  }
+  const { laid, at, count } = alongAxis(ctx, x.shape, scale, 'y_scale');
+  const zp = intParam(ctx, 2, count, 'y_zero_point');
+  return { shape: x.shape, exp: 0, exprs: roundedSaturated(ctx, x, laid, (i) => zp(at(i)), zeroPointType(ctx, 2), 'y_scale') };
+}
+
+/** A computed scale must be a fixed-point float tensor (not a dequantized one). */
+function floatScale(ctx: Ctx, q: QTensor, what: string): QTensor {
+  if (q.scale !== undefined) throw new ZkmlError(`${what} must be a float tensor, not a dequantized one`, 'E_DTYPE', ctx.where);
+  return q;
+}
+
+/** The element type of the zero point input i (constant or computed), which fixes the output's; uint8 when absent. */
+function zeroPointType(ctx: Ctx, i: number): string {
+  const v = ctx.inputs[i];
+  return (isConst(v) ? v.tensor.dtype : ctx.node.inputs[i] ? ctx.inputTypes?.[i] : undefined) ?? 'uint8';
+}
+
+/**
+ * saturate(round_half_to_even(x / den) + zp) per element (den broadcast against x): the quotient at the working
+ * scale (ops/arith.ts quotientOf), rounded half to even (gadgets/round.ts), clamped to the type's range by two
+ * comparisons (raised to the zero point by a fused Relu, see clampOf). See quantizeComputed for the bound.
+ */
+function roundedSaturated(ctx: Ctx, x: QTensor, den: QTensor, zp: (i: number) => Expr, dtype: string, what: string): Expr[] {
+  const [lo, hi] = intRange(dtype, ctx.where);
+  const r = lowerRounding(ctx, 'round', quotientOf(ctx, x, den, x.shape, what));
+  const node = ctx.node.name;
+  return r.exprs.map((e, i) => {
+    let y = maxOf(ctx.program, Expr.sum([[e, 1n], [zp(i), 1n]]), Expr.constant(lo, 0), node);
+    if (reluOf(ctx)) y = maxOf(ctx.program, y, zp(i), node);
+    return minOf(ctx.program, y, Expr.constant(hi, 0), node);
+  });
+}
+
+/**
+ * DequantizeLinear by a computed x_scale (per tensor or per axis), constant or computed x_zero_point; also a
+ * constant per-axis x_scale, quantized to a fixed-point constant tensor (weightBits significant bits). Integer
+ * semantics (x_scale = S·2^-e_S): y = (x - zp)·S at exponent e_S, one product per element (ZkProduct; linear,
+ * free, where S is constant). Error bound: exact in the circuit's values; against the float op |x - zp|·|Δx_scale|
+ * (x_scale's own quantization: ≤ 2^-(e_S+1)), plus onnxruntime's float32 rounding of the product. Cost per
+ * element: 1 product for a computed scale, 0 for a constant one.
+ */
+function dequantizeComputed(ctx: Ctx, x: IntTensor, scale: QTensor): QTensor {
+  const { laid, at, count } = alongAxis(ctx, x.shape, scale, 'x_scale');
+  const zp = intParam(ctx, 2, count, 'x_zero_point');
+  const scales = spread(laid, x.shape);
+  const exprs = x.exprs.map((e, i) => mul(ctx.program, Expr.sum([[e, 1n], [zp(at(i)), -1n]]), scales[i], ctx.node.name));
+  return { shape: x.shape, exp: scale.exp, exprs };
+}
+
 const dequantizeLinear: OpDef = {
   ops: ['DequantizeLinear'],
   shapes: (ctx) => [ctx.shapes[0]],
@@ -218,17 +307,15 @@ const dequantizeLinear: OpDef = {
   },
   lower(ctx) {
     const x = intInput(ctx, 0, 'DequantizeLinear input x');
+    if (computedAt(ctx, 1) || computedAt(ctx, 2)) return [dequantizeComputed(ctx, x, scaleTensor(ctx, 1, 'x_scale'))];
     const s = param(ctx, 1, 'x_scale');
     checkScales(s, 'x_scale', ctx.where);
     const z = optParam(ctx, 2);
     const zs = z?.data ?? [0];
     if (new Set(s.data).size > 1 || new Set(zs).size > 1) {
-      throw new ZkmlError(
-        'per-axis DequantizeLinear of a computed tensor is not supported: a circuit tensor has one scale and zero point ' +
-          '(per-axis scales are supported on constants, i.e. weights, and inside the QDQ groups zkml fuses)',
-        'E_UNSUPPORTED',
-        ctx.where,
-      );
+      // A circuit tensor has one scale and zero point: per axis, the scales become fixed-point constants (weightBits
+      // significant bits), and each element (x - zp)·scale a constant multiple at their exponent.
+      return [dequantizeComputed(ctx, x, scaleTensor(ctx, 1, 'x_scale'))];
     }
     const scale = s.data[0];
     const zp = zs[0];
@@ -284,6 +371,45 @@ function constB(ctx: Ctx, i: number, what: string): Tensor {
   return v.tensor;
 }
 
+/** Is input i given and computed (not a constant)? */
+const computedAt = (ctx: Ctx, i: number): boolean => !!ctx.node.inputs[i] && !!ctx.inputs[i] && !isConst(ctx.inputs[i]);
+
+/** QLinearMatMul/QLinearConv: is a scale (inputs 1, 4, 6) or the output zero point (input 7) computed? */
+function hasComputedParam(ctx: Ctx): boolean {
+  return [1, 4, 6, 7].some((i) => computedAt(ctx, i));
+}
+
+/** A scale input as a QTensor: a computed one as it is, a constant quantized to weightBits significant bits. */
+function scaleTensor(ctx: Ctx, i: number, what: string): QTensor {
+  const v = ctx.inputs[i];
+  if (!v) throw new ZkmlError(`${what} (input ${i}) is required`, 'E_GRAPH', ctx.where);
+  if (!isConst(v)) return floatScale(ctx, v.q, what);
+  checkScales(v.tensor, what, ctx.where);
+  return constQTensor(v.tensor, weightExp(v.tensor.data, ctx.opts.weightBits, ctx.opts.maxWeightExp), ctx.where);
+}
+
+/**
+ * QLinearMatMul/QLinearConv with a computed scale or output zero point (any of them; the others constants): the
+ * int32 accumulator (exact, as with constant scales) requantized as y = saturate(round_half_to_even(acc·sa·sb(c)
+ * / sy) + zy), c the output's channel (b's column, w's output channel). Integer semantics: acc·sa·sb one or two
+ * products (free where the scale is a constant: a constant scale is a fixed-point constant of weightBits
+ * significant bits), then roundedSaturated (quantizeComputed's quotient, rounding and clamp). Error bound: that
+ * of quantizeComputed, the numerator's error being |acc|·(|Δsa|·sb + sa·|Δsb|) from the scales' quantization:
+ * within one unit of onnxruntime (which multiplies by a float32 M = sa·sb/sy) where the scales are exact on the
+ * grid, except at near ties. Cost per output element: up to 2 products, the quotient, the rounding, 2 comparisons.
+ */
+function requantizeComputed(ctx: Ctx, acc: Expr[], shape: number[], channel: (i: number) => number, channels: number): Expr[] {
+  const sa = scaleTensor(ctx, 1, 'a_scale');
+  const sb = scaleTensor(ctx, 4, 'b_scale');
+  const sy = scaleTensor(ctx, 6, 'y_scale');
+  if (sa.exprs.length !== 1 || sy.exprs.length !== 1) throw new ZkmlError('the input and output scales must be scalars (per tensor)', 'E_UNSUPPORTED', ctx.where);
+  if (sb.exprs.length !== 1 && sb.exprs.length !== channels) throw new ZkmlError(`the weight scale has ${sb.exprs.length} values; expected 1 or ${channels}`, 'E_SHAPE', ctx.where);
+  const node = ctx.node.name;
+  const exprs = acc.map((e, i) => mul(ctx.program, mul(ctx.program, e, sa.exprs[0], node), sb.exprs[sb.exprs.length === 1 ? 0 : channel(i)], node));
+  const zy = intParam(ctx, 7, 1, 'y_zero_point')(0);
+  return roundedSaturated(ctx, { shape, exp: sa.exp + sb.exp, exprs }, { ...sy, shape: [1] }, () => zy, zeroPointType(ctx, 7), 'y_scale');
+}
+
 const matmulInteger: OpDef = {
   ops: ['MatMulInteger'],
   shapes: (ctx) => [matmulShape(ctx.shapes[0], ctx.shapes[1], ctx.where)],
@@ -305,6 +431,12 @@ const qlinearMatMul: OpDef = {
   lower(ctx) {
     const a = intInput(ctx, 0, 'a');
     const b = intInput(ctx, 3, 'b');
+    if (hasComputedParam(ctx)) {
+      const N = b.shape[b.shape.length - 1];
+      const { shape, acc } = integerMatMul(ctx, a, b, intParam(ctx, 2, 1, 'a_zero_point'), intParam(ctx, 5, N, 'b_zero_point (per column)'));
+      checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
+      return [{ shape, exp: 0, exprs: requantizeComputed(ctx, acc, shape, (i) => i % N, N) }];
+    }
     const [sa, sb, sy] = [1, 4, 6].map((i) => optParam(ctx, i));
     for (const [t, what] of [[sa, 'a_scale'], [sb, 'b_scale'], [sy, 'y_scale']] as const) {
       if (!t) throw new ZkmlError(`${what} is required`, 'E_GRAPH', ctx.where);
@@ -444,6 +576,14 @@ const qlinearConv: OpDef = {
   lower(ctx) {
     const x = intInput(ctx, 0, 'x');
     const w = intInput(ctx, 3, 'w');
+    if (hasComputedParam(ctx)) {
+      const M = w.shape[0];
+      const bias = ctx.node.inputs[8] ? intParam(ctx, 8, M, 'B (bias)') : undefined;
+      const { shape, acc } = integerConv(ctx, x, w, intParam(ctx, 2, 1, 'x_zero_point')(0), intParam(ctx, 5, M, 'w_zero_point (per output channel)'), bias);
+      checkInt32(ctx.program, acc, ctx.node.name, ctx.where);
+      const outSize = sizeOf(shape.slice(2));
+      return [{ shape, exp: 0, exprs: requantizeComputed(ctx, acc, shape, (i) => Math.floor(i / outSize) % M, M) }];
+    }
     const [sx, sw, sy] = [1, 4, 6].map((i) => optParam(ctx, i));
     for (const [t, what] of [[sx, 'x_scale'], [sw, 'w_scale'], [sy, 'y_scale']] as const) {
       if (!t) throw new ZkmlError(`${what} is required`, 'E_GRAPH', ctx.where);

@@ -13,9 +13,10 @@ import { ZkmlError } from '../util/errors.ts';
  * Recurrent ops LSTM, GRU and RNN (opsets 7 and 14), unrolled over the static sequence length: every time step
  * is its own copy of the cell in the circuit. Directions forward, reverse and bidirectional, layout 0 and 1, the
  * default activations only (LSTM Sigmoid/Tanh/Tanh, GRU Sigmoid/Tanh, RNN Tanh), optional B, initial_h,
- * initial_c (constant or computed), LSTM peepholes P, GRU linear_before_reset 0 and 1. sequence_lens must be a
- * constant equal to the sequence length everywhere (shorter sequences would make the outputs depend on a
- * length the circuit does not fix); `clip` and LSTM `input_forget` are refused.
+ * initial_c (constant or computed), LSTM peepholes P, GRU linear_before_reset 0 and 1. sequence_lens must equal
+ * the sequence length everywhere: a constant, or a computed tensor the interval analysis proves to be that
+ * constant (shorter or data-dependent lengths would make the outputs depend on a length the circuit does not
+ * fix); `clip` and LSTM `input_forget` are refused.
  *
  * Integer semantics (s = --scale, every state h, c at exponent s):
  * - Gate pre-activation: W·x_t + R·h_{t-1} + Wb + Rb (+ P⊙c for peepholes) is one exact linear expression.
@@ -150,9 +151,30 @@ class Unroll {
     this.checkSequenceLens();
   }
 
-  /** sequence_lens: all steps of every batch row, or a refusal. */
+  /**
+   * sequence_lens: all steps of every batch row, or a refusal. A computed sequence_lens is accepted when the
+   * interval analysis proves every element is the constant S (its interval is the single point S·2^exp, e.g.
+   * a Shape-derived length); otherwise the length is data-dependent: it would choose which steps count, and the
+   * unrolled circuit fixes them.
+   */
   private checkSequenceLens(): void {
     if (!this.ctx.node.inputs[4]) return;
+    const v = this.ctx.inputs[4];
+    if (v && v.kind !== 'const') {
+      const q = v.q;
+      const proven = q.scale === undefined && q.exp >= 0 && q.exprs.every((e) => {
+        const [lo, hi] = this.ctx.program.bounds(e);
+        return lo === hi && lo === BigInt(this.sp.S) << BigInt(q.exp);
+      });
+      if (!proven) {
+        throw new ZkmlError(
+          `sequence_lens (input 4, "${this.ctx.node.inputs[4]}") is computed and not provably the sequence length ${this.sp.S} for every batch row: a data-dependent sequence length is not supported (the unrolled circuit fixes the number of steps)`,
+          'E_UNSUPPORTED',
+          this.ctx.where,
+        );
+      }
+      return;
+    }
     const lens = constInput(this.ctx, 4, 'sequence_lens');
     const short = lens.data.findIndex((v) => v !== this.sp.S);
     if (short >= 0) {
