@@ -245,7 +245,7 @@ test('computed indices, data-dependent shapes and out-of-range indices are refus
   refuses(indexModel('neg_oob', 'ScatterElements', ['x', 'i', 'd'], [b.int64Tensor('i', [2, 2], [0, -3, 1, 0])]), 'E_BAD_TENSOR', 'index -3 is out of range');
   refuses(indexModel('scatter_add', 'ScatterND', ['x', 'i', 'u'], [b.int64Tensor('i', [1, 1], [0]), b.floatTensor('u', [1, 2], [1, 1])], { reduction: b.attr.string('max') }), 'E_UNSUPPORTED', 'reduction "max"');
   refuses(indexModel('tile_bad', 'Tile', ['x', 'r'], [b.int64Tensor('r', [1], [2])]), 'E_SHAPE', 'Tile repeats [2] must be 2');
-  refuses(indexModel('crop', 'Resize', ['x', '', 's'], [b.floatTensor('s', [2], [1, 2])], { coordinate_transformation_mode: b.attr.string('tf_crop_and_resize') }), 'E_UNSUPPORTED', 'tf_crop_and_resize');
+  refuses(indexModel('crop', 'Resize', ['x', '', 's'], [b.floatTensor('s', [2], [1, 2])], { coordinate_transformation_mode: b.attr.string('tf_crop_and_resize') }), 'E_GRAPH', 'tf_crop_and_resize', 'roi (input 1), which is missing');
 });
 
 test('ConvTranspose (2-D, strides, pads, output_padding, bias; and grouped 1-D with dilations) is linear: Conv\'s path', async () => {

@@ -78,6 +78,7 @@ function transform(mode: string, ctx: ShapeCtx): Transform {
   switch (mode) {
     case 'tf_crop_and_resize': {
       // roi = [starts..., ends...] as fractions of each axis; outside [0, in − 1] is the extrapolation value.
+      if (!ctx.node.inputs[1]) throw new ZkmlError('Resize coordinate_transformation_mode "tf_crop_and_resize" needs its roi (input 1), which is missing', 'E_GRAPH', ctx.where);
       const roi = constInput(ctx, 1, 'Resize roi').data;
       const r = ctx.shapes[0].length;
       if (roi.length !== 2 * r) throw new ZkmlError(`Resize roi has ${roi.length} values, expected ${2 * r} (starts and ends of [${ctx.shapes[0]}])`, 'E_SHAPE', ctx.where);
