@@ -47,8 +47,8 @@ export function batchNormParams(ctx: { where: string; node: { attrs: Map<string,
 }
 
 /**
- * BatchNormalization that could not be folded into a linear layer before it (see compiler/passes/fuse-batchnorm.ts): applied as a
- * per-channel affine map on axis 1, still linear, so still free of constraints.
+ * BatchNormalization that could not be folded into a linear layer before it (see compiler/passes/fuse-batchnorm.ts):
+ * applied as a per-channel affine map on axis 1, still linear, so still free of constraints.
  */
 const batchNorm: OpDef = {
   ops: ['BatchNormalization'],

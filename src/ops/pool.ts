@@ -19,7 +19,8 @@ import { ZkmlError } from '../util/errors.ts';
  *   with storage_order 0, the spatial dims column-major with 1) of its first maximum in the window's scan order,
  *   onnxruntime's tie rule; an integer tensor (exponent 0) from the argmax chain of ops/compare.ts (n - 1 more
  *   comparisons and n - 1 products per window of n taps, beside the max's own n - 1 comparisons).
- * Where MaxPool follows a ReLU, compiler/passes/reorder-pools.ts may run it before the ReLU (same integers, fewer constraints).
+ * Where MaxPool follows a ReLU, compiler/passes/reorder-pools.ts may run it before the ReLU (same integers, fewer
+ * constraints).
  */
 interface PoolGeometry {
   window: Window;

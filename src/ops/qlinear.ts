@@ -35,8 +35,8 @@ import { ZkmlError } from '../util/errors.ts';
  * proven quotient, rounded half to even and saturated (quantizeComputed, requantizeComputed), multiplying by one
  * a product (dequantizeComputed); their headers state the bounds and costs.
  *
- * compiler/passes/qdq.ts rewrites QDQ groups (DequantizeLinear → Conv/MatMul/Gemm → [Relu] → QuantizeLinear) into these ops
- * and marks a fused Relu with the zkml-private attribute `zkml_relu` = 1: since round and saturate are monotone,
+ * compiler/passes/qdq.ts rewrites QDQ groups (DequantizeLinear → Conv/MatMul/Gemm → [Relu] → QuantizeLinear) into
+ * these ops and marks a fused Relu with the zkml-private attribute `zkml_relu` = 1: since round and saturate are monotone,
  * Q(Relu(v)) = max(Q(v), y_zero_point), so the Relu only raises the lower clamp bound to the zero point.
  */
 
